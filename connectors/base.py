@@ -1,0 +1,103 @@
+"""The contracts between tidtam and the outside world: plain records and small protocols.
+
+Connectors know nothing of campaigns: a responses source yields form responses, an uploads source
+lists files and reads their bytes, a warehouse stores named tables, a mailer sends messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import EmailMessage
+from typing import Any, Protocol
+
+# An answer is one string, or several for checkboxes, grids and file uploads.
+Answer = str | tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class FormResponse:
+    """One submission of a form, as the source gives it (answers keyed by question title)."""
+
+    response_id: str
+    created_at: datetime
+    answers: Mapping[str, Answer]
+    origin: str  # where a person finds it again: "responses.csv row 14", "form 1FAIpQ… response ACYDB…"
+    last_submitted_at: datetime | None = None
+    respondent_email: str | None = None
+    file_ids: tuple[str, ...] = ()  # Drive files attached through a file-upload question
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """Metadata of one uploaded file; its bytes are read separately, and only when needed."""
+
+    file_id: str
+    name: str
+    folders: tuple[str, ...]  # folder names from the campaign root down to the file's parent
+    mime_type: str
+    created_at: datetime
+    size: int | None = None
+    md5: str | None = None  # Drive's md5Checksum; None for Google Docs and local files
+    version: str | None = None  # anything that changes when the content changes
+    modified_at: datetime | None = None
+    uploader_email: str | None = None
+    origin: str = ""
+    exported_from: str | None = None  # "application/vnd.google-apps.document" when exported, not uploaded
+
+
+@dataclass(frozen=True)
+class FileListing:
+    """What an uploads source returned: current files, and ids known to be gone when incremental."""
+
+    files: Sequence[UploadedFile]
+    removed_ids: Sequence[str] = ()
+    complete: bool = True  # True: `files` is everything there is; False: only what changed
+    cursor: str | None = None
+
+
+@dataclass(frozen=True)
+class ResponseBatch:
+    responses: Sequence[FormResponse]
+    complete: bool = True  # True: every response of the form; False: only those since the cursor
+    cursor: str | None = None
+    problems: Sequence[str] = ()  # rows the source could not read at all, named for a person
+
+
+class ResponsesSource(Protocol):
+    def responses(self, since: str | None = None) -> ResponseBatch: ...
+
+
+class UploadsSource(Protocol):
+    def files(self, since: str | None = None) -> FileListing: ...
+
+    def read(self, file: UploadedFile) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class SheetFormat:
+    """How a table should look to a person: frozen header, a fill colour per row."""
+
+    frozen_rows: int = 1
+    row_colours: Sequence[str | None] = ()  # "#RRGGBB" per data row, None for no fill
+    column_widths: Sequence[int] = ()
+
+
+@dataclass
+class Table:
+    """A named table for the warehouse: header plus rows of plain values."""
+
+    name: str
+    header: Sequence[str]
+    rows: list[list[Any]] = field(default_factory=list)
+    sheet_format: SheetFormat | None = None
+    note: str | None = None  # one line above the header, e.g. "updated 12 พ.ย. 65 17:00"
+
+
+class Warehouse(Protocol):
+    def write(self, tables: Iterable[Table]) -> None: ...
+
+
+class Mailer(Protocol):
+    def send(self, message: EmailMessage) -> None: ...

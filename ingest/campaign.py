@@ -1,0 +1,137 @@
+"""The campaign model: units × deliverables × due dates, plus the backends that feed it.
+
+Plain frozen dataclasses built by `ingest.config`; nothing here reads files or the clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+Kind = Literal["response", "document", "photo", "other"]
+SourceKind = Literal["responses", "uploads"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    code: str
+    name: str  # Thai name as coordinators write it
+    name_en: str = ""
+    parent: str = ""  # parent unit's code, or its name when codes are not known
+    aliases: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    level: str = "unit"  # province / district / subdistrict / area
+
+
+@dataclass(frozen=True)
+class RecordPart:
+    """One part of the focus-group record: its heading number and how many questions it has."""
+
+    number: int
+    title: str
+    questions: int
+
+
+@dataclass(frozen=True)
+class DocumentRules:
+    """Rules an uploaded document must meet (DOMAIN.md: Word only, no pictures, consent certified)."""
+
+    require_docx: bool = True
+    forbid_pictures: bool = True
+    consent_pattern: str | None = None  # a regular expression searched in the document's text
+    min_text_chars: int = 0
+    max_file_bytes: int = 25 * 1024 * 1024
+    allow_google_docs: bool = False  # a Google Doc exported to .docx is not an uploaded Word file
+    record_parts: tuple[RecordPart, ...] = ()
+
+
+@dataclass(frozen=True)
+class PhotoRules:
+    min_width: int = 0
+    min_height: int = 0
+    max_file_bytes: int = 50 * 1024 * 1024
+    distinct_by_content: bool = True
+
+
+@dataclass(frozen=True)
+class SourceSpec:
+    """A configured backend; `settings` holds its own keys (path, form_id, folder_id, ...)."""
+
+    name: str
+    backend: str
+    role: SourceKind
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Deliverable:
+    id: str
+    title: str  # Thai, shown to coordinators and provinces
+    source: str  # name of a SourceSpec
+    kind: Kind
+    expected: int
+    due_at: datetime
+    opens_at: datetime | None = None
+    grace: timedelta = timedelta(0)
+    unit_question: str | None = None  # responses: the question whose answer names the unit
+    dedupe_key: tuple[str, ...] = ()  # responses: questions identifying one respondent
+    file_pattern: str | None = None  # uploads: optional glob on the file name or folder path
+    link: str | None = None  # the form or folder link sent in reminders
+    unit_label: str = "ชุด"  # the counter word in Thai: ชุด, ฉบับ, ภาพ
+    document_rules: DocumentRules = field(default_factory=DocumentRules)
+    photo_rules: PhotoRules = field(default_factory=PhotoRules)
+
+    @property
+    def deadline(self) -> datetime:
+        return self.due_at + self.grace
+
+
+@dataclass(frozen=True)
+class Override:
+    unit: str
+    deliverable: str | None  # None: every deliverable
+    excused: bool = False
+    due_at: datetime | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: str
+    title: str
+    units: tuple[Unit, ...]
+    deliverables: tuple[Deliverable, ...]
+    sources: Mapping[str, SourceSpec]
+    overrides: tuple[Override, ...] = ()
+    warehouse: Mapping[str, Any] = field(default_factory=dict)
+    mail: Mapping[str, Any] = field(default_factory=dict)
+    state_path: str = "tidtam-state.sqlite"
+    match_threshold: float = 85.0
+    unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code
+    base_dir: str = "."
+
+    def deliverable(self, deliverable_id: str) -> Deliverable:
+        for d in self.deliverables:
+            if d.id == deliverable_id:
+                return d
+        raise KeyError(deliverable_id)
+
+    def unit(self, code: str) -> Unit:
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise KeyError(code)
+
+    def override_for(self, unit_code: str, deliverable_id: str) -> Override | None:
+        """The most specific override: one naming the deliverable beats one for the whole unit."""
+        general = None
+        for o in self.overrides:
+            if o.unit != unit_code:
+                continue
+            if o.deliverable == deliverable_id:
+                return o
+            if o.deliverable is None:
+                general = o
+        return general

@@ -1,0 +1,72 @@
+"""The one exception tree of tidtam; every message names the object and the fix.
+
+    TidtamError                      base; the CLI turns it into a message and an exit code
+    ├── ConfigError                  the campaign config is wrong (all problems listed at once) → exit 2
+    ├── InputError                   an input file as a whole cannot be read (bad CSV, no header) → exit 2
+    ├── SourceError                  a backend could not be read or written
+    │   ├── RetryableSourceError     worth another try later (429, 5xx, dropped connection)
+    │   └── FatalSourceError         needs a person (not shared, bad key, not found)
+    ├── StateError                   the state database is corrupt, locked or from a newer tidtam
+    └── ItemError                    one item (a file, a row) is unusable; it becomes an invalid item
+                                     or a `problems` row and the run goes on
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class TidtamError(Exception):
+    """Base of every error tidtam raises on purpose."""
+
+    exit_code = 1
+
+
+class ConfigError(TidtamError):
+    """The config has one or more problems; each names its key path."""
+
+    exit_code = 2
+
+    def __init__(self, problems: Sequence[str], source: str = "config") -> None:
+        self.problems = list(problems)
+        self.source = source
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"{source} has {len(self.problems)} problem(s):\n{lines}")
+
+
+class InputError(TidtamError):
+    """An input file cannot be used at all (as opposed to one bad row in it)."""
+
+    exit_code = 2
+
+
+class SourceError(TidtamError):
+    """A backend (Google API, folder, SMTP server) failed."""
+
+    def __init__(self, message: str, *, source: str = "") -> None:
+        self.source = source
+        super().__init__(message)
+
+
+class RetryableSourceError(SourceError):
+    """A failure that another attempt, later, may not see."""
+
+
+class FatalSourceError(SourceError):
+    """A failure that needs a person: sharing, credentials, a wrong id."""
+
+    exit_code = 2
+
+
+class StateError(TidtamError):
+    """The state database cannot be used as it is."""
+
+    exit_code = 2
+
+
+class ItemError(TidtamError):
+    """One item is unusable; `reason_th` is what coordinators and provinces read."""
+
+    def __init__(self, message: str, *, reason_th: str = "") -> None:
+        self.reason_th = reason_th or message
+        super().__init__(message)
