@@ -1,0 +1,59 @@
+"""JSON round-trips of the connector records and file facts, for the state database."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from datetime import datetime
+from typing import Any
+
+from connectors.base import FormResponse, UploadedFile
+from ingest.facts import FileFacts, RecordAnswer, RecordReading, Violation
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, tuple | set | frozenset):
+        return list(value)
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def to_json(record: Any) -> str:
+    return json.dumps(dataclasses.asdict(record), default=_default, ensure_ascii=False, sort_keys=True)
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
+
+
+def response_from_json(text: str) -> FormResponse:
+    data = json.loads(text)
+    answers = {k: tuple(v) if isinstance(v, list) else v for k, v in data["answers"].items()}
+    return FormResponse(
+        response_id=data["response_id"], created_at=_time(data["created_at"]), answers=answers,
+        origin=data["origin"], last_submitted_at=_time(data.get("last_submitted_at")),
+        respondent_email=data.get("respondent_email"), file_ids=tuple(data.get("file_ids") or ()))
+
+
+def file_from_json(text: str) -> UploadedFile:
+    data = json.loads(text)
+    data["folders"] = tuple(data["folders"])
+    data["created_at"] = _time(data["created_at"])
+    data["modified_at"] = _time(data.get("modified_at"))
+    return UploadedFile(**data)
+
+
+def facts_from_json(text: str) -> FileFacts:
+    data = json.loads(text)
+    data["violations"] = tuple(Violation(**v) for v in data.get("violations", ()))
+    data["pictures"] = tuple(data.get("pictures", ()))
+    record = data.get("record")
+    if record is not None:
+        record["answers"] = tuple(RecordAnswer(**a) for a in record.get("answers", ()))
+        record["missing"] = tuple(record.get("missing", ()))
+        record["unanswered"] = tuple(record.get("unanswered", ()))
+        known = {f.name for f in dataclasses.fields(RecordReading)}
+        data["record"] = RecordReading(**{k: v for k, v in record.items() if k in known})
+    known = {f.name for f in dataclasses.fields(FileFacts)}
+    return FileFacts(**{k: v for k, v in data.items() if k in known})
