@@ -1,0 +1,107 @@
+"""Google Forms "Download responses" exports (CSV or XLSX) as a responses source.
+
+The header row holds the question titles; the timestamp's format follows the exporting account's
+locale ("1/11/2565, 9:15:32" in Thai, "11/1/2022 9:15:32" in US English), so the day/month order
+is inferred from the whole column.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from connectors.base import FormResponse, ResponseBatch
+from ingest.errors import InputError
+from ingest.thaidate import BANGKOK, DateParseError, parse_datetime, thai_digits_to_arabic
+
+TIMESTAMP_HEADERS = ("timestamp", "ประทับเวลา", "การประทับเวลา", "เวลาประทับ")
+EMAIL_HEADERS = ("email address", "ที่อยู่อีเมล", "อีเมล", "email")
+_NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
+
+
+class FormsExportSource:
+    """Reads every response from one export file; each read is complete (the file is the whole form)."""
+
+    def __init__(self, path: str | Path, *, timestamp_order: str | None = None) -> None:
+        self.path = Path(path)
+        self.timestamp_order = timestamp_order  # "dmy" or "mdy"; None to infer
+
+    def responses(self, since: str | None = None) -> ResponseBatch:
+        frame = self._read()
+        columns = [str(c).strip() for c in frame.columns]
+        lowered = [c.lower() for c in columns]
+        stamp_col = next((i for i, c in enumerate(lowered) if c in TIMESTAMP_HEADERS), None)
+        if stamp_col is None:
+            raise InputError(f"{self.path.name}: no timestamp column (expected one of "
+                             f"{', '.join(TIMESTAMP_HEADERS)} in the header row); is this a Forms export?")
+        email_col = next((i for i, c in enumerate(lowered) if c in EMAIL_HEADERS), None)
+        stamps = [frame.iat[r, stamp_col] for r in range(len(frame))]
+        day_first = self._day_first(stamps)
+        responses, problems = [], []
+        for r in range(len(frame)):
+            line = r + 2  # spreadsheet row number as a person sees it (header is row 1)
+            origin = f"{self.path.name} row {line}"
+            values = [frame.iat[r, c] for c in range(len(columns))]
+            if all(_blank(v) for v in values):
+                continue
+            try:
+                created = _timestamp(values[stamp_col], day_first)
+            except DateParseError:
+                problems.append(f"{origin}: timestamp {values[stamp_col]!r} is not a date; row skipped")
+                continue
+            answers = {}
+            for c, title in enumerate(columns):
+                if c in (stamp_col, email_col) or _blank(values[c]):
+                    continue
+                answers[title] = _text(values[c])
+            email = None if email_col is None or _blank(values[email_col]) else _text(values[email_col])
+            fingerprint = "\x1f".join(_text(v) for v in values)
+            response_id = "row-" + hashlib.sha1(fingerprint.encode("utf-8")).hexdigest()[:16]
+            responses.append(FormResponse(response_id, created, answers, origin, respondent_email=email))
+        return ResponseBatch(responses, complete=True, problems=problems)
+
+    def _read(self) -> pd.DataFrame:
+        try:
+            if self.path.suffix.lower() in (".xlsx", ".xlsm"):
+                return pd.read_excel(self.path, dtype=object)
+            return pd.read_csv(self.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        except FileNotFoundError:
+            raise InputError(f"responses export {self.path} does not exist: download it from the form's "
+                             "Responses tab (⋮ → Download responses) and save it there") from None
+        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"{self.path}: cannot read as a Forms export ({exc})") from None
+
+    def _day_first(self, stamps: list[Any]) -> bool:
+        if self.timestamp_order:
+            return self.timestamp_order == "dmy"
+        firsts, seconds = [], []
+        for stamp in stamps:
+            if isinstance(stamp, str) and (m := _NUMERIC_DATE.match(thai_digits_to_arabic(stamp))):
+                firsts.append(int(m.group(1)))
+                seconds.append(int(m.group(2)))
+        if any(f > 12 for f in firsts):
+            return True
+        # Only a US-English export puts the month first; a day above 12 in second place proves it.
+        return not any(s > 12 for s in seconds)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and pd.isna(value)) or (isinstance(value, str) and not value.strip())
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _timestamp(value: Any, day_first: bool) -> datetime:
+    if isinstance(value, datetime):  # an XLSX cell; Forms exports carry no zone, and the form's is Bangkok
+        stamp = pd.Timestamp(value).to_pydatetime()
+        return stamp.replace(tzinfo=BANGKOK) if stamp.tzinfo is None else stamp.astimezone(BANGKOK)
+    return parse_datetime(str(value), day_first=day_first)

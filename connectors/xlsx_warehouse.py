@@ -1,0 +1,82 @@
+"""An .xlsx workbook as the warehouse: one sheet per table, rewritten atomically on each write."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from connectors.base import Table
+from ingest.errors import FatalSourceError
+
+_HEADER_FONT = Font(bold=True)
+_HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+
+
+class XlsxWarehouse:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def write(self, tables: Iterable[Table]) -> None:
+        workbook = Workbook()
+        workbook.remove(workbook.active)
+        for table in tables:
+            _write_sheet(workbook.create_sheet(table.name), table)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(prefix=".tidtam-", suffix=".xlsx", dir=self.path.parent)
+        os.close(handle)
+        try:
+            workbook.save(temporary)
+            os.replace(temporary, self.path)  # readers never see a half-written workbook
+        except PermissionError:
+            Path(temporary).unlink(missing_ok=True)
+            raise FatalSourceError(f"cannot write {self.path}: is it open in Excel? Close it and run again",
+                                   source=str(self.path)) from None
+
+    def read(self) -> dict[str, list[list[object]]]:
+        """Every sheet's cell values, header included (for tests and `tidtam status`)."""
+        workbook = load_workbook(self.path, read_only=True)
+        try:
+            return {ws.title: [list(row) for row in ws.iter_rows(values_only=True)] for ws in workbook.worksheets}
+        finally:
+            workbook.close()
+
+
+def _write_sheet(sheet, table: Table) -> None:
+    offset = 0
+    if table.note:
+        sheet.cell(row=1, column=1, value=table.note).font = Font(italic=True)
+        offset = 1
+    for column, title in enumerate(table.header, start=1):
+        cell = sheet.cell(row=offset + 1, column=column, value=title)
+        cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    colours = list(table.sheet_format.row_colours) if table.sheet_format else []
+    for index, row in enumerate(table.rows):
+        fill = PatternFill("solid", fgColor=colours[index].lstrip("#")) if index < len(colours) and colours[index] else None
+        for column, value in enumerate(row, start=1):
+            cell = sheet.cell(row=offset + 2 + index, column=column, value=_cell_value(value))
+            if isinstance(value, str) and value.startswith("="):
+                # Respondent text is data: openpyxl would store "=..." as a formula unless told otherwise.
+                cell.data_type = "s"
+            if fill is not None:
+                cell.fill = fill
+    frozen = (table.sheet_format.frozen_rows if table.sheet_format else 1) + offset
+    sheet.freeze_panes = f"A{frozen + 1}"
+    widths = list(table.sheet_format.column_widths) if table.sheet_format else []
+    for column in range(1, len(table.header) + 1):
+        width = widths[column - 1] if column - 1 < len(widths) else 16
+        sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+def _cell_value(value: object) -> object:
+    if isinstance(value, datetime):
+        # Excel has no time zones: write the Bangkok wall-clock time, which is what coordinators read.
+        return value.replace(tzinfo=None)
+    return value

@@ -1,0 +1,166 @@
+"""The command line: each command calls one library function; errors become messages and exit codes here."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+import tracemalloc
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ingest.backends import build_backends
+from ingest.collect import collect_from_state
+from ingest.config import load_campaign
+from ingest.errors import TidtamError
+from ingest.normalize import normalize
+from ingest.pipeline import RunReport, run_once
+from ingest.report import evaluation_csv, evaluation_json, print_summary, print_units_table
+from ingest.state import StateStore
+from ingest.status import evaluate
+from ingest.thaidate import BANGKOK, DateParseError, parse_datetime
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class AsOf(click.ParamType):
+    name = "TIME"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, datetime):
+            return value
+        try:
+            # "--as-of 2565-11-12" means the start of nothing in particular: take the given time, else noon.
+            return parse_datetime(value, end_of_day=True)
+        except DateParseError as exc:
+            self.fail(f"{value!r} is not a date/time ({exc}); e.g. 2022-11-12T17:00 or '12/11/2565 17:00'", param, ctx)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).astimezone(BANGKOK)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", is_flag=True, help="Log what each step does.")
+@click.version_option(package_name="tidtam")
+def cli(verbose: bool) -> None:
+    """tidtam (ติดตาม): collect what units submit, track who is late, chase them.
+
+    Example: tidtam demo
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def _progress() -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True, disable=not err_console.is_terminal)
+
+
+def _sync(config: Path, as_of: datetime, *, full: bool = False) -> tuple[RunReport, object]:
+    campaign = load_campaign(config)
+    backends = build_backends(campaign)
+    state = StateStore(campaign.state_path)
+    try:
+        with _progress() as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(source: str, done: int, total: int) -> None:
+                if source not in tasks:
+                    tasks[source] = bar.add_task(f"checking files in {source}", total=total)
+                bar.update(tasks[source], completed=done)
+
+            report = run_once(campaign, backends, state, as_of, full=full, progress=progress)
+    finally:
+        state.close()
+    return report, campaign
+
+
+@cli.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("tidtam-demo"), show_default=True,
+              help="Where to write the demo workspace.")
+@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time [default: 12 Nov 2565 17:00].")
+def demo(directory: Path, as_of: datetime | None) -> None:
+    """Write a demo workspace (76 provinces) and sync it.
+
+    Example: tidtam demo --dir /tmp/demo --as-of 2022-11-16T09:00
+    """
+    from ingest.demo import write_demo
+
+    started = time.perf_counter()
+    tracemalloc.start()
+    workspace = write_demo(directory)
+    report, campaign = _sync(workspace.config, as_of or workspace.as_of)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
+    console.print(f"workbook: {campaign.warehouse['path']}\nconfig:   {workspace.config}\n"
+                  f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
+                  f"{len(report.tables.files)} files ({report.inspected_files} inspected this run) "
+                  f"in {time.perf_counter() - started:.1f} s, peak Python memory {peak / 2**20:.0f} MiB")
+    console.print(f"next: tidtam status --config {workspace.config} --as-of 2022-11-16T09:00")
+
+
+@cli.command()
+@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time instead of now (replays a past day).")
+@click.option("--full", is_flag=True, help="Re-read every source from the start instead of incrementally.")
+def sync(config: Path, as_of: datetime | None, full: bool) -> None:
+    """Read every source, update the warehouse and the tracking sheet.
+
+    Example: tidtam sync --config config.yaml --as-of 2022-11-12T17:00
+    """
+    report, campaign = _sync(config, as_of or _now(), full=full)
+    print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
+    if report.failed_sources:
+        for problem in report.tables.problems.itertuples():
+            if problem.kind == "source_failed":
+                err_console.print(f"[red]source {problem.source} failed:[/] {problem.detail}")
+        sys.exit(2)
+
+
+@cli.command()
+@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time instead of now.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+def status(config: Path, as_of: datetime | None, fmt: str) -> None:
+    """Show each unit's status from what the last sync stored (asks no source).
+
+    Example: tidtam status --config config.yaml --as-of 2022-11-16T09:00 --format json
+    """
+    campaign = load_campaign(config)
+    state = StateStore(campaign.state_path)
+    try:
+        evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of or _now())
+    finally:
+        state.close()
+    if fmt == "json":
+        click.echo(evaluation_json(campaign, evaluation))
+    elif fmt == "csv":
+        click.echo(evaluation_csv(campaign, evaluation), nl=False)
+    else:
+        print_units_table(console, campaign, evaluation)
+        print_summary(console, campaign, evaluation)
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        err_console.print("aborted")
+        sys.exit(1)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except TidtamError as exc:
+        err_console.print(f"[red]error:[/] {exc}")
+        sys.exit(exc.exit_code)
+    except Exception:
+        logging.getLogger("tidtam").exception("unexpected error")
+        err_console.print("[red]unexpected error[/] (details above); please report it with the command you ran")
+        sys.exit(1)

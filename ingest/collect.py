@@ -1,0 +1,152 @@
+"""Step 1 of a run: ask every source for what is new, keep it in the state store, inspect new files.
+
+A source that fails is reported and its last known data is used, so one broken source never stops
+the others; a file that cannot be read is one problem, never a crashed run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from connectors.base import ResponsesSource, UploadedFile, UploadsSource
+from ingest.campaign import Campaign, Deliverable
+from ingest.errors import InputError, ItemError, SourceError
+from ingest.facts import FileFacts, Violation
+from ingest.inspect import inspect_document, inspect_other, inspect_photo, sniff
+from ingest.routing import route
+from ingest.state import StateStore
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a coordinator should look at; one row of the `problems` tab."""
+
+    kind: str  # source_failed, row_unreadable, unit_unmatched, unit_ambiguous, file_unreadable, file_unrouted
+    source: str
+    origin: str  # file/row/response where a person finds it
+    text: str = ""  # the raw text involved (e.g. what was typed for the province)
+    detail: str = ""
+    candidates: str = ""
+
+
+@dataclass
+class Collected:
+    responses: dict[str, list] = field(default_factory=dict)  # source name → FormResponse list
+    files: dict[str, list[UploadedFile]] = field(default_factory=dict)
+    facts: dict[str, FileFacts] = field(default_factory=dict)  # file id → facts
+    routes: dict[str, str] = field(default_factory=dict)  # file id → deliverable id
+    problems: list[Problem] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)
+    cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
+    inspected: int = 0  # files downloaded and inspected in this run
+
+
+def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
+            uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
+            full: bool = False, progress: Progress | None = None) -> Collected:
+    collected = Collected()
+    for name, source in responses_sources.items():
+        try:
+            batch = source.responses(since=None if full else state.cursor(name))
+            state.merge_responses(name, batch.responses, complete=batch.complete)
+            if batch.cursor:
+                collected.cursors[name] = batch.cursor
+            collected.problems.extend(Problem("row_unreadable", name, p.split(":")[0], detail=p) for p in batch.problems)
+        except (SourceError, InputError) as exc:
+            log.warning("source %s failed: %s", name, exc)
+            collected.failed_sources.append(name)
+            collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
+        collected.responses[name] = state.responses(name)
+    for name, source in uploads_sources.items():
+        try:
+            listing = source.files(since=None if full else state.cursor(name))
+            state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
+            if listing.cursor:
+                collected.cursors[name] = listing.cursor
+        except (SourceError, InputError) as exc:
+            log.warning("source %s failed: %s", name, exc)
+            collected.failed_sources.append(name)
+            collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
+        files = state.files(name)
+        collected.files[name] = files
+        deliverables = [d for d in campaign.deliverables if d.source == name]
+        for done, file in enumerate(files, start=1):
+            _inspect(file, name, source, deliverables, state, collected)
+            if progress:
+                progress(name, done, len(files))
+    return collected
+
+
+def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:
+    """What the last syncs stored, without asking any source (for `tidtam status`)."""
+    collected = Collected()
+    for name, spec in campaign.sources.items():
+        if spec.role == "responses":
+            collected.responses[name] = state.responses(name)
+            continue
+        files = state.files(name)
+        collected.files[name] = files
+        deliverables = [d for d in campaign.deliverables if d.source == name]
+        for file in files:
+            _inspect(file, name, None, deliverables, state, collected)
+    return collected
+
+
+def _inspect(file: UploadedFile, source_name: str, source: UploadsSource | None, deliverables: list[Deliverable],
+             state: StateStore, collected: Collected) -> None:
+    deliverable = route(file, deliverables)
+    version = file.md5 or file.version or (file.modified_at or file.created_at).isoformat()
+    rules = _rules_key(deliverable)
+    cached = state.facts(file.file_id, version, rules)
+    if cached is not None:
+        if deliverable is None:
+            deliverable = route(file, deliverables, cached.content_type)
+        _keep(collected, file, deliverable, cached)
+        return
+    if source is None:
+        collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name,
+                                          "not inspected yet: run `tidtam sync`"))
+        return
+    try:
+        content = source.read(file)
+    except (ItemError, SourceError) as exc:
+        collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name, str(exc)))
+        reason = getattr(exc, "reason_th", "") or "อ่านไฟล์ไม่ได้"
+        _keep(collected, file, deliverable, FileFacts("", file.size or 0, "unknown",
+                                                       violations=(Violation("unreadable", reason, str(exc)),)))
+        return
+    if deliverable is None:
+        deliverable = route(file, deliverables, sniff(content))
+        rules = _rules_key(deliverable)
+    facts = _facts(content, file, deliverable)
+    state.save_facts(file.file_id, version, rules, facts)
+    collected.inspected += 1
+    _keep(collected, file, deliverable, facts)
+
+
+def _facts(content: bytes, file: UploadedFile, deliverable: Deliverable | None) -> FileFacts:
+    if deliverable is None or deliverable.kind == "other":
+        return inspect_other(content)
+    if deliverable.kind == "document":
+        return inspect_document(content, deliverable.document_rules, exported_from=file.exported_from)
+    return inspect_photo(content, deliverable.photo_rules)
+
+
+def _keep(collected: Collected, file: UploadedFile, deliverable: Deliverable | None, facts: FileFacts) -> None:
+    collected.facts[file.file_id] = facts
+    if deliverable is not None:
+        collected.routes[file.file_id] = deliverable.id
+
+
+def _rules_key(deliverable: Deliverable | None) -> str:
+    """Facts depend on the rules they were checked under: a changed rule re-checks every file."""
+    if deliverable is None:
+        return "unrouted"
+    rules = deliverable.document_rules if deliverable.kind == "document" else deliverable.photo_rules
+    return hashlib.sha1(f"{deliverable.kind}:{rules!r}".encode()).hexdigest()[:12]
