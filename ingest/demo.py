@@ -48,6 +48,7 @@ class DemoWorkspace:
     root: Path
     config: Path
     as_of: datetime
+    scenarios: dict[str, tuple[str, str]]  # unit code → (questionnaire scenario, uploads scenario)
 
 
 def _thai_stamp(moment: datetime) -> str:
@@ -92,9 +93,11 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
     rng.shuffle(q_mix)
     rng.shuffle(u_mix)
     rows: list[list[str]] = []
+    scenarios = {}
     for index, unit in enumerate(provinces):
-        rows.extend(_responses(rng, unit.code, unit.name, unit.name_en, q_mix[index % len(q_mix)]))
-        _uploads(rng, root / "uploads", unit.code, unit.name, unit.name_en, u_mix[index % len(u_mix)])
+        scenarios[unit.code] = (q_mix[index % len(q_mix)], u_mix[index % len(u_mix)])
+        rows.extend(_responses(rng, unit.code, unit.name, unit.name_en, scenarios[unit.code][0]))
+        _uploads(rng, root / "uploads", unit.code, unit.name, unit.name_en, scenarios[unit.code][1])
     rows.extend(_stray_responses(rng))
     rows.sort(key=lambda r: r[-1])
     header = ["ประทับเวลา", "ที่อยู่อีเมล", "จังหวัด", "ชื่อ-นามสกุล", "ตำแหน่ง", *QUESTIONS_LIKERT, "ข้อเสนอแนะ"]
@@ -111,7 +114,7 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
             writer.writerow([unit.code, f"cdd{unit.code}@example.go.th"])
     config = root / "config.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
-    return DemoWorkspace(root, config, DEMO_AS_OF)
+    return DemoWorkspace(root, config, DEMO_AS_OF, scenarios)
 
 
 def _responses(rng: random.Random, code: str, name: str, name_en: str, scenario: str) -> list[list]:

@@ -1,0 +1,5 @@
+"""`python -m ingest` runs the tidtam command line."""
+
+from ingest.cli import main
+
+main()

@@ -1,0 +1,161 @@
+"""End to end: `tidtam demo`, `sync` and `status` on a generated workspace; what coordinators see."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.xlsx_warehouse import XlsxWarehouse
+from ingest.cli import cli
+from ingest.demo import write_demo
+
+AS_OF = "2022-11-12T17:00"
+
+# What each demo scenario must show on 12 Nov 2565 17:00 (questionnaire due 7 Nov, uploads due 15 Nov).
+QUESTIONNAIRE = {"complete": "complete", "late": "late", "partial": "overdue", "missing": "missing",
+                 "repeat": "complete", "early_test": "overdue"}
+UPLOADS = {  # scenario → (record, photos)
+    "complete": ("complete", "complete"), "photos_short": ("complete", "partial"), "nothing": ("waiting", "waiting"),
+    "record_picture": ("waiting", "complete"), "record_pdf": ("waiting", "complete"),
+    "record_doc_renamed": ("waiting", "complete"), "no_consent": ("waiting", "complete"),
+    "duplicate_photos": ("complete", "partial"), "loose_files": ("complete", "complete"),
+}
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    root = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(root)])
+    assert result.exit_code == 0, result.output
+    assert "76" in result.output and "workbook:" in result.output
+    return root
+
+
+def status_json(workspace: Path, as_of: str = AS_OF) -> dict:
+    result = CliRunner().invoke(cli, ["status", "--config", str(workspace / "config.yaml"), "--as-of", as_of,
+                                      "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def expected_statuses(code: str, questionnaire: str, uploads: str) -> dict[str, str]:
+    q = QUESTIONNAIRE[questionnaire]
+    if code == "95":  # extended to 18 Nov by an override: nothing is past its deadline yet
+        q = {"late": "complete", "overdue": "partial", "missing": "waiting"}.get(q, q)
+    record, photos = UPLOADS[uploads]
+    if code == "96":
+        photos = "excused"
+    return {"questionnaire": q, "record": record, "photos": photos}
+
+
+def test_every_unit_has_the_status_its_scenario_implies(workspace):
+    scenarios = write_demo(workspace).scenarios  # deterministic: the same files again
+    data = status_json(workspace)
+    assert data["as_of"] == "2022-11-12T17:00:00+07:00"
+    assert len(data["units"]) == 76
+    for unit in data["units"]:
+        expected = expected_statuses(unit["code"], *scenarios[unit["code"]])
+        got = {d: v["status"] for d, v in unit["deliverables"].items()}
+        assert got == expected, (unit["code"], unit["name"], scenarios[unit["code"]])
+
+
+def test_rule_breaks_are_counted_and_explained(workspace):
+    scenarios = write_demo(workspace).scenarios
+    units = {u["code"]: u for u in status_json(workspace)["units"]}
+    tracking = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["tracking"]
+    reasons = {row[0]: row[9] or "" for row in tracking[2:]}
+    for code, (_, uploads) in scenarios.items():
+        record = units[code]["deliverables"]["record"]
+        if uploads == "record_picture":
+            assert record["invalid"] == 1 and "รูปภาพ" in reasons[code]
+        if uploads == "record_pdf":
+            assert "PDF" in reasons[code]
+        if uploads == "record_doc_renamed":
+            assert ".doc" in reasons[code]
+        if uploads == "duplicate_photos":
+            assert units[code]["deliverables"]["photos"]["received"] == 4
+            assert "ซ้ำ" in reasons[code]
+
+
+def test_workbook_tabs_and_rows(workspace):
+    book = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
+    assert list(book) == ["tracking", "responses", "files", "focus_group", "problems", "runs"]
+    tracking = book["tracking"]
+    assert tracking[1][:3] == ["รหัส", "หน่วยงาน", "สถานะรวม"]
+    assert len(tracking) == 2 + 76
+    assert {row[2] for row in tracking[2:]} <= {"ครบ", "ครบ (ส่งช้า)", "รอส่ง", "ส่งบางส่วน", "ยังไม่ส่ง (เลยกำหนด)",
+                                                "ไม่ครบ (เลยกำหนด)", "ได้รับยกเว้น"}
+    problems = book["problems"]
+    assert sorted(row[3] for row in problems[1:]) == sorted(["ไม่ระบุ", "สำนักงานพัฒนาชุมชน", "กทม"])
+    header = book["responses"][0]
+    assert header[:3] == ["response_id", "deliverable", "unit_code"]
+    suggestions = [row[header.index("ข้อเสนอแนะ")] for row in book["responses"][1:]]
+    assert any(str(s).startswith("=HYPERLINK") for s in suggestions)
+
+
+def test_formulas_are_stored_as_text(workspace):
+    import zipfile
+
+    with zipfile.ZipFile(workspace / "tidtam-warehouse.xlsx") as archive:
+        sheets = [n for n in archive.namelist() if n.startswith("xl/worksheets/")]
+        assert not any(b"<f>" in archive.read(n) for n in sheets)
+
+
+def test_rerun_changes_no_data_tab(workspace, tmp_path):
+    before = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
+    result = CliRunner().invoke(cli, ["sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    after = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
+    for tab in ("responses", "files", "focus_group", "problems"):
+        assert after[tab] == before[tab], tab
+    assert after["tracking"][1:] == before["tracking"][1:]  # row 0 is the "updated at" note
+    assert len(after["runs"]) == len(before["runs"]) + 1
+
+
+def test_status_formats_and_replay(workspace):
+    runner = CliRunner()
+    config = str(workspace / "config.yaml")
+    table = runner.invoke(cli, ["status", "--config", config, "--as-of", AS_OF])
+    assert table.exit_code == 0 and "ยะลา" in table.output
+    csv_out = runner.invoke(cli, ["status", "--config", config, "--as-of", AS_OF, "--format", "csv"])
+    assert csv_out.output.splitlines()[0].startswith("code,name,status,questionnaire_received")
+    # Replaying 2 Nov: the questionnaire was open, nothing was overdue yet.
+    early = status_json(workspace, "2022-11-02T12:00")
+    assert {u["deliverables"]["questionnaire"]["status"] for u in early["units"]} <= {"waiting", "partial", "complete"}
+
+
+def test_deleted_file_disappears_on_the_next_sync(workspace, tmp_path):
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    photos = sorted((copy / "uploads").rglob("IMG_2000.jpg"))
+    photos[0].unlink()
+    result = CliRunner().invoke(cli, ["sync", "--config", str(copy / "config.yaml"), "--as-of", AS_OF])
+    assert result.exit_code == 0, result.output
+    files = XlsxWarehouse(copy / "tidtam-warehouse.xlsx").read()["files"]
+    assert len(files) == len(XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["files"]) - 1
+
+
+def test_a_broken_source_does_not_stop_the_others(workspace, tmp_path):
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    (copy / "exports" / "questionnaire.csv").write_text("not,a,forms,export\n1,2,3,4\n", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["sync", "--config", str(copy / "config.yaml"), "--as-of", AS_OF])
+    assert result.exit_code == 2
+    book = XlsxWarehouse(copy / "tidtam-warehouse.xlsx").read()
+    assert any(row[0] == "source_failed" and "no timestamp column" in row[4] for row in book["problems"][1:])
+    assert len(book["files"]) > 300  # uploads still synced
+    assert len(book["responses"]) > 600  # and the last good responses are kept
+    assert book["runs"][-1][4] == "partial"
+
+
+def test_every_command_has_help_with_an_example():
+    runner = CliRunner()
+    for name, command in cli.commands.items():
+        result = runner.invoke(cli, [name, "--help"])
+        assert result.exit_code == 0, name
+        assert "Example: tidtam" in result.output, name
+        assert command.help
