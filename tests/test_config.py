@@ -80,3 +80,11 @@ def test_cli_exits_2_with_the_key_path(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="does not exist"):
         load_campaign(tmp_path / "nope.yaml")
+
+
+def test_the_shipped_config_yaml_is_valid(tmp_path):
+    shipped = Path(__file__).parent.parent / "config.yaml"
+    (tmp_path / "contacts.csv").write_text("code,emails\n95,cdd95@example.go.th\n", encoding="utf-8")
+    campaign = campaign_from_mapping(yaml.safe_load(shipped.read_text(encoding="utf-8")), base_dir=tmp_path)
+    assert campaign.sources["uploads"].backend == "drive"
+    assert campaign.deliverable("photos").expected == 5
