@@ -45,6 +45,7 @@ class DocumentRules:
     max_file_bytes: int = 25 * 1024 * 1024
     allow_google_docs: bool = False  # a Google Doc exported to .docx is not an uploaded Word file
     record_parts: tuple[RecordPart, ...] = ()
+    require_all_answers: bool = False  # a missing or unanswered question makes the record invalid
 
 
 @dataclass(frozen=True)

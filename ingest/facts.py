@@ -55,6 +55,7 @@ class FileFacts:
     pictures: tuple[str, ...] = ()  # where pictures were found inside a document
     record: RecordReading | None = None
     violations: tuple[Violation, ...] = ()  # rule breaks found while inspecting
+    md5: str = ""  # hex, comparable with Drive's md5Checksum to count one photo uploaded twice once
 
     @property
     def valid(self) -> bool:

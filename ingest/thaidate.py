@@ -7,7 +7,7 @@ Every function is pure. A date written without a time means the *end* of that da
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 BANGKOK = ZoneInfo("Asia/Bangkok")
@@ -81,14 +81,12 @@ def parse_datetime(text: str, *, tz: ZoneInfo = BANGKOK, day_first: bool = True,
 
 
 def _parse(text: str, day_first: bool):
-    from datetime import timezone
-
     if m := _ISO.match(text):
         y, mo, d, hh, mm, ss, off = m.groups()
         clock = time(int(hh), int(mm), int(ss or 0)) if hh else None
         offset = None
         if off == "Z":
-            offset = timezone.utc
+            offset = UTC
         elif off:
             sign = 1 if off[0] == "+" else -1
             digits = off[1:].replace(":", "")
