@@ -29,6 +29,7 @@ MIGRATIONS: list[str] = [
     CREATE TABLE file_facts (file_id TEXT NOT NULL, version TEXT NOT NULL, rules TEXT NOT NULL,
                              facts TEXT NOT NULL, PRIMARY KEY (file_id, version, rules));
     CREATE TABLE cursors (source TEXT PRIMARY KEY, cursor TEXT NOT NULL);
+    CREATE TABLE kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     CREATE TABLE runs (run_id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL,
                        finished_at TEXT, as_of TEXT NOT NULL, outcome TEXT NOT NULL DEFAULT 'running',
                        counts TEXT NOT NULL DEFAULT '{}', api_calls TEXT NOT NULL DEFAULT '{}',
@@ -119,6 +120,15 @@ class StateStore:
     def save_cursors(self, cursors: dict[str, str]) -> None:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO cursors VALUES (?, ?)", list(cursors.items()))
+
+    # -- small named values (e.g. digests of what a warehouse tab last received) --------------
+    def value(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def set_values(self, values: dict[str, str]) -> None:
+        with self.transaction() as db:
+            db.executemany("INSERT OR REPLACE INTO kv VALUES (?, ?)", list(values.items()))
 
     # -- run log ---------------------------------------------------------------------------
     def start_run(self, started_at: datetime, as_of: datetime) -> int:
