@@ -93,6 +93,9 @@ class Table:
     rows: list[list[Any]] = field(default_factory=list)
     sheet_format: SheetFormat | None = None
     note: str | None = None  # one line above the header, e.g. "updated 12 พ.ย. 65 17:00"
+    # A formula of ours (never respondent text) shown beside the note and evaluated when the sheet is
+    # opened: it is how a sheet nobody updates any more can still say that it is stale.
+    note_formula: str | None = None
 
 
 class Warehouse(Protocol):

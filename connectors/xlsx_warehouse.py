@@ -53,6 +53,8 @@ def _write_sheet(sheet, table: Table) -> None:
     if table.note:
         sheet.cell(row=1, column=1, value=table.note).font = Font(italic=True)
         offset = 1
+    if table.note_formula:
+        sheet.cell(row=1, column=len(table.header) + 1, value=table.note_formula).font = Font(bold=True)
     for column, title in enumerate(table.header, start=1):
         cell = sheet.cell(row=offset + 1, column=column, value=title)
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL

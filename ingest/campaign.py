@@ -99,6 +99,22 @@ class Override:
 
 
 @dataclass(frozen=True)
+class Schedule:
+    """When `tidtam serve` syncs: every `interval`, or by a crontab line, in Asia/Bangkok."""
+
+    interval: timedelta | None = None
+    cron: str | None = None
+    full_every: timedelta = timedelta(hours=24)  # a full re-read catches what incremental reads miss
+    misfire_grace: timedelta = timedelta(minutes=5)
+    digest_at: str | None = None  # "08:00": the coordinators' daily digest
+
+    @property
+    def stale_after(self) -> timedelta | None:
+        """A sync older than twice the interval means the job has stopped."""
+        return self.interval * 2 if self.interval else None
+
+
+@dataclass(frozen=True)
 class Campaign:
     id: str
     title: str
@@ -108,6 +124,7 @@ class Campaign:
     overrides: tuple[Override, ...] = ()
     warehouse: Mapping[str, Any] = field(default_factory=dict)
     mail: Mapping[str, Any] = field(default_factory=dict)
+    schedule: Schedule | None = None
     state_path: str = "tidtam-state.sqlite"
     match_threshold: float = 85.0
     unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code

@@ -13,19 +13,19 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ingest.backends import build_backends
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.errors import TidtamError
+from ingest.jobs import sync_job
 from ingest.normalize import normalize
-from ingest.pipeline import RunReport, run_once
+from ingest.pipeline import RunReport
 from ingest.report import evaluation_csv, evaluation_json, print_summary, print_units_table
 from ingest.state import StateStore
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK, DateParseError, parse_datetime
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # paths in errors must stay copyable
 
 
 class AsOf(click.ParamType):
@@ -62,22 +62,16 @@ def _progress() -> Progress:
                     console=err_console, transient=True, disable=not err_console.is_terminal)
 
 
-def _sync(config: Path, as_of: datetime, *, full: bool = False) -> tuple[RunReport, object]:
-    campaign = load_campaign(config)
-    backends = build_backends(campaign)
-    state = StateStore(campaign.state_path)
-    try:
-        with _progress() as bar:
-            tasks: dict[str, int] = {}
+def _sync(config: Path, as_of: datetime | None, *, full: bool | None = None, wait: float = 0.0) -> tuple[RunReport, object]:
+    with _progress() as bar:
+        tasks: dict[str, int] = {}
 
-            def progress(source: str, done: int, total: int) -> None:
-                if source not in tasks:
-                    tasks[source] = bar.add_task(f"checking files in {source}", total=total)
-                bar.update(tasks[source], completed=done)
+        def progress(source: str, done: int, total: int) -> None:
+            if source not in tasks:
+                tasks[source] = bar.add_task(f"checking files in {source}", total=total)
+            bar.update(tasks[source], completed=done)
 
-            report = run_once(campaign, backends, state, as_of, full=full, progress=progress)
-    finally:
-        state.close()
+        campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait, progress=progress)
     return report, campaign
 
 
@@ -95,7 +89,7 @@ def demo(directory: Path, as_of: datetime | None) -> None:
     started = time.perf_counter()
     tracemalloc.start()
     workspace = write_demo(directory)
-    report, campaign = _sync(workspace.config, as_of or workspace.as_of)
+    report, campaign = _sync(workspace.config, as_of or workspace.as_of, wait=30)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
@@ -109,19 +103,36 @@ def demo(directory: Path, as_of: datetime | None) -> None:
 @cli.command()
 @click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
 @click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time instead of now (replays a past day).")
-@click.option("--full", is_flag=True, help="Re-read every source from the start instead of incrementally.")
-def sync(config: Path, as_of: datetime | None, full: bool) -> None:
+@click.option("--full/--incremental", "full", default=None,
+              help="Re-read every source from the start, or only what changed [default: full once a day].")
+@click.option("--wait", type=float, default=0.0, show_default=True,
+              help="Seconds to wait if another sync of this campaign is running.")
+def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float) -> None:
     """Read every source, update the warehouse and the tracking sheet.
 
     Example: tidtam sync --config config.yaml --as-of 2022-11-12T17:00
     """
-    report, campaign = _sync(config, as_of or _now(), full=full)
+    report, campaign = _sync(config, as_of, full=full, wait=wait)
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
     if report.failed_sources:
         for problem in report.tables.problems.itertuples():
             if problem.kind == "source_failed":
                 err_console.print(f"[red]source {problem.source} failed:[/] {problem.detail}")
         sys.exit(2)
+
+
+@cli.command()
+@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@click.option("--max-runs", type=int, default=None, hidden=True, help="Stop after this many runs (for tests).")
+def serve(config: Path, max_runs: int | None) -> None:
+    """Sync on the config's schedule until stopped (SIGTERM/Ctrl-C finish the current run first).
+
+    Example: tidtam serve --config /etc/tidtam/config.yaml
+    """
+    from ingest.scheduler import serve as run_scheduler
+
+    outcomes = run_scheduler(config, max_runs=max_runs)
+    console.print("stopped; runs: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()))
 
 
 @cli.command()

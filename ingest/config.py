@@ -18,6 +18,7 @@ from ingest.campaign import (
     Override,
     PhotoRules,
     RecordPart,
+    Schedule,
     SourceSpec,
     Unit,
 )
@@ -89,6 +90,7 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
     if not isinstance(threshold, int | float) or not 50 <= threshold <= 100:
         problems.add("units.match_threshold", f"{threshold!r} must be a number from 50 to 100")
         threshold = 85
+    schedule = _schedule(raw.get("schedule"), problems)
     mail = raw.get("mail") or {}
     if not isinstance(mail, Mapping):
         problems.add("mail", "must be a mapping")
@@ -98,7 +100,7 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
     return Campaign(
         id=campaign_id, title=str(head.get("title") or campaign_id), units=tuple(units),
         deliverables=tuple(deliverables), sources=sources, overrides=tuple(overrides), warehouse=warehouse,
-        mail=dict(mail), state_path=state_path, match_threshold=float(threshold),
+        mail=dict(mail), schedule=schedule, state_path=state_path, match_threshold=float(threshold),
         unit_aliases={str(k): str(v) for k, v in aliases.items()}, base_dir=str(base_dir))
 
 
@@ -200,12 +202,12 @@ def _duration(value: Any, where: str, problems: _Problems) -> timedelta:
         return timedelta(0)
     if isinstance(value, int | float):
         return timedelta(days=value)
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhm])\s*", str(value))
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([dhms])\s*", str(value))
     if not match:
-        problems.add(where, f"{value!r} is not a duration (a number of days, or 12h, 30m)")
+        problems.add(where, f"{value!r} is not a duration (a number of days, or 12h, 30m, 45s)")
         return timedelta(0)
     amount, unit = float(match.group(1)), match.group(2)
-    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes"}[unit]: amount})
+    return timedelta(**{{"d": "days", "h": "hours", "m": "minutes", "s": "seconds"}[unit]: amount})
 
 
 def _deliverables(raw: Any, sources: Mapping[str, SourceSpec], problems: _Problems) -> list[Deliverable]:
@@ -321,6 +323,32 @@ def _overrides(raw: Any, codes: set[str], deliverable_ids: set[str], problems: _
             problems.add(where, "needs `excused: true` or a later `due`")
         found.append(Override(unit, deliverable, excused, due, str(spec.get("reason", ""))))
     return found
+
+
+def _schedule(raw: Any, problems: _Problems) -> Schedule | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, Mapping) or ("every" in raw) == ("cron" in raw):
+        problems.add("schedule", "needs exactly one of `every: 15m` or `cron: \"*/15 7-20 * * *\"`")
+        return None
+    interval = _duration(raw["every"], "schedule.every", problems) if "every" in raw else None
+    if interval is not None and interval < timedelta(seconds=1):
+        problems.add("schedule.every", "must be at least 1s")
+    cron = raw.get("cron")
+    if cron is not None:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(str(cron))
+        except ValueError as exc:
+            problems.add("schedule.cron", f"{cron!r} is not a crontab line ({exc})")
+    digest_at = raw.get("digest_at")
+    if digest_at is not None and not re.fullmatch(r"([01]?\d|2[0-3]):[0-5]\d", str(digest_at)):
+        problems.add("schedule.digest_at", f"{digest_at!r} must be a time like 08:00")
+    return Schedule(interval=interval, cron=str(cron) if cron else None,
+                    full_every=_duration(raw.get("full_every", "24h"), "schedule.full_every", problems),
+                    misfire_grace=_duration(raw.get("misfire_grace", "5m"), "schedule.misfire_grace", problems),
+                    digest_at=str(digest_at) if digest_at else None)
 
 
 def _warehouse(raw: Any, base_dir: Path, problems: _Problems) -> dict[str, Any]:

@@ -40,7 +40,7 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         tables = normalize(campaign, collected)
         evaluation = evaluate(campaign, tables.items, now)
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
-                  "inspected": collected.inspected, **evaluation.counts()}
+                  "inspected": collected.inspected, "full": full, **evaluation.counts()}
         outcome = "partial" if collected.failed_sources else "ok"
         state.finish_run(run_id, clock(), outcome, counts=counts,
                          error="; ".join(f"source {s} failed" for s in collected.failed_sources))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -23,6 +23,14 @@ STATUS_COLOURS = {
     "missing": "#F4C7C3", "overdue": "#FCE8B2", "partial": "#FFF2CC", "waiting": "#FFFFFF",
     "late": "#D9EAD3", "complete": "#B7E1CD", "excused": "#E0E0E0",
 }
+
+
+def stale_formula(updated_at: datetime, stale_after: timedelta) -> str:
+    """A spreadsheet formula that turns into a warning once the last sync is older than `stale_after`."""
+    local = updated_at.astimezone(BANGKOK)
+    hours = stale_after.total_seconds() / 3600
+    return (f'=IF(NOW()-(DATE({local.year},{local.month},{local.day})+TIME({local.hour},{local.minute},{local.second}))'
+            f'>{hours}/24,"⚠ ข้อมูลไม่เป็นปัจจุบัน: ซิงก์ล่าสุดเกิน {hours:g} ชั่วโมง แจ้งผู้ดูแลระบบ","✓ ข้อมูลเป็นปัจจุบัน")')
 
 
 def tracking_table(campaign: Campaign, evaluation: Evaluation, *, updated_at: datetime) -> Table:
@@ -48,7 +56,9 @@ def tracking_table(campaign: Campaign, evaluation: Evaluation, *, updated_at: da
     note = (f"{campaign.title} · ข้อมูล ณ {format_thai_short(evaluation.as_of)} · ปรับปรุงเมื่อ "
             f"{format_thai_short(updated_at)} · ส่งครบ {rates.completeness:.0%} · ตรงเวลา {rates.timeliness:.0%}")
     widths = [8, 22, 20] + [14, 20] * len(campaign.deliverables) + [50, 16]
-    return Table("tracking", header, rows, SheetFormat(frozen_rows=1, row_colours=colours, column_widths=widths), note)
+    stale_after = campaign.schedule.stale_after if campaign.schedule else None
+    return Table("tracking", header, rows, SheetFormat(frozen_rows=1, row_colours=colours, column_widths=widths), note,
+                 note_formula=stale_formula(updated_at, stale_after) if stale_after else None)
 
 
 def frame_table(name: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> Table:

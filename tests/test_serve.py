@@ -1,0 +1,181 @@
+"""Unattended operation: the scheduler, one sync at a time, crash recovery, a corrupt state file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from connectors.xlsx_warehouse import XlsxWarehouse
+from ingest.demo import write_demo
+
+AS_OF = "2022-11-12T17:00"
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("template")
+    write_demo(root)
+    return root
+
+
+@pytest.fixture
+def workspace(template, tmp_path) -> Path:
+    root = tmp_path / "ws"
+    shutil.copytree(template, root)
+    return root
+
+
+def with_schedule(workspace: Path, every: str = "1s") -> Path:
+    config = workspace / "config.yaml"
+    config.write_text(config.read_text(encoding="utf-8") + f"\nschedule:\n  every: {every}\n  full_every: 1h\n",
+                      encoding="utf-8")
+    return config
+
+
+def tidtam(*args: str, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "ingest", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, **kwargs)
+
+
+def finished(process: subprocess.Popen, timeout: float = 180) -> tuple[int, str, str]:
+    out, err = process.communicate(timeout=timeout)
+    return process.returncode, out, err
+
+
+def runs(workspace: Path) -> list[tuple]:
+    with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
+        return db.execute("SELECT run_id, started_at, finished_at, outcome FROM runs ORDER BY run_id").fetchall()
+
+
+def state_rows(workspace: Path) -> dict[str, list]:
+    with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
+        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
+                for table in ("responses", "files", "file_facts", "cursors")}
+
+
+def data_tabs(workspace: Path) -> dict[str, list]:
+    book = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
+    return {tab: book[tab] for tab in ("responses", "files", "focus_group", "problems")} | {"tracking": book["tracking"][1:]}
+
+
+def test_scheduler_fires_on_a_short_interval_and_stops_by_itself(workspace):
+    config = with_schedule(workspace)
+    code, out, err = finished(tidtam("serve", "--config", str(config), "--max-runs", "3"))
+    assert code == 0, err
+    assert "ok 3" in out
+    assert [r[3] for r in runs(workspace)] == ["ok", "ok", "ok"]
+
+
+def test_two_serve_processes_never_sync_at_once(workspace):
+    config = with_schedule(workspace)
+    first = tidtam("serve", "--config", str(config), "--max-runs", "2")
+    second = tidtam("serve", "--config", str(config), "--max-runs", "2")
+    assert finished(first)[0] == 0
+    assert finished(second)[0] == 0
+    spans = [(datetime.fromisoformat(s), datetime.fromisoformat(f)) for _, s, f, _ in runs(workspace)]
+    assert len(spans) == 4
+    spans.sort()
+    for (_, end), (start, _) in zip(spans, spans[1:], strict=False):
+        assert start >= end, "two syncs overlapped"
+
+
+def test_a_second_sync_says_who_holds_the_lock(workspace):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time, sys\n"
+        "from ingest.lock import sync_lock\n"
+        f"with sync_lock({str(workspace / 'tidtam-state.sqlite')!r}, command='test-holder'):\n"
+        "    print('locked', flush=True)\n"
+        "    time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        code, _, err = finished(tidtam("sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF))
+        assert code == 3
+        assert f"pid {holder.pid}" in err and "test-holder" in err
+    finally:
+        holder.kill()
+        holder.wait()
+    # Once the holder is gone (even killed), the lock is free again.
+    code, _, err = finished(tidtam("sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF))
+    assert code == 0, err
+
+
+@pytest.mark.parametrize("kill_after", [0.8, 2.0, 3.5])
+def test_a_sync_killed_mid_run_recovers_to_the_same_state(template, tmp_path, kill_after):
+    reference, crashed = tmp_path / "reference", tmp_path / "crashed"
+    shutil.copytree(template, reference)
+    shutil.copytree(template, crashed)
+    assert finished(tidtam("sync", "--config", str(reference / "config.yaml"), "--as-of", AS_OF, "--full"))[0] == 0
+
+    victim = tidtam("sync", "--config", str(crashed / "config.yaml"), "--as-of", AS_OF, "--full")
+    time.sleep(kill_after)
+    victim.send_signal(signal.SIGKILL)
+    victim.wait()
+    code, _, err = finished(tidtam("sync", "--config", str(crashed / "config.yaml"), "--as-of", AS_OF, "--full"))
+    assert code == 0, err
+    assert state_rows(crashed) == state_rows(reference)
+    assert data_tabs(crashed) == data_tabs(reference)
+    assert runs(crashed)[-1][3] == "ok"
+
+
+def test_sigterm_lets_the_current_run_finish(workspace):
+    config = with_schedule(workspace, every="1h")
+    server = tidtam("serve", "--config", str(config))
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not (workspace / "tidtam-state.sqlite").exists():
+        time.sleep(0.05)
+    time.sleep(0.5)  # inside the first run
+    server.send_signal(signal.SIGTERM)
+    code, _, err = finished(server, timeout=120)
+    assert code == 0, err
+    assert [r[3] for r in runs(workspace)] == ["ok"]
+    assert (workspace / "tidtam-warehouse.xlsx").exists()
+
+
+def test_a_corrupt_state_file_is_named_with_the_fix(workspace):
+    (workspace / "tidtam-state.sqlite").write_bytes(b"this is not a database" * 100)
+    code, _, err = finished(tidtam("sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF))
+    assert code == 2
+    assert "tidtam-state.sqlite is not a usable SQLite database" in " ".join(err.split())
+    assert "Move it aside" in err
+
+
+def test_stale_formula_on_the_tracking_sheet(workspace):
+    config = with_schedule(workspace, every="15m")
+    code, _, err = finished(tidtam("sync", "--config", str(config), "--as-of", AS_OF))
+    assert code == 0, err
+    first_row = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["tracking"][0]
+    formula = next(v for v in first_row if isinstance(v, str) and v.startswith("=IF(NOW()"))
+    assert ">0.5/24" in formula and "ไม่เป็นปัจจุบัน" in formula
+
+
+def test_incremental_by_default_with_a_daily_full_reconciliation(workspace):
+    config = workspace / "config.yaml"
+    for _ in range(2):
+        assert finished(tidtam("sync", "--config", str(config), "--as-of", AS_OF))[0] == 0
+    with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
+        kinds = [row[0] for row in db.execute("SELECT json_extract(counts, '$.full') FROM runs ORDER BY run_id")]
+    assert kinds == [1, 0]  # the first run is full; the next within 24 h incremental
+
+
+def test_lock_is_released_when_the_holder_dies(workspace):
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import time\n"
+        "from ingest.lock import sync_lock\n"
+        f"with sync_lock({str(workspace / 'x.sqlite')!r}, command='t'):\n"
+        "    print('locked', flush=True); time.sleep(30)\n")], stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "locked"
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+    from ingest.lock import sync_lock
+
+    with sync_lock(workspace / "x.sqlite", command="after"):
+        pass
