@@ -1,0 +1,201 @@
+"""Open an uploaded .docx zip without trusting it: caps on size, entries and compression, and every
+XML part parsed by defusedxml (no DTD, no entity) before python-docx or anything else reads it.
+
+Nothing here touches the filesystem: entry names are compared as strings, never joined into a path.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser, fromstring
+
+from ingest.errors import ItemError
+
+T = TypeVar("T")
+
+_CHUNK = 64 * 1024
+_HEAD_BYTES = 64
+# Word only ever writes stored or deflated entries; anything else is a crafted file.
+_METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+_XML_SUFFIXES = (".xml", ".rels", ".vml")
+# Parts only python-docx reads (and never holds pictures in): checked for DTDs, but no tree is built,
+# which is most of the time saved on a record (styles.xml alone is ~350 KB).
+_UNREAD_PARTS = ("word/styles", "word/stylesWithEffects", "word/theme/", "word/settings", "word/webSettings",
+                 "word/fontTable", "word/people", "word/commentsExtended", "word/commentsIds", "docProps/",
+                 "customXml/")
+
+
+@dataclass(frozen=True)
+class ZipLimits:
+    """Caps for one package. A typed 20-question record is ~50 entries and well under 1 MB unpacked."""
+
+    max_entries: int = 1000
+    max_total_bytes: int = 100 * 1024 * 1024  # uncompressed, all entries together
+    max_xml_part_bytes: int = 20 * 1024 * 1024
+    max_ratio: float = 100.0  # uncompressed / compressed; Word's styles.xml is ~30
+    ratio_floor_bytes: int = 1024 * 1024  # below this a high ratio is harmless (a blank styles part)
+
+
+class UnsafePackage(ItemError):
+    """The package must not be read further; `code` is "unsafe_file", "unreadable" or "encrypted"."""
+
+    def __init__(self, code: str, reason_th: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail, reason_th=reason_th)
+
+
+@dataclass
+class Package:
+    """The entries of a zip that passed the checks, and every XML part already parsed (safely)."""
+
+    entries: dict[str, bytes] = field(default_factory=dict)  # XML parts whole; other parts' first bytes
+    xml: dict[str, Element] = field(default_factory=dict)  # parsed parts: all but `_UNREAD_PARTS`
+
+    def names_under(self, prefix: str) -> list[str]:
+        return [n for n in self.entries if n.startswith(prefix)]
+
+
+def _bomb(detail: str) -> UnsafePackage:
+    return UnsafePackage("unsafe_file", "ไฟล์บีบอัดผิดปกติ (อาจเป็นไฟล์อันตราย) ระบบไม่เปิดอ่าน", detail)
+
+
+def _damaged(detail: str) -> UnsafePackage:
+    return UnsafePackage("unreadable", "ไฟล์เสียหายหรืออัปโหลดไม่ครบ เปิดอ่านไม่ได้ กรุณาอัปโหลดใหม่", detail)
+
+
+def check_archive(infos: list[zipfile.ZipInfo], limits: ZipLimits) -> None:
+    """Refuse an archive from its central directory alone, before one byte is decompressed."""
+    if len(infos) > limits.max_entries:
+        raise _bomb(f"{len(infos)} entries > {limits.max_entries}")
+    names = [i.filename for i in infos]
+    if len(set(names)) != len(names):
+        # Two parts with one name: readers disagree on which one counts, a way to hide content.
+        raise UnsafePackage("unsafe_file", "ไฟล์มีโครงสร้างผิดปกติ ระบบไม่เปิดอ่าน", "duplicate entry names")
+    if any(_escapes(n) for n in names):
+        # Word never writes such names; they only serve to escape a folder when unpacked. We never
+        # unpack, but a crafted package is not a record.
+        raise UnsafePackage("unsafe_file", "ไฟล์มีโครงสร้างผิดปกติ ระบบไม่เปิดอ่าน", "entry name leaves the package root")
+    total = sum(i.file_size for i in infos)
+    if total > limits.max_total_bytes:
+        raise _bomb(f"{total} bytes uncompressed > {limits.max_total_bytes}")
+    packed = sum(i.compress_size for i in infos)
+    if total > limits.ratio_floor_bytes and total > limits.max_ratio * max(packed, 1):
+        raise _bomb(f"compression ratio {total / max(packed, 1):.0f} > {limits.max_ratio:.0f}")
+    for info in infos:
+        if info.flag_bits & 0x1:
+            raise UnsafePackage("encrypted", "ไฟล์ถูกตั้งรหัสผ่าน กรุณาเอารหัสผ่านออกแล้วอัปโหลดใหม่",
+                                f"{info.filename} is encrypted")
+        if info.compress_type not in _METHODS:
+            raise _damaged(f"{info.filename}: compression method {info.compress_type}")
+        if info.file_size > limits.ratio_floor_bytes and info.file_size > limits.max_ratio * max(info.compress_size, 1):
+            raise _bomb(f"{info.filename}: ratio {info.file_size / max(info.compress_size, 1):.0f}")
+
+
+def _escapes(name: str) -> bool:
+    parts = name.replace("\\", "/").split("/")
+    return name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":")
+
+
+def _read_capped(archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int) -> tuple[bytes, int]:
+    """Read one entry in chunks, stopping at the cap whatever its header claims; an XML part is kept
+    whole, any other part (media, fonts, binaries) only by its first bytes, enough to tell an image.
+    Every byte is still inflated, so a damaged entry fails its CRC check here."""
+    out = bytearray()
+    size = 0
+    keep: bool | None = None
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK):
+            size += len(chunk)
+            if size > cap:
+                raise _bomb(f"{info.filename}: more than {cap} bytes when unpacked")
+            if keep is None:
+                keep = _looks_like_xml(info.filename, chunk)
+            if keep or len(out) < _HEAD_BYTES:
+                out += chunk if keep else chunk[: _HEAD_BYTES - len(out)]
+    return bytes(out), size
+
+
+def _looks_like_xml(name: str, data: bytes) -> bool:
+    if name.lower().endswith(_XML_SUFFIXES):
+        return True
+    head = data[:8].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<") or data[:2] in (b"\xff\xfe", b"\xfe\xff")
+
+
+class _Discard:
+    """A parser target without start/end methods: expat then runs at C speed, building nothing,
+    while defusedxml's DTD and entity handlers still fire."""
+
+    def close(self) -> None:
+        return None
+
+
+def check_xml(name: str, data: bytes) -> None:
+    """Refuse a part with a DTD, entities or external references, or that is not well-formed XML."""
+    _guarded(name, lambda: _feed(data))
+
+
+def _feed(data: bytes) -> None:
+    parser = DefusedXMLParser(target=_Discard(), forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    # ElementTree's catch-all handler runs Python for every text run; the DTD handlers stay installed.
+    parser.parser.DefaultHandlerExpand = None
+    parser.feed(data)
+    parser.close()
+
+
+def parse_xml(name: str, data: bytes) -> Element:
+    """Parse one XML part with DTDs, entities and external references all refused."""
+    return _guarded(name, lambda: fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True))
+
+
+def _guarded(name: str, parse: Callable[[], T]) -> T:
+    try:
+        return parse()
+    except DefusedXmlException as exc:
+        raise UnsafePackage("unsafe_file", "ไฟล์มีโครงสร้าง XML ที่ไม่ปลอดภัย ระบบไม่เปิดอ่าน",
+                            f"{name}: {type(exc).__name__}") from None
+    except (ParseError, ValueError, UnicodeError) as exc:
+        raise _damaged(f"{name}: {exc}") from None
+
+
+def open_package(content: bytes, limits: ZipLimits | None = None) -> Package:
+    """Every entry of the zip, XML parts parsed; raises UnsafePackage with a Thai reason."""
+    limits = limits or ZipLimits()
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            infos = archive.infolist()
+            check_archive(infos, limits)
+            package = Package()
+            budget = limits.max_total_bytes
+            for info in infos:
+                if info.is_dir():
+                    continue
+                cap = min(budget, info.file_size)
+                data, size = _read_capped(archive, info, cap)
+                budget -= size
+                package.entries[info.filename] = data
+    except UnsafePackage:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, OSError, ValueError,
+            RuntimeError, NotImplementedError) as exc:
+        # What zipfile raises on truncated, CRC-failing, lying or encrypted archives.
+        raise _damaged(f"zip: {type(exc).__name__}: {exc}") from None
+    for name, data in package.entries.items():
+        if _looks_like_xml(name, data):
+            if len(data) > limits.max_xml_part_bytes:
+                raise _bomb(f"{name}: XML part of {len(data)} bytes")
+            if name.startswith(_UNREAD_PARTS) and not name.endswith(".rels"):
+                check_xml(name, data)
+            else:
+                package.xml[name] = parse_xml(name, data)
+    return package
+

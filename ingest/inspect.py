@@ -1,0 +1,239 @@
+"""Turn an uploaded file's bytes into FileFacts under a deliverable's rules (pure: bytes in, facts out).
+
+The content decides what a file is, never its name: a .doc renamed .docx is still a .doc. No input
+makes these functions raise: a hostile or broken file becomes one Violation with a Thai reason.
+A document is checked in this order, each step only on what the previous one let through:
+size cap → real .docx (magic, then zip parts) → zip and XML safety (`docx_safety`) → pictures
+anywhere in the package (`docx_pictures`) → python-docx reading (`docx_record`) → consent,
+length, and (when `require_all_answers`) completeness of the 20 questions.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import io
+import re
+import struct
+import zipfile
+import zlib
+
+from docx import Document
+
+from ingest.campaign import DocumentRules, PhotoRules
+from ingest.docx_pictures import describe_th, find_pictures
+from ingest.docx_record import ReadDocument, clean_text, read_document
+from ingest.docx_safety import Package, UnsafePackage, ZipLimits, open_package
+from ingest.facts import FileFacts, RecordReading, Violation
+from ingest.photo_check import check_photo
+
+_OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc (and other OLE2 files)
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # a password-protected .docx is an OLE2 file
+_HEIF_BRANDS = (b"heic", b"heix", b"mif1", b"msf1", b"heim", b"heis", b"hevc", b"hevx", b"avif")
+_ZIP_ERRORS = (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError, struct.error,
+               KeyError, NotImplementedError, RuntimeError, zlib.error)
+_MAIN_TYPES = {
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml": None,
+    "application/vnd.ms-word.document.macroEnabled.main+xml": "เป็นไฟล์ Word ที่มีมาโคร (.docm) ต้องเป็นไฟล์ .docx",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml":
+        "เป็นไฟล์แม่แบบ Word (.dotx) ต้องบันทึกเป็นไฟล์ .docx",
+    "application/vnd.ms-word.template.macroEnabledTemplate.main+xml":
+        "เป็นไฟล์แม่แบบ Word ที่มีมาโคร (.dotm) ต้องบันทึกเป็นไฟล์ .docx",
+}
+_LEADERS = re.compile(r"[.…_\-–]{3,}|\s+")
+ZIP_LIMITS = ZipLimits()
+# Bump when inspection finds different facts in the same bytes, so facts cached under an older
+# inspector are checked again (part of the cache key, beside the rules).
+INSPECTOR_VERSION = 2
+
+
+def sniff(content: bytes) -> str:
+    """The real type of the bytes, from their magic numbers and (for zips) their parts."""
+    head = content[:16]
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith(_OLE):
+        return "doc"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if head[:4] == b"RIFF" and content[8:12] == b"WEBP":
+        return "webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "gif"
+    if content[4:8] == b"ftyp" and content[8:12] in _HEIF_BRANDS:
+        return "heic"
+    if head.startswith(b"PK\x03\x04"):
+        return _sniff_zip(content)
+    return "unknown"
+
+
+def _sniff_zip(content: bytes) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            names = set(archive.namelist())
+            if "[Content_Types].xml" in names and "word/document.xml" in names:
+                return "docx"
+            if "mimetype" in names:
+                with archive.open("mimetype") as stream:  # a few bytes only: the entry may be a bomb
+                    if stream.read(64).startswith(b"application/vnd.oasis.opendocument.text"):
+                        return "odt"
+    except _ZIP_ERRORS:
+        return "zip"  # zip magic but no readable directory: a damaged or truncated upload
+    return "zip"
+
+
+def _digests(content: bytes) -> dict[str, object]:
+    return {"sha256": hashlib.sha256(content).hexdigest(), "md5": hashlib.md5(content, usedforsecurity=False).hexdigest(),
+            "size": len(content)}
+
+
+def _size_th(limit: int) -> str:
+    return f"{limit / (1024 * 1024):.0f} MB" if limit >= 1024 * 1024 else f"{limit / 1024:.0f} KB"
+
+
+def _not_docx(content: bytes, kind: str) -> Violation:
+    """Why this is not a .docx, in words that tell the province what to do."""
+    if kind == "doc" and _ENCRYPTED in content[:1 << 20]:
+        return Violation("encrypted", "ไฟล์ Word ถูกตั้งรหัสผ่าน กรุณาเอารหัสผ่านออกแล้วอัปโหลดใหม่",
+                         "OLE2 container with EncryptedPackage")
+    if kind == "zip":
+        names = _zip_names(content)
+        if names is None:
+            if b"word/" in content[:1 << 16]:
+                return Violation("unreadable", "ไฟล์ Word เสียหายหรืออัปโหลดไม่ครบ กรุณาอัปโหลดใหม่",
+                                 "zip with word/ parts but no readable central directory")
+            return Violation("unreadable", "ไฟล์เสียหาย เปิดอ่านไม่ได้", "zip magic, unreadable archive")
+        if any(n.startswith("xl/") for n in names):
+            return Violation("not_docx", "เป็นไฟล์ Excel ต้องเป็นไฟล์ Word (.docx)", "content is xlsx")
+        if any(n.startswith("ppt/") for n in names):
+            return Violation("not_docx", "เป็นไฟล์ PowerPoint ต้องเป็นไฟล์ Word (.docx)", "content is pptx")
+    if kind == "unknown" and content.lstrip()[:5] == b"{\\rtf":
+        return Violation("not_docx", "เป็นไฟล์ RTF ต้องเป็นไฟล์ Word (.docx)", "content is rtf")
+    reason = {
+        "doc": "เป็นไฟล์ Word รุ่นเก่า (.doc) ต้องเป็น .docx",
+        "pdf": "เป็นไฟล์ PDF ต้องเป็นไฟล์ Word (.docx)",
+        "odt": "เป็นไฟล์ OpenDocument (.odt) ต้องเป็นไฟล์ Word (.docx)",
+        "zip": "เป็นไฟล์ zip ต้องเป็นไฟล์ Word (.docx)",
+        "jpeg": "เป็นไฟล์ภาพ ต้องเป็นไฟล์ Word (.docx) ที่พิมพ์ข้อความ",
+        "png": "เป็นไฟล์ภาพ ต้องเป็นไฟล์ Word (.docx) ที่พิมพ์ข้อความ",
+        "heic": "เป็นไฟล์ภาพ ต้องเป็นไฟล์ Word (.docx) ที่พิมพ์ข้อความ",
+        "webp": "เป็นไฟล์ภาพ ต้องเป็นไฟล์ Word (.docx) ที่พิมพ์ข้อความ",
+    }.get(kind, "ไม่ใช่ไฟล์ Word (.docx)")
+    return Violation("not_docx", reason, f"content is {kind}")
+
+
+def _zip_names(content: bytes) -> list[str] | None:
+    try:
+        with zipfile.ZipFile(io.BytesIO(content)) as archive:
+            return archive.namelist()
+    except _ZIP_ERRORS:
+        return None
+
+
+def _main_part_problem(package: Package) -> str | None:
+    """A .docm or .dotx renamed .docx: same zip layout, another main content type."""
+    root = package.xml.get("[Content_Types].xml")
+    if root is None:
+        return None
+    for node in root:
+        if node.tag.endswith("Override") and node.get("PartName", "").lstrip("/") == "word/document.xml":
+            ctype = node.get("ContentType", "")
+            return _MAIN_TYPES.get(ctype, f"ไม่ใช่ไฟล์ Word (.docx) ({ctype[:60]})")
+    return None
+
+
+def count_text_chars(text: str) -> int:
+    """Characters typed: no spaces, no dotted or underscored fill-in lines of the blank template."""
+    return len(_LEADERS.sub("", text))
+
+
+def _read_word(content: bytes, rules: DocumentRules) -> ReadDocument | Violation:
+    try:
+        document = Document(io.BytesIO(content))
+        return read_document(document, rules.record_parts)
+    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many kinds (KeyError, ValueError,
+        # XMLSyntaxError, NotImplementedError, ...) on a damaged package; one file must not stop the run.
+        return Violation("unreadable", "เปิดไฟล์ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกใหม่เป็น .docx",
+                         f"{type(exc).__name__}: {exc}"[:300])
+
+
+def _completeness(record: RecordReading) -> Violation | None:
+    # In the order of the form, so "ส่วนที่ 1 ข้อ 3" comes before "ส่วนที่ 2 ข้อ 1" whatever its kind of gap.
+    gaps = sorted((*record.missing, *record.unanswered), key=lambda g: [int(n) for n in re.findall(r"\d+", g)])
+    if not gaps:
+        return None
+    shown = ", ".join(gaps[:5]) + (f" และอีก {len(gaps) - 5} ข้อ" if len(gaps) > 5 else "")
+    return Violation("incomplete_record", f"แบบบันทึกตอบไม่ครบ {len(gaps)} ข้อ: {shown}",
+                     f"missing {len(record.missing)}, unanswered {len(record.unanswered)}")
+
+
+def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str | None = None) -> FileFacts:
+    """Facts and violations of one uploaded focus-group record; never raises."""
+    base = _digests(content)
+    if len(content) > rules.max_file_bytes:
+        return FileFacts(**base, content_type=sniff(content[:16]), violations=(Violation(
+            "too_large", f"ไฟล์ใหญ่เกิน {_size_th(rules.max_file_bytes)}",
+            f"{len(content)} bytes > {rules.max_file_bytes}"),))
+    kind = sniff(content)
+    base["content_type"] = kind
+    if kind != "docx":
+        if not rules.require_docx:
+            return FileFacts(**base)
+        return FileFacts(**base, violations=(_not_docx(content, kind),))
+    violations: list[Violation] = []
+    if exported_from and not rules.allow_google_docs:
+        violations.append(Violation("google_doc", "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด",
+                                    f"exported from {exported_from}"))
+    try:
+        package = open_package(content, ZIP_LIMITS)
+    except UnsafePackage as exc:
+        return FileFacts(**base, violations=(*violations, Violation(exc.code, exc.reason_th, exc.detail)))
+    if (problem := _main_part_problem(package)) is not None:
+        return FileFacts(**base, violations=(*violations, Violation("not_docx", problem, "main part content type")))
+    findings = find_pictures(package)
+    pictures = tuple(str(f) for f in findings)
+    if rules.forbid_pictures and findings:
+        violations.append(Violation("has_pictures", f"แบบบันทึกมีรูปภาพอยู่ในไฟล์ ({describe_th(findings)})",
+                                    "; ".join(pictures)[:500]))
+    reading = _read_word(content, rules)
+    # python-docx's package is a reference cycle holding lxml trees in C memory, which the GC's
+    # thresholds do not count: left to chance, 400 records grew a run by ~100 MB. Collecting the two
+    # young generations (about 1 ms; the document was born during this call) frees it at once.
+    gc.collect(1)
+    if isinstance(reading, Violation):
+        return FileFacts(**base, pictures=pictures, violations=(*violations, reading))
+    text = clean_text(reading.text)
+    text_chars = count_text_chars(text)
+    consent = None
+    if rules.consent_pattern:
+        consent = re.search(rules.consent_pattern, re.sub(r"\s+", " ", text)) is not None
+    if consent is False:
+        violations.append(Violation("no_consent", "ไม่พบข้อความรับรองความยินยอมของผู้เข้าร่วม",
+                                    f"pattern {rules.consent_pattern!r} not found"))
+    if text_chars < rules.min_text_chars:
+        violations.append(Violation("too_short", f"เนื้อหาสั้นเกินไป ({text_chars} ตัวอักษร ต้องอย่างน้อย "
+                                    f"{rules.min_text_chars})", f"{text_chars} < {rules.min_text_chars} characters"))
+    if rules.require_all_answers and (gap := _completeness(reading.record)) is not None:
+        violations.append(gap)
+    return FileFacts(**base, text_chars=text_chars, consent_found=consent, pictures=pictures,
+                     record=reading.record, violations=tuple(violations))
+
+
+def inspect_photo(content: bytes, rules: PhotoRules) -> FileFacts:
+    """Facts of one uploaded photo: decodable JPEG/PNG/HEIC/WebP of the minimum size; never raises."""
+    base = _digests(content)
+    kind = sniff(content[:16]) if len(content) > rules.max_file_bytes else sniff(content)
+    if len(content) > rules.max_file_bytes:
+        return FileFacts(**base, content_type=kind, violations=(Violation(
+            "too_large", f"ไฟล์ภาพใหญ่เกิน {_size_th(rules.max_file_bytes)}",
+            f"{len(content)} bytes > {rules.max_file_bytes}"),))
+    check = check_photo(content, kind, rules)
+    return FileFacts(**base, content_type=kind, width=check.width, height=check.height,
+                     violations=check.violations)
+
+
+def inspect_other(content: bytes) -> FileFacts:
+    return FileFacts(**_digests(content), content_type=sniff(content))
+
