@@ -55,6 +55,7 @@ class FileListing:
     removed_ids: Sequence[str] = ()
     complete: bool = True  # True: `files` is everything there is; False: only what changed
     cursor: str | None = None
+    problems: Sequence[str] = ()  # "where: what" for parts that could not be listed (e.g. one unshared folder)
 
 
 @dataclass(frozen=True)

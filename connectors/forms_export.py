@@ -33,37 +33,9 @@ class FormsExportSource:
 
     def responses(self, since: str | None = None) -> ResponseBatch:
         frame = self._read()
-        columns = [str(c).strip() for c in frame.columns]
-        lowered = [c.lower() for c in columns]
-        stamp_col = next((i for i, c in enumerate(lowered) if c in TIMESTAMP_HEADERS), None)
-        if stamp_col is None:
-            raise InputError(f"{self.path.name}: no timestamp column (expected one of "
-                             f"{', '.join(TIMESTAMP_HEADERS)} in the header row); is this a Forms export?")
-        email_col = next((i for i, c in enumerate(lowered) if c in EMAIL_HEADERS), None)
-        stamps = [frame.iat[r, stamp_col] for r in range(len(frame))]
-        day_first = self._day_first(stamps)
-        responses, problems = [], []
-        for r in range(len(frame)):
-            line = r + 2  # spreadsheet row number as a person sees it (header is row 1)
-            origin = f"{self.path.name} row {line}"
-            values = [frame.iat[r, c] for c in range(len(columns))]
-            if all(_blank(v) for v in values):
-                continue
-            try:
-                created = _timestamp(values[stamp_col], day_first)
-            except DateParseError:
-                problems.append(f"{origin}: timestamp {values[stamp_col]!r} is not a date; row skipped")
-                continue
-            answers = {}
-            for c, title in enumerate(columns):
-                if c in (stamp_col, email_col) or _blank(values[c]):
-                    continue
-                answers[title] = _text(values[c])
-            email = None if email_col is None or _blank(values[email_col]) else _text(values[email_col])
-            fingerprint = "\x1f".join(_text(v) for v in values)
-            response_id = "row-" + hashlib.sha1(fingerprint.encode("utf-8")).hexdigest()[:16]
-            responses.append(FormResponse(response_id, created, answers, origin, respondent_email=email))
-        return ResponseBatch(responses, complete=True, problems=problems)
+        rows = [list(row) for row in frame.itertuples(index=False, name=None)]
+        return responses_from_rows(self.path.name, [str(c) for c in frame.columns], rows,
+                                   timestamp_order=self.timestamp_order)
 
     def _read(self) -> pd.DataFrame:
         try:
@@ -76,18 +48,58 @@ class FormsExportSource:
         except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
             raise InputError(f"{self.path}: cannot read as a Forms export ({exc})") from None
 
-    def _day_first(self, stamps: list[Any]) -> bool:
-        if self.timestamp_order:
-            return self.timestamp_order == "dmy"
-        firsts, seconds = [], []
-        for stamp in stamps:
-            if isinstance(stamp, str) and (m := _NUMERIC_DATE.match(thai_digits_to_arabic(stamp))):
-                firsts.append(int(m.group(1)))
-                seconds.append(int(m.group(2)))
-        if any(f > 12 for f in firsts):
-            return True
-        # Only a US-English export puts the month first; a day above 12 in second place proves it.
-        return not any(s > 12 for s in seconds)
+
+def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
+                        timestamp_order: str | None = None) -> ResponseBatch:
+    """Parse a Forms response table (an export file, or the form's linked response sheet), header first.
+
+    `name` is where a person finds the rows again ("questionnaire.csv", "sheet 1AbC… tab Form Responses 1").
+    """
+    columns = [str(c).strip() for c in header]
+    lowered = [c.lower() for c in columns]
+    stamp_col = next((i for i, c in enumerate(lowered) if c in TIMESTAMP_HEADERS), None)
+    if stamp_col is None:
+        raise InputError(f"{name}: no timestamp column (expected one of "
+                         f"{', '.join(TIMESTAMP_HEADERS)} in the header row); is this a Forms export?")
+    email_col = next((i for i, c in enumerate(lowered) if c in EMAIL_HEADERS), None)
+    # Sheets trims trailing blank cells from each row: pad back to the header's width.
+    rows = [list(row) + [""] * (len(columns) - len(row)) for row in rows]
+    day_first = _day_first([row[stamp_col] for row in rows], timestamp_order)
+    responses, problems = [], []
+    for r, values in enumerate(rows):
+        line = r + 2  # spreadsheet row number as a person sees it (header is row 1)
+        origin = f"{name} row {line}"
+        if all(_blank(v) for v in values):
+            continue
+        try:
+            created = _timestamp(values[stamp_col], day_first)
+        except DateParseError:
+            problems.append(f"{origin}: timestamp {values[stamp_col]!r} is not a date; row skipped")
+            continue
+        answers = {}
+        for c, title in enumerate(columns):
+            if c in (stamp_col, email_col) or _blank(values[c]):
+                continue
+            answers[title] = _text(values[c])
+        email = None if email_col is None or _blank(values[email_col]) else _text(values[email_col])
+        fingerprint = "\x1f".join(_text(v) for v in values[:len(columns)])
+        response_id = "row-" + hashlib.sha1(fingerprint.encode("utf-8")).hexdigest()[:16]
+        responses.append(FormResponse(response_id, created, answers, origin, respondent_email=email))
+    return ResponseBatch(responses, complete=True, problems=problems)
+
+
+def _day_first(stamps: list[Any], timestamp_order: str | None) -> bool:
+    if timestamp_order:
+        return timestamp_order == "dmy"
+    firsts, seconds = [], []
+    for stamp in stamps:
+        if isinstance(stamp, str) and (m := _NUMERIC_DATE.match(thai_digits_to_arabic(stamp))):
+            firsts.append(int(m.group(1)))
+            seconds.append(int(m.group(2)))
+    if any(f > 12 for f in firsts):
+        return True
+    # Only a US-English export puts the month first; a day above 12 in second place proves it.
+    return not any(s > 12 for s in seconds)
 
 
 def _blank(value: Any) -> bool:

@@ -125,6 +125,7 @@ class Campaign:
     warehouse: Mapping[str, Any] = field(default_factory=dict)
     mail: Mapping[str, Any] = field(default_factory=dict)
     schedule: Schedule | None = None
+    google: Mapping[str, Any] = field(default_factory=dict)  # credentials, subject, retry bounds (ingest.config)
     state_path: str = "tidtam-state.sqlite"
     match_threshold: float = 85.0
     unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code

@@ -27,7 +27,7 @@ Progress = Callable[[str, int, int], None]
 class Problem:
     """Something a coordinator should look at; one row of the `problems` tab."""
 
-    kind: str  # source_failed, row_unreadable, unit_unmatched, unit_ambiguous, file_unreadable, file_unrouted
+    kind: str  # source_failed, row_unreadable, folder_unreadable, unit_unmatched, unit_ambiguous, file_unreadable, file_unrouted
     source: str
     origin: str  # file/row/response where a person finds it
     text: str = ""  # the raw text involved (e.g. what was typed for the province)
@@ -69,6 +69,8 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
             state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
             if listing.cursor:
                 collected.cursors[name] = listing.cursor
+            collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
+                                      for p in listing.problems)
         except (SourceError, InputError) as exc:
             log.warning("source %s failed: %s", name, exc)
             collected.failed_sources.append(name)

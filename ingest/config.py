@@ -91,6 +91,7 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
         problems.add("units.match_threshold", f"{threshold!r} must be a number from 50 to 100")
         threshold = 85
     schedule = _schedule(raw.get("schedule"), problems)
+    google = _google(raw.get("google"), base_dir, problems)
     mail = raw.get("mail") or {}
     if not isinstance(mail, Mapping):
         problems.add("mail", "must be a mapping")
@@ -100,7 +101,7 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
     return Campaign(
         id=campaign_id, title=str(head.get("title") or campaign_id), units=tuple(units),
         deliverables=tuple(deliverables), sources=sources, overrides=tuple(overrides), warehouse=warehouse,
-        mail=dict(mail), schedule=schedule, state_path=state_path, match_threshold=float(threshold),
+        mail=dict(mail), schedule=schedule, google=google, state_path=state_path, match_threshold=float(threshold),
         unit_aliases={str(k): str(v) for k, v in aliases.items()}, base_dir=str(base_dir))
 
 
@@ -349,6 +350,51 @@ def _schedule(raw: Any, problems: _Problems) -> Schedule | None:
                     full_every=_duration(raw.get("full_every", "24h"), "schedule.full_every", problems),
                     misfire_grace=_duration(raw.get("misfire_grace", "5m"), "schedule.misfire_grace", problems),
                     digest_at=str(digest_at) if digest_at else None)
+
+
+# google: keys → (kind, lowest, highest); api_base_url is undocumented (tests point it at the emulator).
+GOOGLE_NUMBERS = {"max_attempts": (int, 1, 20), "max_retry_seconds": (float, 0.01, 3600),
+                  "timeout_seconds": (float, 0.1, 600)}
+GOOGLE_KEYS = ("credentials", "subject", "api_base_url", *GOOGLE_NUMBERS)
+
+
+def _google(raw: Any, base_dir: Path, problems: _Problems) -> dict[str, Any]:
+    """Settings shared by the Google backends; the key file itself is read when a backend is built."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        problems.add("google", "must be a mapping (credentials: path/to/service-account.json)")
+        return {}
+    settings: dict[str, Any] = {}
+    for key, value in raw.items():
+        where = f"google.{key}"
+        if key not in GOOGLE_KEYS:
+            problems.add(where, f"is not a google setting (known: {', '.join(GOOGLE_KEYS[:2])}, "
+                                f"{', '.join(GOOGLE_NUMBERS)})")
+        elif key == "credentials":
+            if not isinstance(value, str) or not value.strip():
+                problems.add(where, "must be the path of the service account's JSON key file")
+            else:
+                settings[key] = str(_resolve(base_dir, value))
+        elif key == "subject":
+            if not isinstance(value, str) or not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value):
+                problems.add(where, f"{value!r} must be the e-mail address the service account acts as")
+            else:
+                settings[key] = value
+        elif key == "api_base_url":
+            if not isinstance(value, str) or not re.fullmatch(r"https?://[^/\s]+/?", value):
+                problems.add(where, f"{value!r} must be a URL like http://127.0.0.1:8080")
+            else:
+                settings[key] = value.rstrip("/")
+        else:
+            kind, lowest, highest = GOOGLE_NUMBERS[key]
+            if isinstance(value, bool) or not isinstance(value, int | float) or (kind is int and not isinstance(value, int)):
+                problems.add(where, f"{value!r} must be a {'whole ' if kind is int else ''}number")
+            elif not lowest <= value <= highest:
+                problems.add(where, f"{value!r} must be from {lowest} to {highest}")
+            else:
+                settings[key] = kind(value)
+    return settings
 
 
 def _warehouse(raw: Any, base_dir: Path, problems: _Problems) -> dict[str, Any]:

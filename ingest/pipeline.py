@@ -35,6 +35,7 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
              full: bool = False, progress: Progress | None = None, clock=lambda: datetime.now(UTC)) -> RunReport:
     """Sync every source, recompute every status as of `now`, rewrite the warehouse."""
     run_id = state.start_run(clock(), now)
+    calls_before = backends.api_calls()
     try:
         collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress)
         tables = normalize(campaign, collected)
@@ -42,15 +43,22 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
                   "inspected": collected.inspected, "full": full, **evaluation.counts()}
         outcome = "partial" if collected.failed_sources else "ok"
-        state.finish_run(run_id, clock(), outcome, counts=counts,
-                         error="; ".join(f"source {s} failed" for s in collected.failed_sources))
+        error = "; ".join(f"source {s} failed" for s in collected.failed_sources)
+        finished = clock()
+        state.finish_run(run_id, finished, outcome, counts=counts, error=error,
+                         api_calls=dict(backends.api_calls() - calls_before))
         backends.warehouse.write(warehouse_tables(campaign, tables, evaluation, state.runs(), updated_at=clock()))
+        if backends.api_calls() - calls_before:
+            # The run row went out with the warehouse write; record that write's calls in the state too.
+            state.finish_run(run_id, finished, outcome, counts=counts, error=error,
+                             api_calls=dict(backends.api_calls() - calls_before))
         # Cursors move only after the warehouse holds what they cover.
         state.save_cursors(collected.cursors)
     except TidtamError as exc:
-        state.finish_run(run_id, clock(), "failed", error=str(exc))
+        state.finish_run(run_id, clock(), "failed", error=str(exc), api_calls=dict(backends.api_calls() - calls_before))
         raise
     except Exception as exc:
-        state.finish_run(run_id, clock(), "failed", error=f"{type(exc).__name__}: {exc}")
+        state.finish_run(run_id, clock(), "failed", error=f"{type(exc).__name__}: {exc}",
+                         api_calls=dict(backends.api_calls() - calls_before))
         raise
     return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected)

@@ -413,12 +413,16 @@ class DriveState:
             "drive.about.get": self.h_about_get,
         }
 
-    def _lookup(self, call: Call, file_id: str) -> DriveFile:
+    def _lookup(self, call: Call, file_id: str, *, all_drives_flag: bool = True) -> DriveFile:
         fid = self.root_id if file_id == "root" else file_id
         f = self.files.get(fid)
-        # Without supportsAllDrives, shared-drive items are invisible: Drive says 404.
+        # Without supportsAllDrives, shared-drive items are invisible: Drive says 404. Methods that
+        # have no such parameter (files.export) see them all the same.
         if f is None or (
-            f.drive_id and not call.flag("supportsAllDrives") and not call.flag("supportsTeamDrives")
+            all_drives_flag
+            and f.drive_id
+            and not call.flag("supportsAllDrives")
+            and not call.flag("supportsTeamDrives")
         ):
             raise ApiError(404, f"File not found: {file_id}.", reason="notFound", location="fileId")
         return f
@@ -517,7 +521,7 @@ class DriveState:
 
     def h_files_export(self, call: Call) -> Reply:
         with self._lock:
-            f = self._lookup(call, call.path_params["fileId"])
+            f = self._lookup(call, call.path_params["fileId"], all_drives_flag=False)
             mime = call.param("mimeType") or ""
             if not f.is_google_type or f.mime_type in (FOLDER, SHORTCUT):
                 raise ApiError(403, "Export only supports Docs Editors files.", reason="fileNotExportable")

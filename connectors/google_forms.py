@@ -1,0 +1,214 @@
+"""Google Forms as a responses source: the Forms API, or the form's linked response spreadsheet.
+
+Answers are keyed by question title, as the "Download responses" export keys them, so one config
+(`unit_question: จังหวัด`) works with every responses backend.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from connectors.base import Answer, FormResponse, ResponseBatch
+from connectors.forms_export import responses_from_rows
+from connectors.google_api import GoogleApi, GoogleApiError
+from connectors.google_auth import SCOPES
+
+PAGE_SIZE = 5000  # the largest page forms.responses.list gives
+# Responses become visible to the list a little after their lastSubmittedTime: re-read this much.
+OVERLAP = timedelta(minutes=5)
+_FORM_FIELDS = "items(title,questionItem/question/questionId,questionGroupItem/questions(questionId,rowQuestion/title))"
+
+
+class FormsApiSource:
+    """`forms.get` for question titles, then `forms.responses.list`, incrementally by lastSubmittedTime.
+
+    The cursor is JSON: the latest lastSubmittedTime seen and the question titles, so an incremental
+    run costs one call; a full run (no cursor) reads the form again and re-reads every response.
+    """
+
+    def __init__(self, api: GoogleApi, form_id: str, *, overlap: timedelta = OVERLAP) -> None:
+        self.api = api
+        self.form_id = form_id
+        self.overlap = overlap
+
+    @property
+    def _forms(self) -> Any:
+        return self.api.service("forms", "v1", SCOPES["forms"]).forms()
+
+    @property
+    def _what(self) -> str:
+        return f"Google Form {self.form_id}"
+
+    def check(self) -> str:
+        """One cheap call proving the form is readable (for `tidtam doctor`)."""
+        form = self.api.execute(self._forms.get(formId=self.form_id, fields="formId,info/title"), what=self._what)
+        return f"form {form.get('info', {}).get('title', '')!r} is readable"
+
+    def responses(self, since: str | None = None) -> ResponseBatch:
+        cursor = _Cursor.parse(since, self.form_id)
+        questions = cursor.questions if cursor else self._questions()
+        after = cursor.after - self.overlap if cursor and cursor.after else None
+        raw = self._list(f"timestamp >= {_zulu(after)}" if after else None)
+        if cursor and any(qid not in questions for r in raw.values() for qid in r.get("answers", {})):
+            questions = self._questions()  # the form gained a question since the last full read
+        latest = cursor.after if cursor else None
+        responses = []
+        for item in raw.values():
+            response = self._response(item, questions)
+            responses.append(response)
+            if response.last_submitted_at and (latest is None or response.last_submitted_at > latest):
+                latest = response.last_submitted_at
+        return ResponseBatch(responses, complete=cursor is None,
+                             cursor=_Cursor(self.form_id, latest, questions).dump())
+
+    def _questions(self) -> dict[str, str]:
+        """Question id → the column title the CSV export would give it (grid rows: "grid [row]")."""
+        form = self.api.execute(self._forms.get(formId=self.form_id, fields=_FORM_FIELDS), what=self._what)
+        titles: dict[str, str] = {}
+        used: set[str] = set()
+        for item in form.get("items", []):
+            title = str(item.get("title") or "").strip()
+            found = []
+            if "questionItem" in item:
+                found.append((item["questionItem"]["question"]["questionId"], title))
+            for question in item.get("questionGroupItem", {}).get("questions", []):
+                row = str(question.get("rowQuestion", {}).get("title") or "").strip()
+                found.append((question["questionId"], f"{title} [{row}]"))
+            for qid, name in found:
+                name = name or qid
+                titles[qid] = name if name not in used else f"{name} ({qid})"  # two questions, one title
+                used.add(titles[qid])
+        return titles
+
+    def _list(self, query: str | None) -> dict[str, dict[str, Any]]:
+        """Every page, de-duplicated by responseId (a response edited between pages comes back)."""
+        found: dict[str, dict[str, Any]] = {}
+        token = None
+        while True:
+            args: dict[str, Any] = {"formId": self.form_id, "pageSize": PAGE_SIZE}
+            if query:
+                args["filter"] = query  # a page token is only valid with the filter it came from
+            if token:
+                args["pageToken"] = token
+            page = self.api.execute(self._forms.responses().list(**args), what=self._what)
+            for item in page.get("responses", []):
+                found[item["responseId"]] = item
+            token = page.get("nextPageToken")
+            if not token:
+                return found
+
+    def _response(self, item: Mapping[str, Any], questions: Mapping[str, str]) -> FormResponse:
+        answers: dict[str, Answer] = {}
+        file_ids: list[str] = []
+        for qid, answer in item.get("answers", {}).items():
+            if "fileUploadAnswers" in answer:
+                uploads = answer["fileUploadAnswers"].get("answers", [])
+                file_ids.extend(u["fileId"] for u in uploads if u.get("fileId"))
+                values = [str(u.get("fileName") or u.get("fileId") or "") for u in uploads]
+            else:
+                values = [str(a.get("value", "")) for a in answer.get("textAnswers", {}).get("answers", [])]
+            values = [v for v in values if v.strip()]
+            if values:
+                answers[questions.get(qid, qid)] = values[0] if len(values) == 1 else tuple(values)
+        last = item.get("lastSubmittedTime")
+        return FormResponse(
+            response_id=item["responseId"], created_at=_time(item["createTime"]), answers=answers,
+            origin=f"form {self.form_id} response {item['responseId']}",
+            last_submitted_at=_time(last) if last else None, respondent_email=item.get("respondentEmail"),
+            file_ids=tuple(file_ids))
+
+
+class FormsSheetSource:
+    """The form's linked response spreadsheet, parsed exactly like a "Download responses" export.
+
+    Reads the whole tab each run (one `values.get`); the tab's title is kept in the cursor so the
+    spreadsheet's metadata is read only on the first run or after the tab was renamed.
+    """
+
+    def __init__(self, api: GoogleApi, spreadsheet_id: str, *, worksheet: str | None = None,
+                 timestamp_order: str | None = None) -> None:
+        self.api = api
+        self.spreadsheet_id = spreadsheet_id
+        self.worksheet = worksheet
+        self.timestamp_order = timestamp_order
+
+    @property
+    def _what(self) -> str:
+        return f"response spreadsheet {self.spreadsheet_id}"
+
+    def check(self) -> str:
+        return f"tab {self._tab(None)!r} is readable"
+
+    def responses(self, since: str | None = None) -> ResponseBatch:
+        remembered = _json(since).get("tab") if since else None
+        tab = self._tab(remembered)
+        try:
+            values = self._values(tab)
+        except GoogleApiError as exc:
+            if exc.status != 400 or tab != remembered:
+                raise
+            tab = self._tab(None)  # renamed since the last run
+            values = self._values(tab)
+        if not values:
+            return ResponseBatch([], complete=True, cursor=json.dumps({"tab": tab}))
+        batch = responses_from_rows(f"sheet {self.spreadsheet_id} tab {tab}", values[0], values[1:],
+                                    timestamp_order=self.timestamp_order)
+        return ResponseBatch(batch.responses, complete=True, cursor=json.dumps({"tab": tab}, ensure_ascii=False),
+                             problems=batch.problems)
+
+    def _tab(self, remembered: str | None) -> str:
+        if self.worksheet:
+            return self.worksheet
+        if remembered:
+            return remembered
+        http = self.api.sheets_http(SCOPES["sheets_readonly"])
+        meta = self.api.call("sheets.spreadsheets.get", lambda: http.fetch_sheet_metadata(
+            self.spreadsheet_id, params={"fields": "sheets.properties(title,index)"}), what=self._what)
+        sheets = sorted(meta.get("sheets", []), key=lambda s: s["properties"].get("index", 0))
+        # Forms links its responses to the first tab ("Form Responses 1" / "การตอบแบบฟอร์ม 1").
+        return str(sheets[0]["properties"]["title"]) if sheets else "Sheet1"
+
+    def _values(self, tab: str) -> list[list[Any]]:
+        http = self.api.sheets_http(SCOPES["sheets_readonly"])
+        quoted = "'" + tab.replace("'", "''") + "'"
+        body = self.api.call("sheets.spreadsheets.values.get", lambda: http.values_get(
+            self.spreadsheet_id, quoted, params={"valueRenderOption": "FORMATTED_VALUE"}), what=self._what)
+        return body.get("values", [])
+
+
+class _Cursor:
+    def __init__(self, form_id: str, after: datetime | None, questions: Mapping[str, str]) -> None:
+        self.form_id, self.after, self.questions = form_id, after, dict(questions)
+
+    @classmethod
+    def parse(cls, text: str | None, form_id: str) -> _Cursor | None:
+        data = _json(text)
+        if data.get("form") != form_id or not isinstance(data.get("questions"), dict):
+            return None  # no cursor, or one from another form or version: read everything
+        after = data.get("after")
+        return cls(form_id, datetime.fromisoformat(after) if after else None, data["questions"])
+
+    def dump(self) -> str:
+        return json.dumps({"form": self.form_id, "after": self.after.isoformat() if self.after else None,
+                           "questions": self.questions}, ensure_ascii=False, sort_keys=True)
+
+
+def _json(text: str | None) -> dict[str, Any]:
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _zulu(moment: datetime) -> str:
+    # The filter takes RFC 3339 in UTC ("Z") as Google documents it, to the second (rounded down:
+    # a little more overlap, never a gap).
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

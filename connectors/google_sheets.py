@@ -1,0 +1,407 @@
+"""A Google Sheet as the warehouse: one tab per table, only the rows that changed written, in one call.
+
+What each tab last received is remembered (a hash per row, the grid size, a digest of its formats)
+in a key-value memo, so a run that changed nothing but the "updated at" note and the run log makes
+one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes in `RAW` (respondent text
+is data, never a formula) except `Table.note_formula`, our own formula, written `USER_ENTERED`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from connectors.base import Table
+from connectors.google_api import GoogleApi, GoogleApiError
+from connectors.google_auth import SCOPES
+from ingest.errors import FatalSourceError
+from ingest.thaidate import BANGKOK
+
+log = logging.getLogger(__name__)
+
+TIME_ZONE = "Asia/Bangkok"  # the stale-sync formula uses NOW(), which follows the spreadsheet's zone
+CELL_LIMIT = 10_000_000  # Google's cells per spreadsheet, over all tabs
+CELL_CHARS = 50_000  # Google's characters per cell
+REQUEST_BYTES = 1_500_000  # Google advises requests under 2 MB
+PIECE_ROWS = 2000
+# Tabs deleted or resized by hand go unnoticed while their content does not change: read the
+# spreadsheet's layout again every this many writes (one read; about twice a day at 15-minute syncs).
+VERIFY_EVERY = 48
+_SERIAL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # day 0 of spreadsheet dates
+_CUT = " …(ตัดทอน)"  # marks an answer cut to Google's cell size
+_HEADER_GREY = {"red": 0.867, "green": 0.867, "blue": 0.867}
+_META_FIELDS = "properties/timeZone,sheets/properties(sheetId,title,gridProperties(rowCount,columnCount))"
+
+
+class Memo(Protocol):
+    """Small named values kept between runs (the StateStore has these two methods)."""
+
+    def value(self, key: str) -> str | None: ...
+
+    def set_values(self, values: dict[str, str]) -> None: ...
+
+
+@dataclass
+class _Tab:
+    sheet_id: int
+    rows: int  # grid size
+    cols: int
+    width: int = 0  # columns our values span (the formula's column excluded)
+    hashes: list[str] = field(default_factory=list)  # one per written row; [] = content unknown
+    formats: str = ""  # digest of the format requests last applied
+    formula: str = ""
+    formula_col: int = 0
+
+
+@dataclass
+class _Book:
+    time_zone_set: bool
+    tabs: dict[str, _Tab]  # every tab of the spreadsheet, ours or not
+    writes: int = 0  # since the spreadsheet's layout was last read
+
+
+def _reconcile(remembered: _Book, actual: _Book) -> _Book:
+    """Trust the memo only for tabs that are still there as we left them (people edit spreadsheets)."""
+    tabs = {}
+    for name, tab in actual.tabs.items():
+        known = remembered.tabs.get(name)
+        if known is not None and known.sheet_id == tab.sheet_id:
+            known.rows, known.cols = tab.rows, tab.cols
+            tabs[name] = known
+        else:
+            tabs[name] = tab
+    return _Book(actual.time_zone_set, tabs)
+
+
+@dataclass
+class _Plan:
+    structure: list[dict[str, Any]] = field(default_factory=list)  # spreadsheets.batchUpdate requests
+    ranges: list[tuple[str, int, list[list[Any]]]] = field(default_factory=list)  # (tab, first row, rows)
+    formulas: list[tuple[str, str]] = field(default_factory=list)  # (A1 range, formula)
+    clear: list[str] = field(default_factory=list)  # tabs whose old content is unknown
+
+
+class GoogleSheetsWarehouse:
+    """Writes tables into one spreadsheet that is shared with the service account as Editor."""
+
+    def __init__(self, api: GoogleApi, spreadsheet_id: str, *, memo: Memo | None = None,
+                 verify_every: int = VERIFY_EVERY) -> None:
+        self.api = api
+        self.spreadsheet_id = spreadsheet_id
+        self.memo = memo
+        self.verify_every = verify_every
+        self._memo_key = f"google_sheets:{spreadsheet_id}"
+
+    @property
+    def _what(self) -> str:
+        return f"warehouse spreadsheet {self.spreadsheet_id}"
+
+    @property
+    def _http(self) -> Any:
+        return self.api.sheets_http(SCOPES["sheets"])
+
+    def check(self) -> str:
+        """Read the tabs, then set the time zone (needed anyway): proves read and edit access."""
+        book = self._fetch()
+        self._batch_update([_time_zone_request()])
+        used = sum(t.rows * t.cols for t in book.tabs.values())
+        return f"spreadsheet is writable; {used:,} of {CELL_LIMIT:,} cells used"
+
+    def write(self, tables: Iterable[Table]) -> None:
+        tables = list(tables)
+        book = self._remembered()
+        if book is not None and book.writes + 1 >= self.verify_every:
+            book = _reconcile(book, self._fetch())
+        written = False
+        try:
+            try:
+                self._write(tables, book)
+            except GoogleApiError as exc:
+                if book is None or exc.status != 400:
+                    raise
+                # Someone changed the spreadsheet by hand (a tab deleted or renamed): start afresh.
+                log.warning("%s; reading the spreadsheet again and rewriting every tab", exc)
+                self._write(tables, None)
+            written = True
+        finally:
+            if not written:
+                self._forget()  # what is in the sheet is now unknown: the next write starts afresh
+
+    # -- one write ---------------------------------------------------------------------------
+    def _write(self, tables: list[Table], book: _Book | None) -> None:
+        if book is None:
+            book = self._fetch()
+        plan = _Plan()
+        if not book.time_zone_set:
+            plan.structure.append(_time_zone_request())
+            book.time_zone_set = True
+        new_tabs = {t.name: _plan_table(t, book, plan) for t in tables}
+        self._check_cells(book, new_tabs)
+        if plan.clear:
+            self.api.call("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
+                self.spreadsheet_id, body={"ranges": [_quote(t) for t in plan.clear]}), what=self._what, role="Editor")
+        if plan.structure:
+            self._batch_update(plan.structure)
+        for body in _value_requests(plan.ranges):
+            self.api.call("sheets.spreadsheets.values.batchUpdate",
+                          lambda body=body: self._http.values_batch_update(self.spreadsheet_id, body=body),
+                          what=self._what, role="Editor")
+        for a1, formula in plan.formulas:
+            # Our own formula, the one value entered as if typed (so it is evaluated, not shown as text).
+            self.api.call("sheets.spreadsheets.values.update", lambda a1=a1, formula=formula: self._http.values_update(
+                self.spreadsheet_id, a1, params={"valueInputOption": "USER_ENTERED"},
+                body={"values": [[formula]]}), what=self._what, role="Editor")
+        book.tabs.update(new_tabs)
+        book.writes += 1
+        self._remember(book)
+
+    def _fetch(self) -> _Book:
+        meta = self.api.call("sheets.spreadsheets.get", lambda: self._http.fetch_sheet_metadata(
+            self.spreadsheet_id, params={"fields": _META_FIELDS}), what=self._what, role="Editor")
+        tabs = {}
+        for sheet in meta.get("sheets", []):
+            props = sheet["properties"]
+            grid = props.get("gridProperties", {})
+            tabs[props["title"]] = _Tab(int(props.get("sheetId", 0)), int(grid.get("rowCount", 0)),
+                                        int(grid.get("columnCount", 0)))
+        return _Book(meta.get("properties", {}).get("timeZone") == TIME_ZONE, tabs)
+
+    def _batch_update(self, requests: list[dict[str, Any]]) -> None:
+        self.api.call("sheets.spreadsheets.batchUpdate", lambda: self._http.batch_update(
+            self.spreadsheet_id, body={"requests": requests}), what=self._what, role="Editor")
+
+    def _check_cells(self, book: _Book, new_tabs: Mapping[str, _Tab]) -> None:
+        tabs = {**book.tabs, **new_tabs}
+        needed = sum(t.rows * t.cols for t in tabs.values())
+        if needed > CELL_LIMIT:
+            ours = sum(t.rows * t.cols for t in new_tabs.values())
+            raise FatalSourceError(
+                f"{self._what} would need {needed:,} cells ({ours:,} for tidtam's tabs), over Google's limit of "
+                f"{CELL_LIMIT:,} per spreadsheet: delete unused tabs or rows there, or set warehouse.spreadsheet_id "
+                "to a new, empty spreadsheet shared with the service account as Editor; nothing was written",
+                source=self._what)
+        if needed > CELL_LIMIT * 0.8:
+            log.warning("%s uses %s of Google's %s cells: plan a new spreadsheet", self._what, f"{needed:,}",
+                        f"{CELL_LIMIT:,}")
+
+    # -- memo ------------------------------------------------------------------------------
+    def _remembered(self) -> _Book | None:
+        text = self.memo.value(self._memo_key) if self.memo is not None else None
+        try:
+            data = json.loads(text or "")
+            return _Book(bool(data["tz"]), {name: _Tab(**tab) for name, tab in data["tabs"].items()},
+                         int(data.get("writes", 0)))
+        except (ValueError, KeyError, TypeError):
+            return None
+
+    def _remember(self, book: _Book) -> None:
+        if self.memo is not None:
+            data = {"tz": book.time_zone_set, "writes": book.writes, "tabs": {name: asdict(tab) for name, tab in book.tabs.items()}}
+            self.memo.set_values({self._memo_key: json.dumps(data, ensure_ascii=False, sort_keys=True)})
+
+    def _forget(self) -> None:
+        if self.memo is not None:
+            self.memo.set_values({self._memo_key: ""})
+
+
+def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
+    """Add to `plan` what this table needs; return the tab as it will be after the write."""
+    rows = _rows(table)
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    hashes = [hashlib.sha1(json.dumps(r, ensure_ascii=False).encode()).hexdigest()[:12] for r in rows]
+    formula = table.note_formula or ""
+    need_rows, need_cols = len(rows), width + (1 if formula else 0)
+    old = book.tabs.get(table.name)
+    if old is None:
+        tab = _Tab(_new_sheet_id(table.name, book), _grow(need_rows), max(need_cols, 1))
+        plan.structure.append({"addSheet": {"properties": {
+            "sheetId": tab.sheet_id, "title": table.name,
+            "gridProperties": {"rowCount": tab.rows, "columnCount": tab.cols}}}})
+        old = _Tab(tab.sheet_id, tab.rows, tab.cols)
+    else:
+        tab = _Tab(old.sheet_id, old.rows, old.cols)
+        if not old.hashes and old.width == 0:
+            plan.clear.append(table.name)  # a tab we did not write, or forgot: its old content goes
+        if need_rows > old.rows:
+            tab.rows = _grow(need_rows)
+            plan.structure.append(_append(tab.sheet_id, "ROWS", tab.rows - old.rows))
+        if need_cols > old.cols:
+            tab.cols = need_cols
+            plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
+    tab.width, tab.hashes = width, hashes
+    formats = _formats(table, tab.sheet_id, rows, width, formula)
+    tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
+    if tab.formats != old.formats:
+        plan.structure.extend(formats)
+    rewrite = old.width != width or not old.hashes
+    stale_formula_col = old.formula_col if old.formula and (not formula or old.formula_col != width) else -1
+    span = max(width, old.width, stale_formula_col + 1)
+    changed = [i for i, h in enumerate(hashes) if rewrite or i >= len(old.hashes) or old.hashes[i] != h]
+    blank = list(range(len(hashes), len(old.hashes)))
+    rows_out = {i: rows[i] + [""] * (span - width) for i in changed}
+    rows_out.update({i: [""] * span for i in blank})
+    if stale_formula_col >= 0 and 0 not in rows_out:
+        rows_out[0] = rows[0] + [""] * (span - width)  # clears the formula left where it used to be
+    for start, stop in _runs(sorted(rows_out)):
+        plan.ranges.append((table.name, start, [rows_out[i] for i in range(start, stop)]))
+    tab.formula, tab.formula_col = formula, width if formula else 0
+    if formula and (formula != old.formula or old.formula_col != width or rewrite):
+        plan.formulas.append((f"{_quote(table.name)}!{_column(width)}1", formula))
+    return tab
+
+
+def _rows(table: Table) -> list[list[Any]]:
+    """What the tab shows: the note (if any), the header, then the rows; values as the API takes them."""
+    rows: list[list[Any]] = [[table.note]] if table.note else []
+    rows.append([str(h) for h in table.header])
+    rows.extend([_cell(v) for v in row] for row in table.rows)
+    return rows
+
+
+def _cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else ""
+    if isinstance(value, datetime):
+        # A spreadsheet date is a day count in the spreadsheet's zone (Bangkok): real dates sort and filter.
+        local = value.astimezone(BANGKOK) if value.tzinfo else value.replace(tzinfo=BANGKOK)
+        return round((local.replace(tzinfo=UTC) - _SERIAL_EPOCH) / timedelta(days=1), 8)
+    if isinstance(value, date):
+        return (datetime(value.year, value.month, value.day, tzinfo=UTC) - _SERIAL_EPOCH).days
+    text = str(value)
+    # Google refuses a whole request for one cell over its limit: cut that one answer instead.
+    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - len(_CUT)] + _CUT
+
+
+def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, formula: str) -> list[dict[str, Any]]:
+    """Header style, frozen rows, date columns, column widths and row colours, as batchUpdate requests."""
+    header_row = 1 if table.note else 0
+    first_data = header_row + 1
+    spec = table.sheet_format
+    frozen = (spec.frozen_rows if spec else 1) + header_row
+    requests: list[dict[str, Any]] = [
+        {"updateSheetProperties": {"properties": {"sheetId": sheet_id, "gridProperties": {"frozenRowCount": frozen}},
+                                   "fields": "gridProperties.frozenRowCount"}},
+        _repeat(sheet_id, header_row, header_row + 1, 0, width,
+                {"textFormat": {"bold": True}, "backgroundColor": _HEADER_GREY, "wrapStrategy": "WRAP",
+                 "verticalAlignment": "TOP"},
+                "userEnteredFormat(textFormat,backgroundColor,wrapStrategy,verticalAlignment)"),
+    ]
+    if table.note:
+        requests.append(_repeat(sheet_id, 0, 1, 0, 1, {"textFormat": {"italic": True}}, "userEnteredFormat.textFormat"))
+    if formula:
+        requests.append(_repeat(sheet_id, 0, 1, width, width + 1, {"textFormat": {"bold": True}},
+                                "userEnteredFormat.textFormat"))
+    for column in sorted({c for row in table.rows for c, v in enumerate(row) if isinstance(v, datetime)}):
+        requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
+                                {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}},
+                                "userEnteredFormat.numberFormat"))
+    colours = list(spec.row_colours) if spec else []
+    if colours:
+        # Clear old fills first: a unit whose status changed must not keep last run's colour.
+        requests.append(_repeat(sheet_id, first_data, None, 0, width, {}, "userEnteredFormat.backgroundColor"))
+        for start, stop in _runs([i for i, c in enumerate(colours) if c], key=lambda i: colours[i]):
+            requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
+                                    {"backgroundColor": _rgb(colours[start])}, "userEnteredFormat.backgroundColor"))
+    widths = list(spec.column_widths) if spec else []
+    for start, stop in _runs(list(range(min(len(widths), width))), key=lambda i: widths[i]):
+        requests.append({"updateDimensionProperties": {
+            "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": start, "endIndex": stop},
+            "properties": {"pixelSize": int(widths[start] * 7)}, "fields": "pixelSize"}})
+    return requests
+
+
+def _repeat(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int, fmt: dict[str, Any],
+            fields: str) -> dict[str, Any]:
+    grid: dict[str, Any] = {"sheetId": sheet_id, "startRowIndex": row0, "startColumnIndex": col0,
+                            "endColumnIndex": col1}
+    if row1 is not None:
+        grid["endRowIndex"] = row1
+    cell = {"userEnteredFormat": fmt} if fmt else {}
+    return {"repeatCell": {"range": grid, "cell": cell, "fields": fields}}
+
+
+def _value_requests(ranges: Sequence[tuple[str, int, list[list[Any]]]]) -> list[dict[str, Any]]:
+    """values.batchUpdate bodies: every range in one request, split only to stay under Google's size advice."""
+    pieces: list[tuple[dict[str, Any], int]] = []
+    for tab, start, rows in ranges:
+        for offset in range(0, len(rows), PIECE_ROWS):
+            pieces.extend(_pieces(tab, start + offset, rows[offset: offset + PIECE_ROWS]))
+    bodies: list[dict[str, Any]] = []
+    size = REQUEST_BYTES
+    for piece, piece_size in pieces:
+        if size + piece_size > REQUEST_BYTES:
+            bodies.append({"valueInputOption": "RAW", "data": []})
+            size = 0
+        bodies[-1]["data"].append(piece)
+        size += piece_size
+    return bodies
+
+
+def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[tuple[dict[str, Any], int]]:
+    piece = {"range": f"{_quote(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
+    size = len(json.dumps(piece, ensure_ascii=False).encode())
+    if size <= REQUEST_BYTES or len(rows) == 1:
+        return [(piece, size)]
+    middle = len(rows) // 2
+    return _pieces(tab, start, rows[:middle]) + _pieces(tab, start + middle, rows[middle:])
+
+
+def _runs(indices: Sequence[int], key: Any = None) -> list[tuple[int, int]]:
+    """Consecutive indices (with equal `key`) as half-open (start, stop) pairs."""
+    runs: list[tuple[int, int]] = []
+    for i in indices:
+        if runs and runs[-1][1] == i and (key is None or key(runs[-1][0]) == key(i)):
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
+
+
+def _grow(rows: int) -> int:
+    # Headroom, so the run log and new responses rarely need a grid change (a separate write).
+    return rows + max(100, rows // 5)
+
+
+def _append(sheet_id: int, dimension: str, length: int) -> dict[str, Any]:
+    return {"appendDimension": {"sheetId": sheet_id, "dimension": dimension, "length": length}}
+
+
+def _time_zone_request() -> dict[str, Any]:
+    return {"updateSpreadsheetProperties": {"properties": {"timeZone": TIME_ZONE}, "fields": "timeZone"}}
+
+
+def _new_sheet_id(name: str, book: _Book) -> int:
+    used = {t.sheet_id for t in book.tabs.values()}
+    sheet_id = int(hashlib.sha1(name.encode()).hexdigest()[:7], 16) + 1
+    while sheet_id in used:
+        sheet_id += 1
+    return sheet_id
+
+
+def _rgb(colour: str) -> dict[str, float]:
+    value = colour.lstrip("#")
+    return {k: int(value[i: i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
+
+
+def _quote(tab: str) -> str:
+    return "'" + tab.replace("'", "''") + "'"
+
+
+def _column(index: int) -> str:
+    letters = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        letters = chr(65 + remainder) + letters
+    return letters

@@ -1,0 +1,26 @@
+"""The `tidtam doctor` command (registered on the CLI group in ingest.cli)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ingest.config import load_campaign
+from ingest.doctor import diagnose
+
+
+@click.command("doctor")
+@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+def doctor_command(config: Path) -> None:
+    """Check the Google key, its scopes, and access to every configured form, folder and spreadsheet.
+
+    Exits with 2 if anything needs fixing.
+
+    Example: tidtam doctor --config config.yaml
+    """
+    findings = diagnose(load_campaign(config))
+    for finding in findings:
+        click.echo(f"{'✓' if finding.ok else '✗'} {finding.subject}: {finding.detail}")
+    if not all(f.ok for f in findings):
+        raise SystemExit(2)

@@ -1,0 +1,129 @@
+"""The Forms API and linked-sheet responses sources on the emulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from connectors.forms_export import FormsExportSource
+from connectors.google_forms import FormsApiSource, FormsSheetSource
+from ingest.demo import write_demo
+from tests.emulator import Emulator
+from tests.emulator.sheets import Cell
+from tests.google_workspace import google_api
+
+T0 = datetime(2022, 11, 3, 2, 0, tzinfo=UTC)
+FORM = "1FAIpQLSeverykind"
+
+
+@pytest.fixture
+def emu():
+    with Emulator() as emulator:
+        yield emulator
+        assert emulator.violations == []
+
+
+def every_kind_form(emu: Emulator) -> None:
+    emu.forms.add_form(FORM, "ทุกแบบ", [
+        ("q1", "จังหวัด", "dropdown", ["น่าน", "ลำปาง"]),
+        ("q2", "ชื่อ-นามสกุล", "text"),
+        ("q3", "กิจกรรมที่เข้าร่วม", "checkbox", ["อบรม", "ศึกษาดูงาน"]),
+        ("q4", "วันที่จัดสนทนากลุ่ม", "date"),
+        ("q5", "ความพึงพอใจ", "scale"),
+        ("q6", "แบบบันทึก", "file_upload"),
+        ("q7", "ข้อเสนอแนะ", "paragraph"),
+    ])
+    emu.forms.add_grid(FORM, "ความคิดเห็น", [("g1", "ด้านวิทยากร"), ("g2", "ด้านสถานที่")], ["มาก", "น้อย"])
+    emu.forms.add_response(FORM, "ACYDB1", T0, {
+        "q1": "น่าน", "q2": "สมชาย ใจดี", "q3": ["อบรม", "ศึกษาดูงาน"], "q4": "2022-11-02", "q5": "4",
+        "g1": "มาก", "g2": "น้อย", "q7": "=HYPERLINK(\"x\")"}, respondent_email="p@example.com",
+        file_uploads={"q6": [("1FileA", "บันทึก.docx", "application/msword"), ("1FileB", "ภาพ.jpg", "image/jpeg")]})
+
+
+def test_every_answer_kind_is_keyed_by_question_title(emu, tmp_path):
+    every_kind_form(emu)
+    batch = FormsApiSource(google_api(emu, tmp_path), FORM).responses()
+    assert batch.complete and batch.cursor
+    (response,) = batch.responses
+    assert response.answers == {
+        "จังหวัด": "น่าน", "ชื่อ-นามสกุล": "สมชาย ใจดี", "กิจกรรมที่เข้าร่วม": ("อบรม", "ศึกษาดูงาน"),
+        "วันที่จัดสนทนากลุ่ม": "2022-11-02", "ความพึงพอใจ": "4", "แบบบันทึก": ("บันทึก.docx", "ภาพ.jpg"),
+        "ข้อเสนอแนะ": "=HYPERLINK(\"x\")", "ความคิดเห็น [ด้านวิทยากร]": "มาก", "ความคิดเห็น [ด้านสถานที่]": "น้อย"}
+    assert response.file_ids == ("1FileA", "1FileB")
+    assert response.respondent_email == "p@example.com" and response.created_at == T0
+    assert response.origin == f"form {FORM} response ACYDB1"
+
+
+def test_incremental_reads_overlap_and_deduplicate(emu, tmp_path):
+    every_kind_form(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    first = source.responses()
+    emu.reset_counts()
+    again = source.responses(first.cursor)
+    # Only what was submitted since the cursor, minus a small overlap: the same response comes back.
+    assert not again.complete and [r.response_id for r in again.responses] == ["ACYDB1"]
+    (call,) = emu.calls("forms.forms.responses.list")
+    assert call.query["filter"] == ["timestamp >= 2022-11-03T01:55:00Z"]
+    assert call.query["pageSize"] == ["5000"] and "forms.forms.get" not in emu.counts
+    emu.forms.add_response(FORM, "ACYDB2", T0 + timedelta(hours=3), {"q1": "ลำปาง"})
+    emu.forms.edit_response(FORM, "ACYDB1", {"q2": "สมชาย ใจดีมาก"}, submitted_time=T0 + timedelta(hours=4))
+    third = source.responses(again.cursor)
+    assert {r.response_id: r.answers.get("ชื่อ-นามสกุล") for r in third.responses} == {
+        "ACYDB1": "สมชาย ใจดีมาก", "ACYDB2": None}
+    edited = next(r for r in third.responses if r.response_id == "ACYDB1")
+    assert edited.created_at == T0 and edited.last_submitted_at == T0 + timedelta(hours=4)
+    assert json.loads(third.cursor)["after"].startswith("2022-11-03T06:00")
+
+
+def test_a_new_question_rereads_the_form(emu, tmp_path):
+    every_kind_form(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    cursor = source.responses().cursor
+    emu.forms.add_question(FORM, "q9", "เบอร์โทร", "text")
+    emu.forms.add_response(FORM, "ACYDB3", T0 + timedelta(days=1), {"q9": "0812345678"})
+    batch = source.responses(cursor)
+    assert next(r for r in batch.responses if r.response_id == "ACYDB3").answers == {"เบอร์โทร": "0812345678"}
+    assert emu.counts["forms.forms.get"] == 2
+
+
+def test_every_page_is_read(emu, tmp_path):
+    emu.forms.add_form(FORM, "ใหญ่", [("q1", "จังหวัด", "text")])
+    for i in range(5003):
+        emu.forms.add_response(FORM, f"R{i:05d}", T0 + timedelta(seconds=i), {"q1": "น่าน"})
+    batch = FormsApiSource(google_api(emu, tmp_path), FORM).responses()
+    assert len({r.response_id for r in batch.responses}) == 5003
+    assert emu.counts["forms.forms.responses.list"] == 2
+
+
+def test_a_form_not_shared_is_fatal_with_the_fix(emu, tmp_path):
+    from ingest.errors import FatalSourceError
+
+    with pytest.raises(FatalSourceError, match="Google Form 1Missing was not found, or is not shared with"):
+        FormsApiSource(google_api(emu, tmp_path), "1Missing").responses()
+
+
+def test_the_linked_response_sheet_reads_like_the_export(emu, tmp_path):
+    demo = write_demo(tmp_path / "demo")
+    export = demo.root / "exports" / "questionnaire.csv"
+    import csv
+
+    with export.open(encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    book = emu.sheets.create(tabs=("การตอบแบบฟอร์ม 1", "สรุป"))
+    sheet = emu.sheets.sheet(book, "การตอบแบบฟอร์ม 1")
+    sheet.rows = len(rows) + 10
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value:
+                sheet.cells[(r, c)] = Cell(value)
+    source = FormsSheetSource(google_api(emu, tmp_path), book)
+    batch = source.responses()
+    expected = FormsExportSource(export).responses()
+    assert [(r.response_id, r.created_at, r.answers, r.respondent_email) for r in batch.responses] == [
+        (r.response_id, r.created_at, r.answers, r.respondent_email) for r in expected.responses]
+    assert batch.responses[0].origin == f"sheet {book} tab การตอบแบบฟอร์ม 1 row 2"
+    emu.reset_counts()
+    source.responses(batch.cursor)  # the tab's name is remembered: one call
+    assert dict(emu.counts) == {"sheets.spreadsheets.values.get": 1}

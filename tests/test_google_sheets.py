@@ -1,0 +1,162 @@
+"""The Google Sheets warehouse on the emulator: batched RAW writes, formats, the memo, the cell limit."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.base import SheetFormat, Table
+from connectors.google_sheets import CELL_CHARS, REQUEST_BYTES, GoogleSheetsWarehouse
+from ingest.errors import FatalSourceError
+from tests.emulator import Emulator
+from tests.google_workspace import SA_EMAIL, google_api
+
+FORMULA = '=IF(NOW()-(DATE(2022,11,12)+TIME(17,0,0))>0.5/24,"⚠ ไม่เป็นปัจจุบัน","✓ เป็นปัจจุบัน")'
+WHEN = datetime(2022, 11, 12, 10, 0, tzinfo=UTC)  # 17:00 in Bangkok
+
+
+class DictMemo(dict):
+    def value(self, key: str) -> str | None:
+        return self.get(key)
+
+    def set_values(self, values: dict[str, str]) -> None:
+        self.update(values)
+
+
+@pytest.fixture
+def emu():
+    with Emulator() as emulator:
+        yield emulator
+        assert emulator.violations == []
+
+
+def tables(note: str = "ปรับปรุงเมื่อ 12 พ.ย. 65 17:00", statuses=("missing", "complete", None),
+           answers=("=HYPERLINK(\"http://x\",\"y\")", "ขอบคุณ", "'0812")) -> list[Table]:
+    colours = {"missing": "#F4C7C3", "complete": "#B7E1CD", None: None}
+    tracking = Table("tracking", ["รหัส", "หน่วยงาน", "สถานะ"],
+                     [[f"{50 + i}", f"จังหวัด{i}", s or "-"] for i, s in enumerate(statuses)],
+                     SheetFormat(frozen_rows=1, row_colours=[colours[s] for s in statuses], column_widths=[8, 22, 20]),
+                     note=note, note_formula=FORMULA)
+    responses = Table("responses", ["response_id", "submitted_at", "counted", "score", "ข้อเสนอแนะ"],
+                      [[f"r{i}", WHEN, i % 2 == 0, 4.5, a] for i, a in enumerate(answers)])
+    return [tracking, responses]
+
+
+def test_first_write_creates_tabs_in_one_batch_each(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo()).write(tables())
+    assert emu.sheets.tabs(book) == ["Sheet1", "tracking", "responses"]
+    calls = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}
+    assert calls == {"sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1,
+                     "sheets.spreadsheets.values.batchUpdate": 1, "sheets.spreadsheets.values.update": 1}
+    (values,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
+    assert values.body["valueInputOption"] == "RAW"
+    (formula,) = emu.calls("sheets.spreadsheets.values.update")
+    assert formula.query["valueInputOption"] == ["USER_ENTERED"] and formula.body["values"] == [[FORMULA]]
+    assert emu.sheets.formula_cells(book) == [("tracking", "D1", FORMULA)]  # our formula, nothing else
+    responses = emu.sheets.values(book, "responses", "UNFORMATTED_VALUE")
+    assert [row[4] for row in responses[1:]] == ["=HYPERLINK(\"http://x\",\"y\")", "ขอบคุณ", "'0812"]
+    assert responses[1][1] == pytest.approx(44877 + 17 / 24)  # a real date: 12 Nov 2022 17:00 Bangkok
+    assert responses[1][2] is True and responses[1][3] == 4.5
+    assert emu.sheets.format_at(book, "responses", "B2")["numberFormat"]["type"] == "DATE_TIME"
+
+
+def test_tracking_colours_frozen_header_and_time_zone(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    emu.sheets.book(book).time_zone = "America/New_York"
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write(tables())
+    assert emu.sheets.book(book).time_zone == "Asia/Bangkok"
+    assert emu.sheets.frozen_rows(book, "tracking") == 2 and emu.sheets.frozen_rows(book, "responses") == 1
+    assert emu.sheets.format_at(book, "tracking", "B3")["backgroundColor"]["red"] == pytest.approx(0xF4 / 255)
+    assert emu.sheets.format_at(book, "tracking", "C4")["backgroundColor"]["green"] == pytest.approx(0xE1 / 255)
+    assert "backgroundColor" not in emu.sheets.format_at(book, "tracking", "A5")
+    assert emu.sheets.format_at(book, "tracking", "A2")["textFormat"] == {"bold": True}
+
+
+def test_unchanged_tabs_are_not_written_again(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    memo = DictMemo()
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=memo)
+    warehouse.write(tables())
+    emu.reset_counts()
+    warehouse.write(tables())
+    assert {k: v for k, v in emu.counts.items() if k != "oauth2.token"} == {}
+    warehouse.write(tables(note="ปรับปรุงเมื่อ 12 พ.ย. 65 17:15"))
+    (write,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
+    assert [d["range"] for d in write.body["data"]] == ["'tracking'!A1"]
+    emu.reset_counts()
+    warehouse.write(tables(statuses=("complete", "complete", None), answers=("ขอบคุณ",)))
+    # One row changed colour and value; two responses went: one batchUpdate (formats), one values call.
+    assert emu.counts["sheets.spreadsheets.batchUpdate"] == 1
+    assert emu.counts["sheets.spreadsheets.values.batchUpdate"] == 1
+    assert emu.sheets.values(book, "responses")[1:] == [["r0", "44877.70833333", "TRUE", "4.5", "ขอบคุณ"]]
+    assert "backgroundColor" in emu.sheets.format_at(book, "tracking", "A3")
+    assert emu.sheets.format_at(book, "tracking", "A3")["backgroundColor"]["green"] == pytest.approx(0xE1 / 255)
+
+
+def test_a_tab_deleted_by_hand_is_recreated(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    memo = DictMemo()
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=memo, verify_every=3)
+    warehouse.write(tables())
+    sheets = emu.sheets.book(book).sheets
+    sheets.remove(next(s for s in sheets if s.title == "responses"))
+    # A write that touches the deleted tab fails, and is redone from what the spreadsheet holds.
+    warehouse.write(tables(note="ใหม่", answers=("อื่น",)))
+    assert emu.sheets.values(book, "responses")[1][4] == "อื่น"
+    assert emu.sheets.values(book, "tracking")[0][0] == "ใหม่"
+    # A write that does not touch it does not notice; every few writes the layout is checked.
+    sheets = emu.sheets.book(book).sheets
+    sheets.remove(next(s for s in sheets if s.title == "responses"))
+    warehouse.write(tables(note="1", answers=("อื่น",)))
+    assert "responses" not in emu.sheets.tabs(book)
+    emu.reset_counts()
+    warehouse.write(tables(note="2", answers=("อื่น",)))
+    assert emu.counts["sheets.spreadsheets.get"] == 1
+    assert emu.sheets.values(book, "responses")[1][4] == "อื่น"
+
+
+def test_old_content_of_an_existing_tab_is_cleared(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse", tabs=("tracking",))
+    from tests.emulator.sheets import Cell
+
+    emu.sheets.sheet(book, "tracking").cells[(40, 3)] = Cell("old")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write(tables())
+    assert len(emu.sheets.values(book, "tracking")) == 5
+
+
+def test_a_very_long_answer_is_cut_to_googles_cell_limit(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write(tables(answers=("ก" * 60_000,)))
+    assert len(emu.sheets.values(book, "responses")[1][4]) == CELL_CHARS
+
+
+def test_a_spreadsheet_near_the_cell_limit_is_reported_not_corrupted(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse", tabs=("ข้อมูลเก่า",))
+    emu.sheets.sheet(book, "ข้อมูลเก่า").rows = 384_600  # × 26 columns = 9,999,600 cells
+    with pytest.raises(FatalSourceError) as caught:
+        GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write(tables())
+    message = str(caught.value)
+    assert book in message and "over Google's limit of 10,000,000" in message and "nothing was written" in message
+    assert emu.sheets.tabs(book) == ["ข้อมูลเก่า"]
+    assert emu.counts["sheets.spreadsheets.batchUpdate"] == 0
+
+
+def test_a_spreadsheet_shared_as_viewer_says_so(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    emu.faults.add("sheets.spreadsheets.get", status=403)
+    with pytest.raises(FatalSourceError, match=f"{book} is not shared with {SA_EMAIL}: share it as Editor"):
+        GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write(tables())
+
+
+def test_a_big_table_is_split_into_requests_under_googles_size_advice(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    rows = [[f"r{i}", "ข้อความยาว " * 40] for i in range(3000)]
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write([Table("responses", ["id", "text"], rows)])
+    writes = emu.calls("sheets.spreadsheets.values.batchUpdate")
+    assert len(writes) > 1
+    assert all(len(json.dumps(w.body, ensure_ascii=False).encode()) <= REQUEST_BYTES + 1000 for w in writes)
+    values = emu.sheets.values(book, "responses")
+    assert len(values) == 3001 and values[-1][0] == "r2999"
