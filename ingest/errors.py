@@ -5,7 +5,10 @@
     ├── InputError                   an input file as a whole cannot be read (bad CSV, no header) → exit 2
     ├── SourceError                  a backend could not be read or written
     │   ├── RetryableSourceError     worth another try later (429, 5xx, dropped connection)
-    │   └── FatalSourceError         needs a person (not shared, bad key, not found)
+    │   ├── FatalSourceError         needs a person (not shared, bad key, not found)
+    │   │   └── PermanentRecipientError  a mail server refused recipients for good (5xx); others may have it
+    │   └── DeliveryUnknownError     the connection died after a message was handed over: sent or not,
+    │                                nobody knows, so it is never sent again automatically
     ├── StateError                   the state database is corrupt, locked or from a newer tidtam
     └── ItemError                    one item (a file, a row) is unusable; it becomes an invalid item
                                      or a `problems` row and the run goes on
@@ -70,3 +73,22 @@ class ItemError(TidtamError):
     def __init__(self, message: str, *, reason_th: str = "") -> None:
         self.reason_th = reason_th or message
         super().__init__(message)
+
+
+class PermanentRecipientError(FatalSourceError):
+    """The mail server refused some or all recipients of one message, for good (a 5xx reply).
+
+    `refused` maps each refused address to (code, reply); `accepted` lists those who did get it.
+    A 4xx refusal of some recipients while others accepted is reported here too: the message has
+    gone out, so its stage is done; the next stage reaches them again.
+    """
+
+    def __init__(self, message: str, *, refused: dict[str, tuple[int, str]], accepted: Sequence[str] = (),
+                 source: str = "") -> None:
+        self.refused = dict(refused)
+        self.accepted = tuple(accepted)
+        super().__init__(message, source=source)
+
+
+class DeliveryUnknownError(SourceError):
+    """A message was handed to the mail server but no reply came back: it may or may not be delivered."""

@@ -35,6 +35,23 @@ MIGRATIONS: list[str] = [
                        counts TEXT NOT NULL DEFAULT '{}', api_calls TEXT NOT NULL DEFAULT '{}',
                        error TEXT NOT NULL DEFAULT '');
     """,
+    # Alerts (ingest.alert_log): one row per message, and the stages it covers. The primary key of
+    # alert_stages is what makes a (unit, deliverable, stage, deadline) mail go out at most once.
+    """
+    CREATE TABLE alert_messages (message_id TEXT PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL,
+                                 unit_name TEXT NOT NULL DEFAULT '', stage TEXT NOT NULL,
+                                 stages TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
+                                 recipients TEXT NOT NULL, recipient_count INTEGER NOT NULL,
+                                 subject TEXT NOT NULL, as_of TEXT NOT NULL, day TEXT NOT NULL,
+                                 status TEXT NOT NULL, refused TEXT NOT NULL DEFAULT '{}',
+                                 error TEXT NOT NULL DEFAULT '', finished_at TEXT,
+                                 payload TEXT NOT NULL DEFAULT '{}');
+    CREATE INDEX alert_messages_day ON alert_messages (day);
+    CREATE TABLE alert_stages (unit TEXT NOT NULL, deliverable TEXT NOT NULL, stage TEXT NOT NULL,
+                               deadline TEXT NOT NULL,
+                               message_id TEXT NOT NULL REFERENCES alert_messages (message_id),
+                               PRIMARY KEY (unit, deliverable, stage, deadline));
+    """,
 ]
 
 

@@ -1,0 +1,289 @@
+"""Planning reminders and the coordinators' digest (pure): who is owed which stage mail at `now`.
+
+Values in, values out: statuses, the policy, the stages already recorded and the budget already
+used come in; an ordered plan comes out. Sending and recording live in ingest.alerting.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from ingest.addresses import address_problem
+from ingest.alert_policy import AlertPolicy, Stage
+from ingest.campaign import Campaign, Deliverable, Unit
+from ingest.status import URGENCY, DeliverableStatus, Evaluation, Rates, UnitStatus
+from ingest.thaidate import BANGKOK
+
+OWED = ("missing", "overdue", "partial", "waiting")
+DIGEST = "digest"
+ANY = "*"  # the unit and deliverable of a digest's key
+
+
+@dataclass(frozen=True)
+class StageKey:
+    """What is sent at most once: this stage of this deliverable's deadline, for this unit."""
+
+    unit: str
+    deliverable: str
+    stage: str
+    deadline: datetime  # a changed deadline (an extension) starts its stages afresh
+
+
+@dataclass(frozen=True)
+class Trigger:
+    deliverable: str
+    stage: Stage
+    deadline: datetime
+
+    @property
+    def fires_on(self) -> date:
+        return self.deadline.astimezone(BANGKOK).date() + timedelta(days=self.stage.offset)
+
+
+@dataclass(frozen=True)
+class OwedLine:
+    """One deliverable a unit still owes, as its reminder lists it."""
+
+    deliverable: Deliverable
+    status: DeliverableStatus
+    stage: Stage | None  # the stage this mail fulfils for it; None when it is listed only
+
+
+@dataclass(frozen=True)
+class Reminder:
+    unit: Unit
+    lines: tuple[OwedLine, ...]  # everything still owed, earliest deadline first
+    triggers: tuple[Trigger, ...]
+    notes: tuple[tuple[Deliverable, str], ...] = ()  # rule breaks in deliverables that are already complete
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[StageKey, ...]:
+        return tuple(StageKey(self.unit.code, t.deliverable, t.stage.name, t.deadline) for t in self.triggers)
+
+    @property
+    def stage(self) -> Stage:
+        """The headline stage: that of the most overdue deliverable in the mail."""
+        return max(self.triggers, key=lambda t: (t.stage.offset, -t.deadline.timestamp())).stage
+
+    @property
+    def recipients(self) -> int:
+        return len(self.to) + len(self.cc)
+
+    @property
+    def urgency(self) -> tuple:
+        """Sort key, most urgent first: worst status, then earliest deadline, then longest waiting."""
+        worst = min(URGENCY.index(line.status.status) for line in self.lines)
+        return (worst, min(t.deadline for t in self.triggers), min(t.fires_on for t in self.triggers),
+                self.unit.code)
+
+
+@dataclass(frozen=True)
+class AddressProblem:
+    unit: str
+    address: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class AlertPlan:
+    as_of: datetime
+    send: tuple[Reminder, ...] = ()
+    queued: tuple[Reminder, ...] = ()  # over today's budget: planned again, most urgent first, tomorrow
+    held: tuple[Reminder, ...] = ()  # inside quiet hours: planned again by the next run outside them
+    no_address: tuple[Reminder, ...] = ()  # owed a mail, but the unit has no valid address
+    address_problems: tuple[AddressProblem, ...] = ()
+    budget_left: int = 0
+
+    @property
+    def reminders(self) -> tuple[Reminder, ...]:
+        return self.send + self.queued + self.held + self.no_address
+
+
+def due_stage(stages: Sequence[Stage], deadline: datetime, now: datetime) -> Stage | None:
+    """The latest stage whose day (deadline's date + offset, Bangkok) has begun by `now`.
+
+    Only the latest counts: a run that comes after a missed stage sends the current one, not both.
+    """
+    today = now.astimezone(BANGKOK).date()
+    deadline_day = deadline.astimezone(BANGKOK).date()
+    latest = None
+    for stage in stages:
+        if deadline_day + timedelta(days=stage.offset) <= today:
+            latest = stage
+    return latest
+
+
+def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, already: Collection[StageKey],
+                now: datetime, *, budget_used: int = 0) -> AlertPlan:
+    """Which units get a reminder now, and which wait for budget or for the end of quiet hours.
+
+    `already` holds every stage recorded in the state (sent, failed, or of unknown outcome);
+    `budget_used` counts today's recipients so far, the digest's included.
+    """
+    stages = policy.stages
+    deliverables = {d.id: d for d in campaign.deliverables}
+    units = {u.code: u for u in campaign.units}
+    recorded = set(already)
+    reminders, problems = [], []
+    for status in evaluation.units:
+        unit = units.get(status.code)
+        if unit is None:
+            continue
+        reminder = _reminder(unit, status, deliverables, stages, recorded, now)
+        if reminder is None:
+            continue
+        to = []
+        for address in unit.emails:
+            problem = address_problem(address)
+            if problem:
+                problems.append(AddressProblem(unit.code, address, problem))
+            else:
+                to.append(address)
+        cc = policy.coordinators if policy.cc_coordinators else ()
+        reminders.append(_with_recipients(reminder, tuple(dict.fromkeys(to)), tuple(cc)))
+    reminders.sort(key=lambda r: r.urgency)
+    no_address = tuple(r for r in reminders if not r.to)
+    ready = [r for r in reminders if r.to]
+    left = max(policy.daily_budget - budget_used, 0)
+    if policy.quiet_hours and policy.quiet_hours.contains(now):
+        return AlertPlan(now, held=tuple(ready), no_address=no_address, address_problems=tuple(problems),
+                         budget_left=left)
+    send: list[Reminder] = []
+    queued: list[Reminder] = []
+    for reminder in ready:
+        # Strictly in order: once one does not fit, everything less urgent waits too.
+        if not queued and reminder.recipients <= left:
+            send.append(reminder)
+            left -= reminder.recipients
+        else:
+            queued.append(reminder)
+    return AlertPlan(now, tuple(send), tuple(queued), (), no_address, tuple(problems), left)
+
+
+def _reminder(unit: Unit, status: UnitStatus, deliverables: dict[str, Deliverable], stages: Sequence[Stage],
+              already: set[StageKey], now: datetime) -> Reminder | None:
+    lines, triggers, notes = [], [], []
+    for deliverable_id, cell in status.deliverables.items():
+        deliverable = deliverables[deliverable_id]
+        if cell.status not in OWED:
+            if cell.status != "excused":
+                notes += [(deliverable, reason) for reason in cell.reasons]
+            continue
+        stage = due_stage(stages, cell.deadline, now)
+        opened = deliverable.opens_at is None or now >= deliverable.opens_at
+        if stage and opened and StageKey(unit.code, deliverable_id, stage.name, cell.deadline) not in already:
+            triggers.append(Trigger(deliverable_id, stage, cell.deadline))
+        else:
+            stage = None
+        lines.append(OwedLine(deliverable, cell, stage))
+    if not triggers:
+        return None
+    lines.sort(key=lambda line: (line.status.deadline, URGENCY.index(line.status.status)))
+    return Reminder(unit, tuple(lines), tuple(triggers), tuple(notes))
+
+
+def _with_recipients(reminder: Reminder, to: tuple[str, ...], cc: tuple[str, ...]) -> Reminder:
+    return Reminder(reminder.unit, reminder.lines, reminder.triggers, reminder.notes, to, cc)
+
+
+# -- the coordinators' digest ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Breach:
+    """A rule break as coordinators read it: which unit, which deliverable, the Thai reason."""
+
+    unit: str
+    unit_name: str
+    deliverable: str
+    title: str
+    reason: str
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        return (self.unit, self.deliverable, self.reason)
+
+
+@dataclass(frozen=True)
+class UnitShortfall:
+    unit: str
+    unit_name: str
+    lines: tuple[tuple[Deliverable, DeliverableStatus], ...]  # the deliverables in this state
+
+
+@dataclass(frozen=True)
+class MailProblem:
+    """A reminder that did not reach someone: refused, invalid address, or unknown outcome."""
+
+    unit: str
+    address: str
+    problem: str
+
+
+@dataclass(frozen=True)
+class Digest:
+    day: date
+    as_of: datetime
+    to: tuple[str, ...]
+    rates: Rates
+    rates_by_deliverable: dict[str, Rates]
+    counts: dict[str, int]
+    missing: tuple[UnitShortfall, ...]
+    overdue: tuple[UnitShortfall, ...]
+    new_breaches: tuple[Breach, ...]
+    breaches: tuple[Breach, ...]  # all current ones, recorded so that tomorrow shows only newer ones
+    mail_problems: tuple[MailProblem, ...] = ()
+    reminders_sent: int = 0  # since the previous digest
+
+    @property
+    def key(self) -> StageKey:
+        return StageKey(ANY, ANY, DIGEST, datetime.combine(self.day, datetime.min.time(), tzinfo=BANGKOK))
+
+    @property
+    def recipients(self) -> int:
+        return len(self.to)
+
+
+def breaches(campaign: Campaign, evaluation: Evaluation) -> tuple[Breach, ...]:
+    titles = {d.id: d.title for d in campaign.deliverables}
+    found = []
+    for unit in evaluation.units:
+        for deliverable_id, cell in unit.deliverables.items():
+            if cell.status == "excused":
+                continue
+            found += [Breach(unit.code, unit.name, deliverable_id, titles[deliverable_id], r) for r in cell.reasons]
+    return tuple(found)
+
+
+def plan_digest(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, now: datetime, *,
+                last_day: date | None, reported: Collection[tuple[str, str, str]],
+                mail_problems: Sequence[MailProblem] = (), reminders_sent: int = 0) -> Digest | None:
+    """Today's digest, or None: already sent today, too early, quiet hours, nobody to send to, or
+    nothing left to say (every unit done and no new rule break)."""
+    local = now.astimezone(BANGKOK)
+    if not policy.digest or not policy.coordinators or last_day == local.date():
+        return None
+    if policy.digest_at and local.time() < policy.digest_at:
+        return None
+    if policy.quiet_hours and policy.quiet_hours.contains(now):
+        return None
+    current = breaches(campaign, evaluation)
+    reported = set(reported)
+    new = tuple(b for b in current if b.key not in reported)
+    owed = any(c.status in OWED for u in evaluation.units for c in u.deliverables.values())
+    if not owed and not new and not mail_problems:
+        return None
+    deliverables = {d.id: d for d in campaign.deliverables}
+
+    def shortfall(state: str) -> tuple[UnitShortfall, ...]:
+        return tuple(
+            UnitShortfall(u.code, u.name, tuple((deliverables[i], c) for i, c in u.deliverables.items()
+                                                if c.status == state))
+            for u in evaluation.units if any(c.status == state for c in u.deliverables.values()))
+
+    return Digest(local.date(), now, policy.coordinators, evaluation.rates, evaluation.rates_by_deliverable,
+                  evaluation.counts(), shortfall("missing"), shortfall("overdue"), new, current,
+                  tuple(mail_problems), reminders_sent)
