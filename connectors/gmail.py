@@ -1,7 +1,9 @@
 """Gmail API `users.messages.send` as a Mailer (a service account sending as a Workspace mailbox).
 
-Failures keep the error tree's split: a refused message (bad address, not allowed to send as that
-mailbox) is a FatalSourceError; 429/5xx after retries is a RetryableSourceError, worth sending later.
+Failures keep the error tree's split: a message Gmail rejects as malformed (a bad address: 400) is a
+PermanentRecipientError, so the alert log marks that one mail failed and the others still go; not
+being allowed to send as that mailbox is a FatalSourceError; 429/5xx after retries is a
+RetryableSourceError, worth sending later.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 
 from googleapiclient.http import MediaIoBaseUpload
 
-from connectors.google_api import GoogleApi, open_google_api
+from connectors.google_api import GoogleApi, GoogleApiError, open_google_api
 from connectors.google_auth import SCOPES
+from ingest.errors import PermanentRecipientError
 
 # A `raw` JSON body is fine for ordinary mail; larger messages (attachments) go as a media upload.
 RAW_LIMIT = 4 * 1024 * 1024
@@ -45,7 +48,15 @@ class GmailMailer:
         else:
             media = MediaIoBaseUpload(io.BytesIO(raw), mimetype="message/rfc822", resumable=True)
             request = messages.send(userId=self.user_id, media_body=media)
-        self.api.execute(request, what=what, denied=denied)
+        try:
+            self.api.execute(request, what=what, denied=denied)
+        except GoogleApiError as exc:
+            if exc.status != 400:
+                raise
+            # Gmail checks the whole message at once: every recipient of this one mail is refused.
+            recipients = [a for h in ("To", "Cc", "Bcc") for a in (message.get_all(h) or [])] or ["(none)"]
+            raise PermanentRecipientError(str(exc), refused={str(a): (400, exc.reason) for a in recipients},
+                                          source=what) from exc
 
 
 def gmail_mailer(mail: Mapping[str, Any], google: Mapping[str, Any]) -> GmailMailer:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from connectors.base import ResponsesSource, UploadsSource, Warehouse
+from connectors.base import Mailer, ResponsesSource, UploadsSource, Warehouse
 from connectors.forms_export import FormsExportSource
 from connectors.google_api import GoogleApi, open_google_api
 from connectors.google_drive import DriveSource
@@ -15,6 +15,7 @@ from connectors.google_forms import FormsApiSource, FormsSheetSource
 from connectors.google_sheets import GoogleSheetsWarehouse
 from connectors.local_folder import LocalFolderSource
 from connectors.xlsx_warehouse import XlsxWarehouse
+from ingest.alerting import build_mailer
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, FatalSourceError
 from ingest.state import StateStore
@@ -85,13 +86,25 @@ class Backends:
     uploads: dict[str, UploadsSource]
     warehouse: Warehouse
     google: GoogleApi | None = field(default=None, repr=False)
+    mailer: Mailer | None = None  # None: the campaign has no `mail:` section, or e-mail is off for this run
 
     def api_calls(self) -> Counter[str]:
         """Google API calls so far, per method id (a copy: subtract two to get one run's calls)."""
-        return Counter(self.google.counts) if self.google else Counter()
+        counts = Counter(self.google.counts) if self.google else Counter()
+        mail_api = getattr(self.mailer, "api", None)  # the Gmail mailer acts as its own mailbox
+        if mail_api is not None:
+            counts.update(mail_api.counts)
+        return counts
+
+    def close(self) -> None:
+        close = getattr(self.mailer, "close", None)
+        if close:
+            close()
 
 
-def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None) -> Backends:
+def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None, email: bool = True) -> Backends:
+    """Every connector the config names. With `email=False` (or no `mail:` section) there is no mailer:
+    the run still plans alerts, so the `alerts` tab and the log say what would have gone out."""
     problems = []
     wiring = Wiring(campaign, google_api)
     responses: dict[str, ResponsesSource] = {}
@@ -114,4 +127,5 @@ def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None) -
         problems.append(f"google.credentials: {exc}")
     if problems:
         raise ConfigError(problems)
-    return Backends(responses, uploads, warehouse, wiring.opened)
+    mailer = build_mailer(campaign) if email and campaign.mail else None
+    return Backends(responses, uploads, warehouse, wiring.opened, mailer)

@@ -13,6 +13,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ingest.cli_alerts import alerts_command
+from ingest.cli_doctor import doctor_command
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.errors import TidtamError
@@ -62,7 +64,8 @@ def _progress() -> Progress:
                     console=err_console, transient=True, disable=not err_console.is_terminal)
 
 
-def _sync(config: Path, as_of: datetime | None, *, full: bool | None = None, wait: float = 0.0) -> tuple[RunReport, object]:
+def _sync(config: Path, as_of: datetime | None, *, full: bool | None = None, wait: float = 0.0,
+          email: bool | None = None) -> tuple[RunReport, object]:
     with _progress() as bar:
         tasks: dict[str, int] = {}
 
@@ -71,8 +74,21 @@ def _sync(config: Path, as_of: datetime | None, *, full: bool | None = None, wai
                 tasks[source] = bar.add_task(f"checking files in {source}", total=total)
             bar.update(tasks[source], completed=done)
 
-        campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait, progress=progress)
+        campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait, progress=progress,
+                                    email=email)
     return report, campaign
+
+
+def _print_alerts(report: RunReport) -> None:
+    if report.alert_error:
+        err_console.print(f"[red]{report.alert_error}[/]")
+    if report.alerts is None:
+        return
+    counts = {k: v for k, v in report.alerts.counts().items() if v}
+    verb = "planned (not sent)" if report.alerts.dry_run else "mail"
+    console.print(f"{verb}: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing due"))
+    if report.alerts.stopped:
+        err_console.print(f"[yellow]sending stopped:[/] {report.alerts.stopped}; a later run sends the rest")
 
 
 @cli.command()
@@ -89,11 +105,12 @@ def demo(directory: Path, as_of: datetime | None) -> None:
     started = time.perf_counter()
     tracemalloc.start()
     workspace = write_demo(directory)
-    report, campaign = _sync(workspace.config, as_of or workspace.as_of, wait=30)
+    report, campaign = _sync(workspace.config, as_of or workspace.as_of, wait=30, email=True)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
-    console.print(f"workbook: {campaign.warehouse['path']}\nconfig:   {workspace.config}\n"
+    _print_alerts(report)
+    console.print(f"workbook: {campaign.warehouse['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
                   f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
                   f"{len(report.tables.files)} files ({report.inspected_files} inspected this run) "
                   f"in {time.perf_counter() - started:.1f} s, peak Python memory {peak / 2**20:.0f} MiB")
@@ -107,13 +124,16 @@ def demo(directory: Path, as_of: datetime | None) -> None:
               help="Re-read every source from the start, or only what changed [default: full once a day].")
 @click.option("--wait", type=float, default=0.0, show_default=True,
               help="Seconds to wait if another sync of this campaign is running.")
-def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float) -> None:
+@click.option("--email/--no-email", "email", default=None,
+              help="Send the reminders and digest that are due [default: send, except with --as-of, which only plans].")
+def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float, email: bool | None) -> None:
     """Read every source, update the warehouse and the tracking sheet.
 
     Example: tidtam sync --config config.yaml --as-of 2022-11-12T17:00
     """
-    report, campaign = _sync(config, as_of, full=full, wait=wait)
+    report, campaign = _sync(config, as_of, full=full, wait=wait, email=email)
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
+    _print_alerts(report)
     if report.failed_sources:
         for problem in report.tables.problems.itertuples():
             if problem.kind == "source_failed":
@@ -157,6 +177,10 @@ def status(config: Path, as_of: datetime | None, fmt: str) -> None:
     else:
         print_units_table(console, campaign, evaluation)
         print_summary(console, campaign, evaluation)
+
+
+cli.add_command(alerts_command)
+cli.add_command(doctor_command)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from connectors.base import ResponsesSource, UploadedFile, UploadsSource
 from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
-from ingest.inspect import inspect_document, inspect_other, inspect_photo, sniff
+from ingest.inspect import INSPECTOR_VERSION, inspect_document, inspect_other, inspect_photo, sniff
 from ingest.routing import route
 from ingest.state import StateStore
 
@@ -151,4 +151,5 @@ def _rules_key(deliverable: Deliverable | None) -> str:
     if deliverable is None:
         return "unrouted"
     rules = deliverable.document_rules if deliverable.kind == "document" else deliverable.photo_rules
-    return hashlib.sha1(f"{deliverable.kind}:{rules!r}".encode()).hexdigest()[:12]
+    # The inspector's version is part of the key: a better reader re-checks every file once.
+    return hashlib.sha1(f"{deliverable.kind}:{rules!r}:{INSPECTOR_VERSION}".encode()).hexdigest()[:12]

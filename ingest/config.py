@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from ingest.alert_policy import alert_policy_from_config
 from ingest.campaign import (
     Campaign,
     Deliverable,
@@ -96,6 +97,7 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
     if not isinstance(mail, Mapping):
         problems.add("mail", "must be a mapping")
         mail = {}
+    alert_policy_from_config(mail, problems)  # validated here so a bad mail: key fails every command early
     if problems:
         raise ConfigError(problems, source)
     return Campaign(
@@ -293,7 +295,8 @@ def _document_rules(rules: Mapping, where: str, problems: _Problems) -> Document
         require_docx=bool(rules.get("require_docx", True)), forbid_pictures=bool(rules.get("forbid_pictures", True)),
         consent_pattern=pattern, min_text_chars=int(rules.get("min_text_chars", 0)),
         max_file_bytes=int(rules.get("max_file_mb", 25) * 1024 * 1024),
-        allow_google_docs=bool(rules.get("allow_google_docs", False)), record_parts=parts)
+        allow_google_docs=bool(rules.get("allow_google_docs", False)), record_parts=parts,
+        require_all_answers=bool(rules.get("require_all_answers", False)))
 
 
 def _photo_rules(rules: Mapping, where: str, problems: _Problems) -> PhotoRules:

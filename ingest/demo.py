@@ -48,6 +48,7 @@ class DemoWorkspace:
     root: Path
     config: Path
     as_of: datetime
+    outbox: Path  # the demo "sends" its e-mails here as .eml files
     scenarios: dict[str, tuple[str, str]]  # unit code → (questionnaire scenario, uploads scenario)
 
 
@@ -114,7 +115,7 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
             writer.writerow([unit.code, f"cdd{unit.code}@example.go.th"])
     config = root / "config.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
-    return DemoWorkspace(root, config, DEMO_AS_OF, scenarios)
+    return DemoWorkspace(root, config, DEMO_AS_OF, root / "outbox", scenarios)
 
 
 def _responses(rng: random.Random, code: str, name: str, name_en: str, scenario: str) -> list[list]:
@@ -253,4 +254,19 @@ warehouse:
 
 state:
   path: tidtam-state.sqlite
+
+mail:
+  backend: outbox          # e-mails are written to outbox/ as .eml files (open them in any mail program)
+  outbox: outbox
+  sender: "ทีมติดตาม สถาบันการพัฒนาชุมชน <tidtam@example.go.th>"
+  reply_to: cdi@example.go.th
+  coordinators: [cdi@example.go.th]
+  alerts:
+    stages: [-3, -1, 1]    # 3 days and 1 day before each deadline, 1 day after
+    repeat_every: 3        # then every 3 days while still owed, at most 3 times
+    repeat_max: 3
+    daily_budget: 1500     # recipients per day (a Workspace mailbox)
+    quiet_hours: "20:00-07:00"
+    digest: true
+    digest_at: "08:00"
 """

@@ -29,18 +29,22 @@ def needs_full_sync(campaign: Campaign, state: StateStore, now: datetime) -> boo
 
 def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | None = None,
              wait_seconds: float = 0.0, progress: Progress | None = None,
-             command: str = "sync") -> tuple[Campaign, RunReport]:
-    """One locked run. `full=None` lets the reconciliation schedule decide."""
+             command: str = "sync", email: bool | None = None) -> tuple[Campaign, RunReport]:
+    """One locked run. `full=None` lets the reconciliation schedule decide. `email=None` sends the
+    alerts that are due unless `as_of` replays another time (then they are only planned)."""
     campaign = load_campaign(config)
-    backends = build_backends(campaign)
-    with sync_lock(campaign.state_path, command=command, wait_seconds=wait_seconds):
-        state = StateStore(campaign.state_path)
-        try:
-            now = datetime.now(UTC)
-            if full is None:
-                full = needs_full_sync(campaign, state, now)
-            report = run_once(campaign, backends, state, as_of or now, full=full, progress=progress)
-        finally:
-            state.close()
+    backends = build_backends(campaign, email=as_of is None if email is None else email)
+    try:
+        with sync_lock(campaign.state_path, command=command, wait_seconds=wait_seconds):
+            state = StateStore(campaign.state_path)
+            try:
+                now = datetime.now(UTC)
+                if full is None:
+                    full = needs_full_sync(campaign, state, now)
+                report = run_once(campaign, backends, state, as_of or now, full=full, progress=progress)
+            finally:
+                state.close()
+    finally:
+        backends.close()
     log.info("run %s: %s (%s)", report.run_id, report.outcome, "full" if full else "incremental")
     return campaign, report

@@ -1,4 +1,4 @@
-"""One run of tidtam: collect → normalize → evaluate → publish (→ alert). Nothing else happens here."""
+"""One run of tidtam: collect → normalize → evaluate → alert → publish. Nothing else happens here."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ingest.alerting import AlertReport, alerts_table, send_alerts
 from ingest.backends import Backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
@@ -25,10 +26,12 @@ class RunReport:
     tables: Tables
     failed_sources: list[str] = field(default_factory=list)
     inspected_files: int = 0
+    alerts: AlertReport | None = None
+    alert_error: str = ""
 
     @property
     def outcome(self) -> str:
-        return "partial" if self.failed_sources else "ok"
+        return "partial" if self.failed_sources or self.alert_error else "ok"
 
 
 def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: datetime, *,
@@ -40,14 +43,17 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress)
         tables = normalize(campaign, collected)
         evaluation = evaluate(campaign, tables.items, now)
+        alerts, alert_error = _alert(campaign, evaluation, state, backends, now, collected.failed_sources)
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
-                  "inspected": collected.inspected, "full": full, **evaluation.counts()}
-        outcome = "partial" if collected.failed_sources else "ok"
-        error = "; ".join(f"source {s} failed" for s in collected.failed_sources)
+                  "inspected": collected.inspected, "full": full, **evaluation.counts(),
+                  **({f"mail_{k}": v for k, v in alerts.counts().items() if v} if alerts else {})}
+        outcome = "partial" if collected.failed_sources or alert_error else "ok"
+        error = "; ".join([f"source {s} failed" for s in collected.failed_sources] + ([alert_error] if alert_error else []))
         finished = clock()
         state.finish_run(run_id, finished, outcome, counts=counts, error=error,
                          api_calls=dict(backends.api_calls() - calls_before))
-        backends.warehouse.write(warehouse_tables(campaign, tables, evaluation, state.runs(), updated_at=clock()))
+        published = warehouse_tables(campaign, tables, evaluation, state.runs(), updated_at=clock())
+        backends.warehouse.write(published + ([alerts_table(state)] if campaign.mail else []))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.
             state.finish_run(run_id, finished, outcome, counts=counts, error=error,
@@ -61,4 +67,18 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         state.finish_run(run_id, clock(), "failed", error=f"{type(exc).__name__}: {exc}",
                          api_calls=dict(backends.api_calls() - calls_before))
         raise
-    return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected)
+    return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected, alerts, alert_error)
+
+
+def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backends: Backends, now: datetime,
+           failed_sources: list[str]) -> tuple[AlertReport | None, str]:
+    """Send the reminders and digest due at `now`. A failed source can make a unit look missing, so
+    then nothing is sent (only planned). A broken template must not keep the tracking sheet stale,
+    so an alerting error is reported on the run and the run goes on."""
+    if not campaign.mail:
+        return None, ""
+    try:
+        return send_alerts(campaign, evaluation, state, backends.mailer, now, dry_run=bool(failed_sources)), ""
+    except TidtamError as exc:
+        log.error("alerts not sent: %s", exc)
+        return None, f"alerts not sent: {exc}"

@@ -83,7 +83,7 @@ def test_rule_breaks_are_counted_and_explained(workspace):
 
 def test_workbook_tabs_and_rows(workspace):
     book = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
-    assert list(book) == ["tracking", "responses", "files", "focus_group", "problems", "runs"]
+    assert list(book) == ["tracking", "responses", "files", "focus_group", "problems", "runs", "alerts"]
     tracking = book["tracking"]
     assert tracking[1][:3] == ["รหัส", "หน่วยงาน", "สถานะรวม"]
     assert len(tracking) == 2 + 76
@@ -150,6 +150,47 @@ def test_a_broken_source_does_not_stop_the_others(workspace, tmp_path):
     assert len(book["files"]) > 300  # uploads still synced
     assert len(book["responses"]) > 600  # and the last good responses are kept
     assert book["runs"][-1][4] == "partial"
+
+
+def outbox(root: Path) -> list:
+    import email
+    import email.policy
+
+    return [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+            for p in sorted((root / "outbox").glob("*.eml"))]
+
+
+def test_the_demo_mails_the_late_units_and_the_coordinators_once(workspace, tmp_path):
+    mails = outbox(workspace)
+    digests = [m for m in mails if m["To"] == "cdi@example.go.th"]
+    reminders = [m for m in mails if m not in digests]
+    assert len(digests) == 1 and digests[0]["Subject"].startswith("สรุปการติดตามข้อมูล วันที่ 12 พฤศจิกายน 2565")
+    owing = {u["code"] for u in status_json(workspace)["units"] if u["status"] not in ("complete", "late", "excused")}
+    mailed = {str(m["To"]).removeprefix("cdd").split("@")[0] for m in reminders}
+    # Every unit that owes something got one reminder, except 95: its deadline moved to 18 Nov, so its
+    # first reminder (3 days before) is not due until 15 Nov.
+    assert mailed == owing - {"95"} and len(reminders) == len(mailed)
+    alerts = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["alerts"]
+    assert len(alerts) - 1 == len(mails) and {row[12] for row in alerts[1:]} == {"sent"}
+    # The same moment again sends nothing: each (unit, deliverable, stage) goes out once.
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    again = CliRunner().invoke(cli, ["sync", "--config", str(copy / "config.yaml"), "--as-of", AS_OF, "--email"])
+    assert again.exit_code == 0 and "mail: nothing due" in again.output, again.output
+    assert len(outbox(copy)) == len(mails)
+
+
+def test_a_replay_only_plans_and_a_failed_source_sends_nothing(workspace, tmp_path):
+    copy = tmp_path / "ws"
+    shutil.copytree(workspace, copy)
+    config = str(copy / "config.yaml")
+    replay = CliRunner().invoke(cli, ["sync", "--config", config, "--as-of", "2022-11-14T10:00"])
+    assert replay.exit_code == 0 and "planned (not sent): planned" in replay.output, replay.output
+    assert len(outbox(copy)) == len(outbox(workspace))
+    (copy / "exports" / "questionnaire.csv").write_text("not,a,forms,export\n1,2,3,4\n", encoding="utf-8")
+    failed = CliRunner().invoke(cli, ["sync", "--config", config, "--as-of", "2022-11-14T10:00", "--email"])
+    assert failed.exit_code == 2 and "planned (not sent)" in failed.output, failed.output
+    assert len(outbox(copy)) == len(outbox(workspace))
 
 
 def test_every_command_has_help_with_an_example():

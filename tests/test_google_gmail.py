@@ -7,7 +7,7 @@ from email.message import EmailMessage
 import pytest
 
 from connectors.gmail import GMAIL, GmailMailer
-from ingest.errors import FatalSourceError, RetryableSourceError
+from ingest.errors import FatalSourceError, PermanentRecipientError, RetryableSourceError
 from tests.emulator import Emulator
 from tests.google_workspace import google_api
 
@@ -51,6 +51,10 @@ def test_a_refused_message_is_permanent_and_an_outage_is_transient(emu, tmp_path
     with pytest.raises(FatalSourceError) as refused:
         mailer.send(message(to=None))  # no recipient: Gmail answers 400
     assert not isinstance(refused.value, RetryableSourceError)
+    with pytest.raises(PermanentRecipientError) as bad_address:
+        mailer.send(message(to="สพจ.น่าน <nan.cdd.go.th>"))
+    assert "Invalid To header" in str(bad_address.value) and list(bad_address.value.refused.values()) == [
+        (400, "invalidArgument")]
     emu.faults.add("gmail.users.messages.send", status=403, times=1)
     with pytest.raises(FatalSourceError, match="may not send mail as tidtam@example.go.th: authorise"):
         mailer.send(message())

@@ -62,6 +62,10 @@ class GmailState:
         recipients = [a for h in ("to", "cc", "bcc") for a in (msg.get_all(h) or [])]
         if not recipients:
             raise ApiError(400, "Recipient address required", reason="invalidArgument")
+        for header in ("to", "cc", "bcc"):
+            for field in msg.get_all(header) or []:
+                if any("@" not in a.addr_spec or " " in a.addr_spec for a in getattr(field, "addresses", ())):
+                    raise ApiError(400, f"Invalid {header.capitalize()} header", reason="invalidArgument")
         with self._lock:
             mid = f"{next(self._ids):x}"
             sent = SentMessage(mid, thread_id or mid, user_id, raw)
