@@ -1,7 +1,8 @@
 """Soak: `tidtam serve` on a short interval against the demo workspace while files change under it.
 
 Usage: uv run python bench/soak.py --minutes 20 --interval 60 [--dir /tmp/tidtam-soak]
-Prints the number of runs, their outcomes, and whether the final warehouse equals a fresh full sync.
+Prints the number of runs, their outcomes, the mails sent (each once), and whether the final warehouse
+equals a fresh full sync.
 """
 
 from __future__ import annotations
@@ -82,6 +83,8 @@ def main() -> None:
     with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
         outcomes = Counter(row[0] for row in db.execute("SELECT outcome FROM runs"))
         full_runs = db.execute("SELECT count(*) FROM runs WHERE json_extract(counts, '$.full')").fetchone()[0]
+        mails = Counter(row[0] for row in db.execute("SELECT status FROM alert_messages"))
+    outbox = len(list((workspace / "outbox").glob("*.eml")))
     fresh = args.dir / "fresh"
     shutil.copytree(workspace, fresh, ignore=shutil.ignore_patterns("tidtam-state.sqlite*", "tidtam-warehouse.xlsx"))
     subprocess.run([sys.executable, "-m", "ingest", "sync", "--config", str(fresh / "config.yaml"), "--full"],
@@ -90,6 +93,7 @@ def main() -> None:
     print(f"minutes: {args.minutes}, interval: {args.interval}s")
     print(f"changes made: {dict(actions)} ({step} in all)")
     print(f"runs: {sum(outcomes.values())} ({dict(outcomes)}), of which full: {full_runs}")
+    print(f"mails recorded: {dict(mails)}; .eml files in the outbox: {outbox} (once each: {outbox == mails['sent']})")
     print(f"serve exit code: {server.returncode}; last lines: {output.strip().splitlines()[-1:]}")
     print(f"final warehouse equals a fresh full sync: {same}")
 
