@@ -25,12 +25,15 @@ STATUS_COLOURS = {
 }
 
 
-def stale_formula(updated_at: datetime, stale_after: timedelta) -> str:
-    """A spreadsheet formula that turns into a warning once the last sync is older than `stale_after`."""
-    local = updated_at.astimezone(BANGKOK)
+def stale_formula(stale_after: timedelta) -> str:
+    """A spreadsheet formula that turns into a warning once the last sync is older than `stale_after`.
+
+    It reads the newest `finished_at` in the `runs` tab (column C) rather than holding the time
+    itself, so it never changes from run to run and is written to the sheet only once.
+    """
     hours = stale_after.total_seconds() / 3600
-    return (f'=IF(NOW()-(DATE({local.year},{local.month},{local.day})+TIME({local.hour},{local.minute},{local.second}))'
-            f'>{hours}/24,"⚠ ข้อมูลไม่เป็นปัจจุบัน: ซิงก์ล่าสุดเกิน {hours:g} ชั่วโมง แจ้งผู้ดูแลระบบ","✓ ข้อมูลเป็นปัจจุบัน")')
+    return (f'=IF(NOW()-MAX(runs!C:C)>{hours:g}/24,"⚠ ข้อมูลไม่เป็นปัจจุบัน: ซิงก์ล่าสุดเกิน {hours:g} ชั่วโมง '
+            f'แจ้งผู้ดูแลระบบ","✓ ข้อมูลเป็นปัจจุบัน")')
 
 
 def tracking_table(campaign: Campaign, evaluation: Evaluation, *, updated_at: datetime) -> Table:
@@ -58,7 +61,7 @@ def tracking_table(campaign: Campaign, evaluation: Evaluation, *, updated_at: da
     widths = [8, 22, 20] + [14, 20] * len(campaign.deliverables) + [50, 16]
     stale_after = campaign.schedule.stale_after if campaign.schedule else None
     return Table("tracking", header, rows, SheetFormat(frozen_rows=1, row_colours=colours, column_widths=widths), note,
-                 note_formula=stale_formula(updated_at, stale_after) if stale_after else None)
+                 note_formula=stale_formula(stale_after) if stale_after else None)
 
 
 def frame_table(name: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> Table:
@@ -84,10 +87,16 @@ def runs_table(runs: Sequence[dict[str, Any]]) -> Table:
     rows = []
     for run in runs:
         counts = json.loads(run["counts"] or "{}")
-        rows.append([run["run_id"], run["started_at"], run["finished_at"] or "", run["as_of"], run["outcome"],
+        # Times as spreadsheet dates (Bangkok): they sort, and the tracking tab's stale formula reads column C.
+        rows.append([run["run_id"], _moment(run["started_at"]), _moment(run["finished_at"]), _moment(run["as_of"]),
+                     run["outcome"],
                      counts.get("responses", ""), counts.get("files", ""), counts.get("problems", ""),
                      run["api_calls"], run["error"]])
     return Table("runs", header, rows)
+
+
+def _moment(text: str | None) -> datetime | str:
+    return datetime.fromisoformat(text).astimezone(BANGKOK) if text else ""
 
 
 def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation, runs: Sequence[dict[str, Any]],

@@ -157,6 +157,27 @@ def test_a_sync_with_nothing_new_makes_three_calls_and_writes_no_data_tab(emu, w
     assert status(ws.config) == status(ws.root / "config.yaml")
 
 
+def test_with_a_schedule_the_stale_formula_is_written_once(emu, ws, tmp_path):
+    # A separate spreadsheet and state: the module's workspace stays without a schedule.
+    import yaml
+
+    spreadsheet_id = emu.sheets.create(title="tidtam warehouse (served)")
+    config = write_google_config(ws.root, emu.base_url, folder_id=ws.folder_id, spreadsheet_id=spreadsheet_id,
+                                 state=str(tmp_path / "served.sqlite"), name="config.served.yaml")
+    raw = yaml.safe_load(config.read_text(encoding="utf-8"))
+    raw["schedule"] = {"every": "15m"}
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    sync(config, "--full")
+    ((tab, cell, formula),) = emu.sheets.formula_cells(spreadsheet_id)
+    assert tab == "tracking" and cell.endswith("1") and "MAX(runs!C:C)" in formula
+    emu.reset_counts()
+    sync(config, "--incremental")
+    calls = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}
+    assert calls == {"forms.forms.responses.list": 1, "drive.changes.list": 1,
+                     "sheets.spreadsheets.values.batchUpdate": 1}  # the formula is not written again
+    assert emu.sheets.formula_cells(spreadsheet_id) == [(tab, cell, formula)]
+
+
 def test_one_unshared_province_folder_is_a_problem_and_the_others_sync(emu, ws):
     # A fresh listing (state copied without its file list, so file facts are cached and nothing is
     # downloaded again) into a fresh spreadsheet, with one province's folder refusing to be listed.

@@ -154,7 +154,9 @@ def test_stale_formula_on_the_tracking_sheet(workspace):
     assert code == 0, err
     first_row = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["tracking"][0]
     formula = next(v for v in first_row if isinstance(v, str) and v.startswith("=IF(NOW()"))
-    assert ">0.5/24" in formula and "ไม่เป็นปัจจุบัน" in formula
+    assert ">0.5/24" in formula and "MAX(runs!C:C)" in formula and "ไม่เป็นปัจจุบัน" in formula
+    runs = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["runs"]
+    assert runs[0][2] == "finished_at" and isinstance(runs[-1][2], datetime)  # what the formula reads
 
 
 def test_incremental_by_default_with_a_daily_full_reconciliation(workspace):
