@@ -1,4 +1,5 @@
-"""`tidtam serve`: APScheduler 3 running the sync job on the campaign's schedule, unattended.
+"""`tidtam serve`: APScheduler 3 running the sync job on the campaign's schedule, unattended, and
+once a day at the digest time.
 
 One job instance at a time, missed runs coalesced, a clean stop on SIGTERM/SIGINT: the run in
 progress finishes (its writes are transactional either way) before the process exits.
@@ -18,7 +19,9 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.campaign import Schedule
+from ingest.alert_policy import clock_time
+from ingest.alerting import policy_of
+from ingest.campaign import Campaign, Schedule
 from ingest.config import load_campaign
 from ingest.errors import ConfigError, TidtamError
 from ingest.jobs import sync_job
@@ -31,6 +34,20 @@ def trigger_for(schedule: Schedule):
     if schedule.cron:
         return CronTrigger.from_crontab(schedule.cron, timezone=BANGKOK)
     return IntervalTrigger(seconds=schedule.interval.total_seconds(), timezone=BANGKOK)
+
+
+def digest_trigger(campaign: Campaign) -> CronTrigger | None:
+    """A daily run at the digest time (`mail.alerts.digest_at`, else `schedule.digest_at`), so the
+    coordinators' digest goes out on fresh data at that time and not one interval later; None
+    without e-mail or without a digest time (then the first sync of the day sends the digest)."""
+    if not campaign.mail:
+        return None
+    policy = policy_of(campaign)
+    at = policy.digest_at or (clock_time(campaign.schedule.digest_at) if campaign.schedule and
+                              campaign.schedule.digest_at else None)
+    if not policy.enabled or not policy.digest or at is None:
+        return None
+    return CronTrigger(hour=at.hour, minute=at.minute, timezone=BANGKOK)
 
 
 def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callable[[BlockingScheduler], None] | None = None,
@@ -56,7 +73,7 @@ def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callab
         if event.code == EVENT_JOB_MISSED:
             outcomes["missed"] += 1
             return
-        if event.job_id != "sync":
+        if event.job_id not in ("sync", "digest"):
             return
         outcome = "failed" if event.code == EVENT_JOB_ERROR else (event.retval or "ok")
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
@@ -66,6 +83,10 @@ def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callab
     scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
     scheduler.add_job(run, trigger_for(campaign.schedule), id="sync", name="sync",
                       next_run_time=datetime.now(UTC).astimezone(BANGKOK))
+    digest = digest_trigger(campaign)
+    if digest is not None:
+        # The same locked job: a sync, then the alerts it finds due (the digest among them).
+        scheduler.add_job(run, digest, id="digest", name="daily digest")
     if extra_jobs:
         extra_jobs(scheduler)
 

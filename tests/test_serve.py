@@ -13,9 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+import yaml
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.demo import write_demo
+from ingest.demo import DEMO_CONFIG, write_demo
+from ingest.thaidate import BANGKOK
 
 AS_OF = "2022-11-12T17:00"
 
@@ -60,6 +62,16 @@ def state_rows(workspace: Path) -> dict[str, list]:
     with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
         return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
                 for table in ("responses", "files", "file_facts", "cursors")}
+
+
+def outbox(workspace: Path) -> list[tuple[str, str]]:
+    """(To, Subject) of every mail in the demo's outbox, sorted: message ids differ between runs."""
+    import email
+    import email.policy
+
+    mails = [email.message_from_bytes(p.read_bytes(), policy=email.policy.default)
+             for p in (workspace / "outbox").glob("*.eml")]
+    return sorted((str(m["To"]), str(m["Subject"])) for m in mails)
 
 
 def data_tabs(workspace: Path) -> dict[str, list]:
@@ -113,17 +125,19 @@ def test_a_sync_killed_mid_run_recovers_to_the_same_state(template, tmp_path, ki
     reference, crashed = tmp_path / "reference", tmp_path / "crashed"
     shutil.copytree(template, reference)
     shutil.copytree(template, crashed)
-    assert finished(tidtam("sync", "--config", str(reference / "config.yaml"), "--as-of", AS_OF, "--full"))[0] == 0
+    sync = ("sync", "--as-of", AS_OF, "--full", "--email")
+    assert finished(tidtam(*sync, "--config", str(reference / "config.yaml")))[0] == 0
 
-    victim = tidtam("sync", "--config", str(crashed / "config.yaml"), "--as-of", AS_OF, "--full")
+    victim = tidtam(*sync, "--config", str(crashed / "config.yaml"))
     time.sleep(kill_after)
     victim.send_signal(signal.SIGKILL)
     victim.wait()
-    code, _, err = finished(tidtam("sync", "--config", str(crashed / "config.yaml"), "--as-of", AS_OF, "--full"))
+    code, _, err = finished(tidtam(*sync, "--config", str(crashed / "config.yaml")))
     assert code == 0, err
     assert state_rows(crashed) == state_rows(reference)
     assert data_tabs(crashed) == data_tabs(reference)
     assert runs(crashed)[-1][3] == "ok"
+    assert outbox(crashed) == outbox(reference)  # every mail once: none lost, none twice
 
 
 def test_sigterm_lets_the_current_run_finish(workspace):
@@ -146,6 +160,21 @@ def test_a_corrupt_state_file_is_named_with_the_fix(workspace):
     assert code == 2
     assert "tidtam-state.sqlite is not a usable SQLite database" in " ".join(err.split())
     assert "Move it aside" in err
+
+
+def test_a_daily_digest_job_at_the_digest_time():
+    from ingest.config import campaign_from_mapping
+    from ingest.scheduler import digest_trigger
+
+    demo = yaml.safe_load(DEMO_CONFIG)
+    del demo["units"]["contacts"]  # no file here; addresses do not matter to the schedule
+    campaign = campaign_from_mapping(demo, base_dir=Path("."))
+    after = datetime(2022, 11, 12, 9, 0, tzinfo=BANGKOK)
+    assert digest_trigger(campaign).get_next_fire_time(None, after) == datetime(2022, 11, 13, 8, 0, tzinfo=BANGKOK)
+    demo["mail"]["alerts"]["digest"] = False
+    assert digest_trigger(campaign_from_mapping(demo, base_dir=Path("."))) is None
+    del demo["mail"]
+    assert digest_trigger(campaign_from_mapping(demo, base_dir=Path("."))) is None
 
 
 def test_stale_formula_on_the_tracking_sheet(workspace):
