@@ -8,6 +8,7 @@ equals a fresh full sync.
 from __future__ import annotations
 
 import argparse
+import csv
 import random
 import shutil
 import signal
@@ -42,11 +43,13 @@ def mutate(workspace: Path, rng: random.Random, step: int) -> str:
         rng.choice(files).unlink()
     else:
         export = workspace / "exports" / "questionnaire.csv"
-        lines = export.read_text(encoding="utf-8-sig").splitlines()
-        row = rng.choice(lines[1:]).split(",")
+        with export.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(csv.reader(handle))  # answers hold quoted commas: never split by hand
+        row = list(rng.choice(rows[1:]))
         row[0] = f"{rng.randrange(1, 16)}/11/2565, 10:{step % 60:02d}:00"
         row[1] = f"soak{step}@example.com"
-        export.write_text("\n".join([*lines, ",".join(row)]) + "\n", encoding="utf-8-sig")
+        with export.open("a", encoding="utf-8", newline="") as handle:
+            csv.writer(handle).writerow(row)
     return action
 
 
@@ -83,6 +86,8 @@ def main() -> None:
     with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
         outcomes = Counter(row[0] for row in db.execute("SELECT outcome FROM runs"))
         full_runs = db.execute("SELECT count(*) FROM runs WHERE json_extract(counts, '$.full')").fetchone()[0]
+        failures = [f"run {r[0]}: {r[1]}: {r[2]}" for r in db.execute(
+            "SELECT run_id, outcome, error FROM runs WHERE outcome != 'ok'")]
         mails = Counter(row[0] for row in db.execute("SELECT status FROM alert_messages"))
     outbox = len(list((workspace / "outbox").glob("*.eml")))
     fresh = args.dir / "fresh"
@@ -93,6 +98,8 @@ def main() -> None:
     print(f"minutes: {args.minutes}, interval: {args.interval}s")
     print(f"changes made: {dict(actions)} ({step} in all)")
     print(f"runs: {sum(outcomes.values())} ({dict(outcomes)}), of which full: {full_runs}")
+    if failures:
+        print("runs that were not ok:", *failures, sep="\n  ")
     print(f"mails recorded: {dict(mails)}; .eml files in the outbox: {outbox} (once each: {outbox == mails['sent']})")
     print(f"serve exit code: {server.returncode}; last lines: {output.strip().splitlines()[-1:]}")
     print(f"final warehouse equals a fresh full sync: {same}")
