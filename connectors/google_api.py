@@ -12,6 +12,7 @@ import http.client
 import json
 import logging
 import random
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -179,21 +180,27 @@ class GoogleApi:
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
         self.counts: Counter[str] = Counter()
+        self._counts_lock = threading.Lock()
         self._credentials: dict[tuple[str, ...], Credentials] = {}
-        self._services: dict[tuple[str, str, tuple[str, ...]], Any] = {}
+        self._credentials_lock = threading.Lock()
+        # httplib2 is not thread-safe: each thread gets its own services, each with its own Http.
+        self._local = threading.local()
         self._sheets: dict[tuple[str, ...], HTTPClient] = {}
 
     # -- clients ---------------------------------------------------------------------------
     def credentials(self, scopes: Sequence[str]) -> Credentials:
         key = tuple(scopes)
-        if key not in self._credentials:
-            self._credentials[key] = self._credentials_for(key)
-        return self._credentials[key]
+        with self._credentials_lock:
+            if key not in self._credentials:
+                self._credentials[key] = self._credentials_for(key)
+            return self._credentials[key]
 
     def service(self, api: str, version: str, scopes: Sequence[str]) -> Any:
-        """A googleapiclient Resource built from the discovery document shipped with the library."""
+        """A googleapiclient Resource built from the discovery document shipped with the library, one per
+        thread (so downloads can run in a thread pool; credentials, and so tokens, are shared)."""
         key = (api, version, tuple(scopes))
-        if key not in self._services:
+        services: dict[tuple[str, str, tuple[str, ...]], Any] = self._local.__dict__.setdefault("services", {})
+        if key not in services:
             doc = copy.deepcopy(_discovery(api, version))
             if self.base_url:
                 # Rebasing rootUrl (not client_options) moves media, upload and batch URLs too.
@@ -202,8 +209,8 @@ class GoogleApi:
                 doc["baseUrl"] = doc["rootUrl"] + doc.get("servicePath", "")
             transport = google_auth_httplib2.AuthorizedHttp(self.credentials(scopes),
                                                             http=httplib2.Http(timeout=self.policy.timeout))
-            self._services[key] = build_from_document(doc, http=transport)
-        return self._services[key]
+            services[key] = build_from_document(doc, http=transport)
+        return services[key]
 
     def sheets_http(self, scopes: Sequence[str]) -> HTTPClient:
         """gspread's HTTP client (its URL building and JSON handling) with our timeout and host guard."""
@@ -245,7 +252,8 @@ class GoogleApi:
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
-            self.counts[method_id] += 1
+            with self._counts_lock:
+                self.counts[method_id] += 1
             return fn()
 
         retrying = Retrying(
