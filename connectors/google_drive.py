@@ -1,9 +1,10 @@
 """Google Drive as an uploads source: the campaign folder tree, then the changes feed for what is new.
 
-A full read walks the tree level by level, listing the children of many folders in one query; an
-incremental read asks `changes.list` from the saved page token and keeps only changes under the
-tree. The cursor is JSON: the page token plus the tree's folders (id → parent, name), so a file's
-folder names can be told without walking again. A change to any folder of the tree (renamed,
+A full read walks the tree level by level, listing the children of as many folders as one GET URL
+holds in one query (a level's queries run on a few threads); an incremental read asks
+`changes.list` from the saved page token and keeps only changes under the tree. The cursor is JSON:
+the page token plus the tree's folders (id → parent, name), so a file's folder names can be told
+without walking again. A change to any folder of the tree (renamed,
 moved, trashed, new) re-walks the tree, since the files under it changed place without changing.
 """
 
@@ -12,9 +13,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote_plus
 
 from connectors.base import FileListing, UploadedFile
 from connectors.google_api import GoogleApi, GoogleApiError
@@ -36,11 +39,17 @@ EXPORTS: Mapping[str, str] = {
 }
 PAGE_SIZE = 1000  # Drive's maximum for files.list and changes.list
 # googleapiclient turns a GET longer than 2048 characters into a POST Drive does not accept for
-# files.list; this bound on `q` keeps the encoded URL well under that.
-MAX_QUERY_CHARS = 1200
+# files.list: a query's URL is kept under this (a later page whose token would not fit re-lists the
+# query's folders in two halves).
+MAX_URL_CHARS = 2048
+LIST_WORKERS = 8  # files.list queries of one tree level at a time
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
 _ITEM = ("id,name,mimeType,parents,trashed,md5Checksum,headRevisionId,version,size,createdTime,modifiedTime,"
          "owners(emailAddress),lastModifyingUser(emailAddress),shortcutDetails(targetId,targetMimeType)")
+# Listing asks `trashed = false` and finds binary files by md5Checksum, so it needs neither `trashed`
+# nor `headRevisionId`; the shorter URL fits more folders per query.
+_LISTED = ("id,name,mimeType,parents,md5Checksum,version,size,createdTime,modifiedTime,"
+           "owners(emailAddress),lastModifyingUser(emailAddress),shortcutDetails(targetId,targetMimeType)")
 
 
 @dataclass
@@ -183,19 +192,45 @@ class DriveSource:
         found: list[UploadedFile] = []
         problems: list[str] = []
         level, visited = [tree.root], {tree.root}
-        while level:
-            next_level: list[str] = []
-            for chunk in _chunks(level):
-                for item, parent in self._children(chunk, tree, root_name, problems):
-                    folder_id = _folder_id(item)
-                    if folder_id is None:
-                        found.append(self._uploaded(item, tree.path(parent)))
-                    elif folder_id not in visited:  # a shortcut may point back up the tree
-                        visited.add(folder_id)
-                        tree.folders[folder_id] = (parent, item["name"])
-                        next_level.append(folder_id)
-            level = next_level
+        with ThreadPoolExecutor(max_workers=LIST_WORKERS, thread_name_prefix="drive-list") as pool:
+            while level:
+                next_level: list[str] = []
+                # Every query of a level at once; results are taken in query order, so the walk is
+                # the same whichever answers first.
+                listed = pool.map(lambda chunk: self._children_of(chunk, tree, root_name),
+                                  self._chunks(level, tree.drive_id))
+                for children, refused in listed:
+                    problems.extend(refused)
+                    for item, parent in children:
+                        folder_id = _folder_id(item)
+                        if folder_id is None:
+                            found.append(self._uploaded(item, tree.path(parent)))
+                        elif folder_id not in visited:  # a shortcut may point back up the tree
+                            visited.add(folder_id)
+                            tree.folders[folder_id] = (parent, item["name"])
+                            next_level.append(folder_id)
+                level = next_level
         return found, problems
+
+    def _children_of(self, chunk: Sequence[str], tree: _Tree,
+                     root_name: str) -> tuple[list[tuple[dict[str, Any], str]], list[str]]:
+        problems: list[str] = []
+        return self._children(chunk, tree, root_name, problems), problems
+
+    def _chunks(self, folder_ids: Sequence[str], drive_id: str | None) -> list[list[str]]:
+        """Folders grouped so that each group's files.list URL stays under MAX_URL_CHARS."""
+        # The URL without any clause, less one " or " (n clauses need n - 1 of them).
+        fixed = len(self._list_request(["x"], drive_id).uri) - len(_clause("x")) - len(_OR)
+        chunks: list[list[str]] = [[]]
+        length = fixed
+        for folder_id in folder_ids:
+            clause = len(_clause(folder_id)) + len(_OR)
+            if chunks[-1] and length + clause > MAX_URL_CHARS:
+                chunks.append([])
+                length = fixed
+            chunks[-1].append(folder_id)
+            length += clause
+        return [c for c in chunks if c]
 
     def _children(self, chunk: Sequence[str], tree: _Tree, root_name: str,
                   problems: list[str]) -> list[tuple[dict[str, Any], str]]:
@@ -216,20 +251,30 @@ class DriveSource:
         wanted = set(chunk)
         return [(item, next((p for p in item.get("parents", []) if p in wanted), chunk[0])) for item in items]
 
-    def _list_children(self, parents: Sequence[str], drive_id: str | None) -> list[dict[str, Any]]:
+    def _list_request(self, parents: Sequence[str], drive_id: str | None, token: str | None = None) -> Any:
         query = "(" + " or ".join(f"'{_quote(p)}' in parents" for p in parents) + ") and trashed = false"
-        args: dict[str, Any] = {"q": query, "pageSize": PAGE_SIZE, "fields": f"nextPageToken,files({_ITEM})",
+        args: dict[str, Any] = {"q": query, "pageSize": PAGE_SIZE, "fields": f"nextPageToken,files({_LISTED})",
                                 "supportsAllDrives": True, "includeItemsFromAllDrives": True}
         if drive_id:
             args.update(corpora="drive", driveId=drive_id)
+        if token:
+            args["pageToken"] = token
+        return self._files.list(**args)
+
+    def _list_children(self, parents: Sequence[str], drive_id: str | None) -> list[dict[str, Any]]:
         what = f"Drive folder {parents[0]}" if len(parents) == 1 else f"Drive folders {', '.join(parents)}"
         items: list[dict[str, Any]] = []
+        token = None
         while True:
-            page = self.api.execute(self._files.list(**args), what=what)
+            request = self._list_request(parents, drive_id, token)
+            if len(request.uri) > MAX_URL_CHARS and len(parents) > 1:
+                middle = len(parents) // 2
+                return self._list_children(parents[:middle], drive_id) + self._list_children(parents[middle:], drive_id)
+            page = self.api.execute(request, what=what)
             items.extend(page.get("files", []))
-            if not page.get("nextPageToken"):
+            token = page.get("nextPageToken")
+            if not token:
                 return items
-            args["pageToken"] = page["nextPageToken"]
 
     def _uploaded(self, item: Mapping[str, Any], folders: tuple[str, ...]) -> UploadedFile:
         content: Mapping[str, Any] = item
@@ -313,17 +358,12 @@ def _moves_folders(change: Mapping[str, Any], tree: _Tree) -> bool:
     return _folder_id(item) is not None and any(tree.holds(p) for p in item.get("parents", []))
 
 
-def _chunks(folder_ids: Sequence[str]) -> list[list[str]]:
-    chunks: list[list[str]] = [[]]
-    length = 0
-    for folder_id in folder_ids:
-        clause = len(folder_id) + 20  # "'…' in parents or "
-        if chunks[-1] and length + clause > MAX_QUERY_CHARS:
-            chunks.append([])
-            length = 0
-        chunks[-1].append(folder_id)
-        length += clause
-    return [c for c in chunks if c]
+_OR = quote_plus(" or ")
+
+
+def _clause(folder_id: str) -> str:
+    """One folder's part of a files.list query, as it appears in the URL."""
+    return quote_plus(f"'{_quote(folder_id)}' in parents")
 
 
 def _quote(value: str) -> str:

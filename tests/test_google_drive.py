@@ -66,6 +66,24 @@ def test_pages_are_followed(emu, tmp_path):
     assert all(int(q) == 1000 for r in emu.calls("drive.files.list") for q in r.query["pageSize"])
 
 
+def test_folders_fill_each_query_up_to_the_url_limit_and_a_page_token_that_does_not_fit_splits_it(
+        emu, tmp_path, monkeypatch):
+    import connectors.google_drive as google_drive
+
+    ids = make_tree(emu)
+    source = DriveSource(google_api(emu, tmp_path), ids["root"])
+    photo_folders = [ids[f"{name}/photos"] for name in ("เชียงใหม่", "ลำปาง", "น่าน")]
+    # The three photo folders fit one query exactly; its second page (with a token) would not.
+    monkeypatch.setattr(google_drive, "MAX_URL_CHARS", len(source._list_request(photo_folders, None).uri))
+    emu.drive.page_size_cap = 5
+    files = by_path(source.files())
+    assert len(files) == 10 and len({f.file_id for f in files.values()}) == 10
+    queries = [r.query["q"][0] for r in emu.calls("drive.files.list")]
+    named = [sum(f in q for f in photo_folders) for q in queries]
+    assert 3 in named  # the three photo folders asked together first,
+    assert 1 in named and 2 in named  # then, for the page whose token did not fit, in halves
+
+
 def test_trashed_files_and_folders_are_ignored(emu, tmp_path):
     ids = make_tree(emu)
     emu.drive.trash(ids["ลำปาง"])  # the folder and, implicitly, everything in it
