@@ -29,7 +29,7 @@ TIME_ZONE = "Asia/Bangkok"  # the stale-sync formula uses NOW(), which follows t
 CELL_LIMIT = 10_000_000  # Google's cells per spreadsheet, over all tabs
 CELL_CHARS = 50_000  # Google's characters per cell
 REQUEST_BYTES = 1_500_000  # Google advises requests under 2 MB
-PIECE_ROWS = 2000
+PIECE_ROWS = 250  # small pieces pack requests full: 2,000-row pieces of long answers left them half empty
 # Tabs deleted or resized by hand go unnoticed while their content does not change: read the
 # spreadsheet's layout again every this many writes (one read; about twice a day at 15-minute syncs).
 VERIFY_EVERY = 48
