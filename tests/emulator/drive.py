@@ -93,6 +93,7 @@ class DriveState:
         self.files: dict[str, DriveFile] = {}
         self.drives: dict[str, SharedDrive] = {}
         self.changes: list[Change] = []
+        self._changed_ids: set[str] = set()
         self._next_seq = 1
         self.root_id = "0A" + self._random_id(17) + "Uk9PVA"
         # When set, files.list/changes.list return at most this many items per page even if
@@ -279,8 +280,11 @@ class DriveState:
 
     def _record(self, f: DriveFile, removed: bool = False) -> None:
         with self._lock:
-            # Drive reports the latest state of a file once, not every intermediate change.
-            self.changes = [c for c in self.changes if c.file_id != f.id]
+            # Drive reports the latest state of a file once, not every intermediate change. (A new
+            # file has no earlier change to drop: skipping the scan keeps seeding 50,000 files linear.)
+            if f.id in self._changed_ids:
+                self.changes = [c for c in self.changes if c.file_id != f.id]
+            self._changed_ids.add(f.id)
             self.changes.append(Change(self._next_seq, f.id, removed, self.now(), f.drive_id))
             self._next_seq += 1
 

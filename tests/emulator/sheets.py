@@ -9,7 +9,7 @@ import random
 import re
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from . import fields as fieldmask
@@ -84,6 +84,15 @@ class Spreadsheet:
 
     def cell_count(self) -> int:
         return sum(s.rows * s.cols for s in self.sheets)
+
+
+def _values_copy(book: Spreadsheet) -> Spreadsheet:
+    """A working copy for an atomic values write. Value writes replace cells (never change one in
+    place) and touch no formats, so each tab's cell dict is copied shallowly: a deep copy of a book of
+    millions of cells on every request made the emulator, not the client, the slow part."""
+    work = copy.copy(book)
+    work.sheets = [replace(s, cells=dict(s.cells)) for s in book.sheets]
+    return work
 
 
 # -- cell value helpers ---------------------------------------------------------------------
@@ -547,7 +556,7 @@ class SheetsState:
                     400,
                     f"Requested writing within range [{rng}], but tried writing to [{body['range']}]",
                 )
-            work = copy.deepcopy(book)
+            work = _values_copy(book)
             result = _write(work, rng, body, user_entered)
             _check_limit(work)
             self.spreadsheets[book.spreadsheet_id] = work
@@ -559,7 +568,7 @@ class SheetsState:
         with self._lock:
             book = self._book(call)
             user_entered = self._input_option(body.get("valueInputOption"))
-            work = copy.deepcopy(book)
+            work = _values_copy(book)
             responses = [_write(work, d.get("range", ""), d, user_entered) for d in body.get("data") or []]
             _check_limit(work)
             self.spreadsheets[book.spreadsheet_id] = work
@@ -581,7 +590,7 @@ class SheetsState:
         with self._lock:
             book = self._book(call)
             user_entered = self._input_option(call.param("valueInputOption"))
-            work = copy.deepcopy(book)
+            work = _values_copy(book)
             sheet, (r0, c0, r1, c1) = _resolve(work, call.path_params["range"], open_ended=True)
             rows = _rows_of(body)
             # Find the end of the table: the last non-empty row in the range's columns.
@@ -709,14 +718,15 @@ def _extract(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, option: str) -> l
     ]
     if not present:
         return []
-    last_row = max(r for r, _ in present)
+    last_col: dict[int, int] = {}  # row → its last non-empty column (one pass: tabs hold millions of cells)
+    for r, c in present:
+        last_col[r] = max(last_col.get(r, c), c)
     rows: list[list[Any]] = []
-    for r in range(r0, last_row + 1):
-        cols = [c for rr, c in present if rr == r]
-        if not cols:
+    for r in range(r0, max(last_col) + 1):
+        if r not in last_col:
             rows.append([])
             continue
-        rows.append([render(sheet.cells.get((r, c)), option) for c in range(c0, max(cols) + 1)])
+        rows.append([render(sheet.cells.get((r, c)), option) for c in range(c0, last_col[r] + 1)])
     return rows
 
 
