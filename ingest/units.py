@@ -131,6 +131,9 @@ class UnitMatch:
         return self.code is not None
 
 
+MEMO_SIZE = 200_000  # texts remembered per matcher (a few tens of MB at most)
+
+
 class UnitMatcher:
     """Matches free text to one of a fixed list of units, by code, name, alias or close spelling."""
 
@@ -158,9 +161,21 @@ class UnitMatcher:
             if code in self.units:
                 self._keys.setdefault(name_key(alias), set()).add(code)
         self._choices = list(self._keys)
+        # The same texts come back all the time (every unit's "ภาพถ่าย" subfolder, a form's repeated
+        # answers), and a fuzzy match scans every name: at 7,436 sub-districts, unremembered, matching
+        # was most of a no-change sync. Units never change after construction, so results keep.
+        self._memo: dict[str, UnitMatch] = {}
 
     def match(self, text: str) -> UnitMatch:
         raw = "" if text is None else str(text)
+        found = self._memo.get(raw)
+        if found is None:
+            if len(self._memo) >= MEMO_SIZE:
+                self._memo.clear()
+            found = self._memo[raw] = self._match(raw)
+        return found
+
+    def _match(self, raw: str) -> UnitMatch:
         stripped = thai_digits_to_arabic(raw).strip()
         if stripped in self.units:
             return UnitMatch(raw, stripped, "code", 100.0)

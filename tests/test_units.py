@@ -79,3 +79,17 @@ def test_registry_sizes():
 def test_extra_aliases_from_config():
     matcher = UnitMatcher(registry_units("province", exclude=["10"]), extra_aliases={"ทีมใต้สุด": "96"})
     assert matcher.match("ทีมใต้สุด").code == "96"
+
+
+def test_repeated_texts_are_matched_once_and_the_memory_is_bounded(monkeypatch):
+    import ingest.units as units
+
+    monkeypatch.setattr(units, "MEMO_SIZE", 3)
+    matcher = UnitMatcher(registry_units("province"))
+    first = matcher.match("เชียงใหมม")  # a fuzzy match, the costly kind
+    assert first.code == "50" and first.method == "fuzzy"
+    assert matcher.match("เชียงใหมม") is first  # remembered, not matched again
+    for text in ("ลำปาง", "น่าน", "ภาพถ่าย", "แพร่"):
+        matcher.match(text)
+    assert len(matcher._memo) <= 3  # cleared when full, never grows past the bound
+    assert matcher.match("เชียงใหมม") == first  # and matched again the same way
