@@ -123,13 +123,15 @@ def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.Data
     identity = frame[columns].astype(str).map(lambda v: re.sub(r"\s+", "", v).lower()).agg("|".join, axis=1)
     identity = frame["unit_code"].astype(str) + "|" + identity
     frame = frame.copy()
-    for _, group in frame[frame["unit_code"] != ""].groupby(identity):
-        if len(group) < 2:
-            continue
-        latest = group["submitted_at"].idxmax()
-        for index in group.index.drop(latest):
-            frame.loc[index, ["counted", "reason_th", "duplicate_of"]] = [
-                False, "ผู้ตอบคนเดียวกันส่งซ้ำ (นับคำตอบล่าสุด)", frame.loc[latest, "response_id"]]
+    attributed = frame["unit_code"] != ""
+    identity = identity[attributed]
+    # Each respondent's latest answer (the first of equal times), for every one of their rows at once:
+    # a Python loop over groups took seconds at tens of thousands of respondents.
+    latest = identity.map(frame.loc[attributed, "submitted_at"].groupby(identity).idxmax())
+    repeats = latest[latest != latest.index]
+    frame.loc[repeats.index, "counted"] = False
+    frame.loc[repeats.index, "reason_th"] = "ผู้ตอบคนเดียวกันส่งซ้ำ (นับคำตอบล่าสุด)"
+    frame.loc[repeats.index, "duplicate_of"] = frame.loc[repeats.to_numpy(), "response_id"].to_numpy()
     return frame
 
 
