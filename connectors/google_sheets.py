@@ -12,7 +12,9 @@ import hashlib
 import json
 import logging
 import math
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -33,6 +35,7 @@ PIECE_ROWS = 250  # small pieces pack requests full: 2,000-row pieces of long an
 # Tabs deleted or resized by hand go unnoticed while their content does not change: read the
 # spreadsheet's layout again every this many writes (one read; about twice a day at 15-minute syncs).
 VERIFY_EVERY = 48
+WRITES_PER_MINUTE = 60  # Sheets' write requests per minute per user
 _SERIAL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # day 0 of spreadsheet dates
 _CUT = " …(ตัดทอน)"  # marks an answer cut to Google's cell size
 _HEADER_GREY = {"red": 0.867, "green": 0.867, "blue": 0.867}
@@ -87,15 +90,46 @@ class _Plan:
     clear: list[str] = field(default_factory=list)  # tabs whose old content is unknown
 
 
+class WritePacer:
+    """Spaces write requests so that no 60-second window holds more than `per_minute` of them.
+
+    A first write at thousands of units, or a rewrite after a rule change, is over a hundred requests;
+    sent at once, those past the quota draw 429s, and retries bounded in time could give up half-way
+    through. Waiting before the request that would exceed the quota costs the same time and never fails.
+    """
+
+    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.per_minute = max(1, per_minute)
+        self.clock, self.sleep = clock, sleep
+        self._sent: deque[float] = deque()  # when the writes of the last minute were sent
+        self.waited = 0.0
+
+    def wait(self) -> None:
+        now = self.clock()
+        if len(self._sent) >= self.per_minute:
+            pause = 60.0 - (now - self._sent[-self.per_minute])
+            if pause > 0:
+                log.info("pausing %.1f s to stay within %d Sheets writes a minute", pause, self.per_minute)
+                self.sleep(pause)
+                self.waited += pause
+                now = self.clock()
+        self._sent.append(now)
+        while len(self._sent) > self.per_minute:
+            self._sent.popleft()
+
+
 class GoogleSheetsWarehouse:
     """Writes tables into one spreadsheet that is shared with the service account as Editor."""
 
     def __init__(self, api: GoogleApi, spreadsheet_id: str, *, memo: Memo | None = None,
-                 verify_every: int = VERIFY_EVERY) -> None:
+                 verify_every: int = VERIFY_EVERY, writes_per_minute: int = WRITES_PER_MINUTE,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self.api = api
         self.spreadsheet_id = spreadsheet_id
         self.memo = memo
         self.verify_every = verify_every
+        self.pacer = WritePacer(writes_per_minute, clock=clock, sleep=api.sleep)
         self._memo_key = f"google_sheets:{spreadsheet_id}"
 
     @property
@@ -144,19 +178,17 @@ class GoogleSheetsWarehouse:
         new_tabs = {t.name: _plan_table(t, book, plan) for t in tables}
         self._check_cells(book, new_tabs)
         if plan.clear:
-            self.api.call("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
-                self.spreadsheet_id, body={"ranges": [_quote(t) for t in plan.clear]}), what=self._what, role="Editor")
+            self._call_write("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
+                self.spreadsheet_id, body={"ranges": [_quote(t) for t in plan.clear]}))
         if plan.structure:
             self._batch_update(plan.structure)
         for body in _value_requests(plan.ranges):
-            self.api.call("sheets.spreadsheets.values.batchUpdate",
-                          lambda body=body: self._http.values_batch_update(self.spreadsheet_id, body=body),
-                          what=self._what, role="Editor")
+            self._call_write("sheets.spreadsheets.values.batchUpdate",
+                             lambda body=body: self._http.values_batch_update(self.spreadsheet_id, body=body))
         for a1, formula in plan.formulas:
             # Our own formula, the one value entered as if typed (so it is evaluated, not shown as text).
-            self.api.call("sheets.spreadsheets.values.update", lambda a1=a1, formula=formula: self._http.values_update(
-                self.spreadsheet_id, a1, params={"valueInputOption": "USER_ENTERED"},
-                body={"values": [[formula]]}), what=self._what, role="Editor")
+            self._call_write("sheets.spreadsheets.values.update", lambda a1=a1, formula=formula: self._http.values_update(
+                self.spreadsheet_id, a1, params={"valueInputOption": "USER_ENTERED"}, body={"values": [[formula]]}))
         book.tabs.update(new_tabs)
         book.writes += 1
         self._remember(book)
@@ -173,8 +205,12 @@ class GoogleSheetsWarehouse:
         return _Book(meta.get("properties", {}).get("timeZone") == TIME_ZONE, tabs)
 
     def _batch_update(self, requests: list[dict[str, Any]]) -> None:
-        self.api.call("sheets.spreadsheets.batchUpdate", lambda: self._http.batch_update(
-            self.spreadsheet_id, body={"requests": requests}), what=self._what, role="Editor")
+        self._call_write("sheets.spreadsheets.batchUpdate", lambda: self._http.batch_update(
+            self.spreadsheet_id, body={"requests": requests}))
+
+    def _call_write(self, method_id: str, fn: Callable[[], Any]) -> Any:
+        self.pacer.wait()
+        return self.api.call(method_id, fn, what=self._what, role="Editor")
 
     def _check_cells(self, book: _Book, new_tabs: Mapping[str, _Tab]) -> None:
         tabs = {**book.tabs, **new_tabs}

@@ -12,7 +12,7 @@ from connectors.forms_export import FormsExportSource
 from connectors.google_api import GoogleApi, open_google_api
 from connectors.google_drive import DriveSource
 from connectors.google_forms import FormsApiSource, FormsSheetSource
-from connectors.google_sheets import GoogleSheetsWarehouse
+from connectors.google_sheets import WRITES_PER_MINUTE, GoogleSheetsWarehouse
 from connectors.local_folder import LocalFolderSource
 from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.alerting import build_mailer
@@ -76,7 +76,9 @@ UPLOADS_BACKENDS: Mapping[str, Make] = {
 }
 WAREHOUSES: Mapping[str, Make] = {
     "xlsx": lambda s, w: XlsxWarehouse(s["path"]),
-    "google_sheets": lambda s, w: GoogleSheetsWarehouse(w.google(), str(s["spreadsheet_id"]), memo=w.memo),
+    "google_sheets": lambda s, w: GoogleSheetsWarehouse(
+        w.google(), str(s["spreadsheet_id"]), memo=w.memo,
+        writes_per_minute=int(s.get("writes_per_minute") or WRITES_PER_MINUTE)),
 }
 
 

@@ -412,4 +412,7 @@ def _warehouse(raw: Any, base_dir: Path, problems: _Problems) -> dict[str, Any]:
     settings = dict(raw)
     if "path" in settings:
         settings["path"] = str(_resolve(base_dir, settings["path"]))
+    pace = settings.get("writes_per_minute")
+    if pace is not None and (isinstance(pace, bool) or not isinstance(pace, int) or pace < 1):
+        problems.add("warehouse.writes_per_minute", f"{pace!r} is not a positive whole number (Sheets allows 60)")
     return settings

@@ -47,6 +47,9 @@ EDITS = {
     "bad regex": (lambda c: c["deliverables"][1]["rules"].update(consent_pattern="(ยินยอม"),
                   "deliverables[1].rules.consent_pattern: is not a valid regular expression"),
     "no units": (lambda c: c.pop("units"), "units: is required"),
+    "write pace not a number": (lambda c: c.update(warehouse={"backend": "google_sheets", "spreadsheet_id": "1W",
+                                                              "writes_per_minute": "fast"}),
+                                "warehouse.writes_per_minute: 'fast' is not a positive whole number"),
 }
 
 

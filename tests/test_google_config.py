@@ -66,6 +66,7 @@ def test_backends_are_wired_from_the_config(tmp_path):
     shared = {backends.responses["questionnaire_form"].api, backends.uploads["uploads"].api, backends.warehouse.api}
     assert shared == {backends.google}  # one client factory, one call counter per campaign
     assert backends.api_calls() == {}
+    assert backends.warehouse.pacer.per_minute == 60  # Sheets' write quota unless the config says otherwise
 
 
 def test_a_missing_key_is_a_config_error(tmp_path, monkeypatch):

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.base import SheetFormat, Table
-from connectors.google_sheets import CELL_CHARS, REQUEST_BYTES, GoogleSheetsWarehouse
+from connectors.google_sheets import CELL_CHARS, REQUEST_BYTES, GoogleSheetsWarehouse, WritePacer
 from ingest.errors import FatalSourceError
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, google_api
@@ -163,3 +163,44 @@ def test_a_big_table_is_split_into_requests_under_googles_size_advice(emu, tmp_p
     assert len(writes) == math.ceil(sum(sizes) / REQUEST_BYTES)  # requests are packed full: no more than needed
     values = emu.sheets.values(book, "responses")
     assert len(values) == 3001 and values[-1][0] == "r2999"
+
+
+def test_the_pacer_keeps_every_60_second_window_within_the_quota():
+    clock = FakeClock()
+    pacer = WritePacer(3, clock=clock, sleep=clock.sleep)
+    sent = []
+    for gap in (0, 1, 1, 1, 50, 1, 100, 0, 0, 0):
+        clock.now += gap
+        pacer.wait()
+        sent.append(clock.now)
+    assert all(sum(t <= s < t + 60 for s in sent) <= 3 for t in sent)
+    assert sent == [0, 1, 2, 60, 110, 111, 211, 211, 211, 271]  # waits only when a 4th would fall in a minute
+    assert pacer.waited == 57 + 60
+
+
+def test_a_big_first_write_is_paced_within_the_sheets_write_quota(emu, tmp_path):
+    clock = FakeClock()
+    book = emu.sheets.create(title="warehouse")
+    rows = [[f"r{i}", "ข้อความยาว " * 40] for i in range(3000)]
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path, sleep=clock.sleep), book, writes_per_minute=2,
+                                      clock=clock)
+    warehouse.write([Table("responses", ["id", "text"], rows)])
+    writes = len(emu.calls("sheets.spreadsheets.batchUpdate")) + len(emu.calls("sheets.spreadsheets.values.batchUpdate"))
+    assert writes >= 4
+    assert clock.sleeps == [60.0] * ((writes - 1) // 2)  # two writes, then a minute's pause, and so on
+    assert len(emu.sheets.values(book, "responses")) == 3001
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for the pacer: sleeping moves the clock, nothing really waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
