@@ -20,7 +20,18 @@ def _default(value: Any) -> Any:
 
 
 def to_json(record: Any) -> str:
-    return json.dumps(dataclasses.asdict(record), default=_default, ensure_ascii=False, sort_keys=True)
+    return json.dumps(_plain(record), default=_default, ensure_ascii=False, sort_keys=True)
+
+
+def _plain(value: Any) -> Any:
+    """dataclasses.asdict without its deep copy of every leaf (a third of a full sync's CPU at scale)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def _time(text: str | None) -> datetime | None:
