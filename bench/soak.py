@@ -68,7 +68,11 @@ def main() -> None:
     workspace = args.dir / "served"
     write_demo(workspace)
     config = workspace / "config.yaml"
-    config.write_text(config.read_text(encoding="utf-8") + f"\nschedule:\n  every: {args.interval}s\n  full_every: 10m\n",
+    text = config.read_text(encoding="utf-8")
+    # Without quiet hours, so a soak at any time of day sends mail and checks each goes out once.
+    quiet = '    quiet_hours: "20:00-07:00"\n'
+    assert quiet in text, "the demo config's quiet hours changed: update the soak"
+    config.write_text(text.replace(quiet, "") + f"\nschedule:\n  every: {args.interval}s\n  full_every: 10m\n",
                       encoding="utf-8")
     server = subprocess.Popen([sys.executable, "-m", "ingest", "serve", "--config", str(config)], cwd=ROOT,
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
