@@ -100,7 +100,7 @@ def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:
         collected.files[name] = files
         deliverables = [d for d in campaign.deliverables if d.source == name]
         for file in files:
-            _inspect(file, name, None, deliverables, state, collected)
+            _from_cache(file, name, deliverables, state, collected)
     return collected
 
 
@@ -120,15 +120,14 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
     """Inspect every file: cached facts at once, the rest downloaded on `workers` threads. At most a
     few downloads per thread are held at a time, and results are kept strictly in file order."""
     window = max(1, workers) * 4
-    pending: deque[tuple[UploadedFile, str, Future[_Read] | _Read | None]] = deque()
+    pending: deque[tuple[UploadedFile, str, Future[_Read] | None]] = deque()  # None: facts were cached
     done = 0
 
     def settle() -> None:
         nonlocal done
-        file, version, outcome = pending.popleft()
-        if outcome is not None:
-            _keep_read(file, source_name, version, outcome.result() if isinstance(outcome, Future) else outcome,
-                       state, collected)
+        file, version, read = pending.popleft()
+        if read is not None:
+            _keep_read(file, source_name, version, read.result(), state, collected)
         done += 1
         if progress:
             progress(source_name, done, len(files))
@@ -136,19 +135,12 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"read-{source_name}") as pool:
         for file in files:
             deliverable, version, rules = _cached(file, deliverables, state, collected)
-            read: Future[_Read] | _Read | None = None
-            if rules is not None:  # not cached: read it
-                read = (pool.submit(_read, source, file, deliverable, rules, deliverables) if workers > 1
-                        else _read(source, file, deliverable, rules, deliverables))
+            read = None if rules is None else pool.submit(_read, source, file, deliverable, rules, deliverables)
             pending.append((file, version, read))
-            while len(pending) > window or (pending and _ready(pending[0][2])):
+            while len(pending) > window or (pending and (pending[0][2] is None or pending[0][2].done())):
                 settle()
         while pending:
             settle()
-
-
-def _ready(outcome: Future[_Read] | _Read | None) -> bool:
-    return not isinstance(outcome, Future) or outcome.done()
 
 
 def _cached(file: UploadedFile, deliverables: list[Deliverable], state: StateStore,
@@ -193,17 +185,12 @@ def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, 
     _keep(collected, file, read.deliverable, read.facts)
 
 
-def _inspect(file: UploadedFile, source_name: str, source: UploadsSource | None, deliverables: list[Deliverable],
-             state: StateStore, collected: Collected) -> None:
-    """One file, on this thread (`source` None: from the state cache only)."""
-    deliverable, version, rules = _cached(file, deliverables, state, collected)
-    if rules is None:
-        return
-    if source is None:
+def _from_cache(file: UploadedFile, source_name: str, deliverables: list[Deliverable], state: StateStore,
+                collected: Collected) -> None:
+    """One file's facts from the state cache; a file no sync has inspected yet is a problem."""
+    if _cached(file, deliverables, state, collected)[2] is not None:
         collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name,
                                           "not inspected yet: run `tidtam sync`"))
-        return
-    _keep_read(file, source_name, version, _read(source, file, deliverable, rules, deliverables), state, collected)
 
 
 def _facts(content: bytes, file: UploadedFile, deliverable: Deliverable | None) -> FileFacts:
