@@ -37,7 +37,7 @@ from gspread.http_client import HTTPClient
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from connectors.google_auth import load_key
+from connectors.google_auth import delegated_subject, load_key
 from ingest.errors import FatalSourceError, RetryableSourceError
 
 log = logging.getLogger(__name__)
@@ -364,6 +364,7 @@ def open_google_api(google: Mapping[str, Any], *, subject: str | None = None,
     key = load_key(google)
     base_url = google.get("api_base_url") or None
     subject = subject or google.get("subject") or None
+    subject = delegated_subject(subject) if subject else None
     token_uri = base_url.rstrip("/") + "/token" if base_url else None
     principal = f"{subject} (through {key.email})" if subject else key.email
     return GoogleApi(lambda scopes: key.credentials(scopes, subject=subject, token_uri=token_uri),

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Mailer, Table
-from ingest.addresses import mailbox
 from ingest.alert_log import AlertLog, Intent, breach_payload
 from ingest.alert_policy import AlertPolicy, alert_policy_from_config, clock_time
 from ingest.alerts import (
@@ -118,8 +117,9 @@ def build_mailer(campaign: Campaign, policy: AlertPolicy | None = None) -> Maile
                           username=settings["username"], password=password, timeout=settings["timeout"])
     from connectors.gmail import gmail_mailer
 
-    # The service account acts as the bare address; the display name stays in the From header.
-    return gmail_mailer({**campaign.mail, "sender": mailbox(policy.sender).addr_spec}, campaign.google)
+    # The service account acts as the bare address (connectors.google_auth.delegated_subject); the
+    # display name stays in the From header the message already carries.
+    return gmail_mailer({**campaign.mail, "sender": policy.sender}, campaign.google)
 
 
 def _token() -> str:
