@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -139,6 +140,21 @@ def test_a_send_google_may_have_accepted_is_unknown_and_never_resent(emu, tmp_pa
     table = alerts_table(StateStore(state_path))
     status = list(table.header).index("status")
     assert [row[status] for row in table.rows if row[2] == victim] == ["unknown"]
+
+
+def test_a_send_that_times_out_is_unknown_and_not_retried(emu, tmp_path):
+    # Gmail takes the message but answers after the client gave up waiting.
+    emu.faults.add("gmail.users.messages.send", latency=1.5, times=1)
+    sleeps = []
+    api = google_api(emu, tmp_path, subject=SENDER, sleep=sleeps.append, timeout_seconds=0.5)
+    with pytest.raises(DeliveryUnknownError, match="may have accepted it but did not confirm"):
+        GmailMailer(api, sender=SENDER).send(message())
+    assert emu.counts["gmail.users.messages.send"] == 1 and sleeps == []
+    for _ in range(40):  # the emulator's handler finishes in its own thread, a second later
+        if emu.gmail.sent:
+            break
+        time.sleep(0.05)
+    assert len(emu.gmail.sent) == 1
 
 
 @pytest.mark.parametrize("fault", [
