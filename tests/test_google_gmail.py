@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import email
 import socket
 import time
+from dataclasses import replace
 from datetime import datetime
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -16,7 +19,7 @@ from google.auth.transport.requests import Request as AuthRequest
 from connectors.gmail import GMAIL, GmailMailer
 from connectors.google_auth import SCOPES
 from ingest.alert_log import AlertLog
-from ingest.alerting import AlertReport, alerts_table, send_alerts
+from ingest.alerting import AlertReport, alerts_table, build_mailer, send_alerts
 from ingest.errors import (
     DeliveryUnknownError,
     FatalSourceError,
@@ -80,6 +83,22 @@ def test_a_refused_message_is_permanent(emu, tmp_path):
     with pytest.raises(FatalSourceError, match="may not send mail as tidtam@example.go.th: authorise"):
         mailer.send(message())
     assert emu.gmail.sent == []
+
+
+def test_the_configured_mailer_acts_as_the_bare_sender_address(emu, tmp_path):
+    """Bug 3 on the sending side: `mail.sender` with a display name; the token is asked for the bare
+    address (the emulator refuses anything else) and the display name stays in From."""
+    google_api(emu, tmp_path)  # writes the key file
+    emu.auth.workspace_domains = {"example.go.th"}
+    c = replace(campaign(UNITS, mail={**mail_section(), "backend": "gmail"}),
+                google={"credentials": str(tmp_path / "service-account.json"), "api_base_url": emu.base_url})
+    build_mailer(c).send(message())
+    (sent,) = emu.gmail.sent
+    # Decoded with email.header: the modern parser puts a space between the two encoded words the
+    # long Thai name is folded into (RFC 2047 §6.2 says to join them), which is not in the message.
+    raw_from = email.message_from_bytes(sent.raw)["From"]
+    assert str(make_header(decode_header(raw_from))) == "ทีมติดตาม สถาบันการพัฒนาชุมชน <tidtam@example.go.th>"
+    assert [g.subject for g in emu.auth.grants] == ["tidtam@example.go.th"]
 
 
 # -- bug 4: failedPrecondition is the mailbox's problem, never the recipients' ----------------------
