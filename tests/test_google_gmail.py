@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import email
+import json
 import socket
 import time
 from dataclasses import replace
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from alert_fixtures import at, campaign, items, mail_section, unit
 from google.auth.transport.requests import Request as AuthRequest
+from googleapiclient.errors import HttpError
 
 from connectors.gmail import GMAIL, GmailMailer
 from connectors.google_auth import SCOPES
@@ -237,3 +240,18 @@ def sent_to_unit(emu: Emulator, code: str) -> int:
 def digest_text(emu: Emulator) -> str:
     (digest,) = [m.message() for m in emu.gmail.sent if m.message().get("X-Tidtam-Stage") == "digest"]
     return digest.get_body(("plain",)).get_content()
+
+
+def test_the_emulator_answers_failed_precondition_in_googles_shape(emu, tmp_path):
+    """The error body, read with the real client: Google's envelope as quoted in the sources of
+    tests/emulator/gmail.py (code 400, status FAILED_PRECONDITION, errors[].reason failedPrecondition)."""
+    emu.gmail.disabled_mailboxes.add(SENDER)
+    api = google_api(emu, tmp_path, subject=SENDER)
+    request = api.service("gmail", "v1", SCOPES["gmail"]).users().messages().send(
+        userId="me", body={"raw": base64.urlsafe_b64encode(message().as_bytes()).decode()})
+    with pytest.raises(HttpError) as error:
+        request.execute()
+    body = json.loads(error.value.content)["error"]
+    assert body["code"] == 400 and body["status"] == "FAILED_PRECONDITION"
+    assert body["message"] == "Mail service not enabled"
+    assert body["errors"] == [{"message": "Mail service not enabled", "domain": "global", "reason": "failedPrecondition"}]

@@ -71,7 +71,10 @@ class ApiError(Exception):
         self.location = location
         self.location_type = location_type
         self.headers = dict(headers or {})
-        # Google's canonical name when it differs from the HTTP code's usual one (400 FAILED_PRECONDITION).
+        # Google's canonical name when it differs from the HTTP code's usual one: Gmail's 400
+        # failedPrecondition carries FAILED_PRECONDITION (see gmail.py), injected faults included.
+        if status is None and self.reason == "failedPrecondition":
+            status = "FAILED_PRECONDITION"
         self.status = status or STATUS_NAMES.get(code, "UNKNOWN")
         super().__init__(f"{code} {self.reason}: {self.message}")
 

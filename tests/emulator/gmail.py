@@ -48,7 +48,7 @@ class SentMessage:
 
 
 def failed_precondition(message: str) -> ApiError:
-    return ApiError(400, message, reason="failedPrecondition", status="FAILED_PRECONDITION")
+    return ApiError(400, message, reason="failedPrecondition")  # status FAILED_PRECONDITION (errors.py)
 
 
 class GmailState:
