@@ -3,6 +3,11 @@
 Nothing else catches googleapiclient's `HttpError` or gspread's `APIError`: here they become a
 `RetryableSourceError` (429, 5xx, 403 rate limits and dropped connections, after bounded, jittered
 retries that honour Retry-After) or a `FatalSourceError` that names the object and the fix.
+
+A call that must not happen twice (`once=True`: Gmail's messages.send, which has no idempotency key)
+is retried only after failures that prove the request never reached Google (429 and rate-limit 403
+refusals, a connection that could not be opened, a token that could not be fetched); a 5xx, a
+timeout or a connection lost after the request was written becomes a `DeliveryUnknownError`.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import google_auth_httplib2
 import gspread
 import httplib2
 import requests
+import urllib3.exceptions
 from google.auth.credentials import Credentials
 from google.auth.transport.requests import AuthorizedSession
 from google.auth.transport.requests import Request as AuthRequest
@@ -37,8 +43,8 @@ from gspread.http_client import HTTPClient
 from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
-from connectors.google_auth import load_key
-from ingest.errors import FatalSourceError, RetryableSourceError
+from connectors.google_auth import delegated_subject, load_key
+from ingest.errors import DeliveryUnknownError, FatalSourceError, RetryableSourceError
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -78,13 +84,23 @@ class RetryPolicy:
 class GoogleApiError(FatalSourceError):
     """A Google call failed in a way that needs a person; `status`/`reason` are Google's."""
 
+    def __init__(self, message: str, *, status: int | None, reason: str, source: str = "",
+                 google_message: str = "") -> None:
+        super().__init__(message, source=source)
+        self.status, self.reason = status, reason
+        self.google_message = google_message  # Google's own words, e.g. "Mail service not enabled"
+
+
+class GoogleRetryableError(RetryableSourceError):
+    """Google kept answering 429/5xx (or the connection kept dropping) for the whole retry budget."""
+
     def __init__(self, message: str, *, status: int | None, reason: str, source: str = "") -> None:
         super().__init__(message, source=source)
         self.status, self.reason = status, reason
 
 
-class GoogleRetryableError(RetryableSourceError):
-    """Google kept answering 429/5xx (or the connection kept dropping) for the whole retry budget."""
+class GoogleDeliveryUnknownError(DeliveryUnknownError):
+    """A call that must not be repeated failed after its request may have reached Google."""
 
     def __init__(self, message: str, *, status: int | None, reason: str, source: str = "") -> None:
         super().__init__(message, source=source)
@@ -102,6 +118,17 @@ class _Failure:
     message: str
     retry_after: float | None = None
     token_refused: bool = False
+    not_connected: bool = False  # the connection was never opened: no request left this machine
+
+    @property
+    def nothing_sent(self) -> bool:
+        """True when the failure proves Google did not act on the request (safe to send it again)."""
+        if self.status is None:
+            # A token that could not be fetched stops the call before the API request is made.
+            return self.not_connected or self.reason == "tokenRefused"
+        # Quota refusals are answered before the request is processed (Gmail "Resolve errors":
+        # https://developers.google.com/workspace/gmail/api/guides/handle-errors, 403/429).
+        return self.status == 429 or (self.status == 403 and self.reason in RATE_LIMIT_REASONS)
 
     @property
     def transient(self) -> bool:
@@ -158,13 +185,52 @@ def _failure(exc: BaseException) -> _Failure | None:
         summary = str(exc.args[0]) if exc.args else "refused"
         return _Failure(None, "tokenRefused", summary, token_refused=not getattr(exc, "retryable", False))
     if isinstance(exc, _TRANSPORT_ERRORS):
-        return _Failure(None, type(exc).__name__, str(exc)[:200])
+        return _Failure(None, type(exc).__name__, str(exc)[:200], not_connected=_not_connected(exc))
     return None
+
+
+def _not_connected(exc: BaseException) -> bool:
+    """A failure to open the connection (refused, unresolvable host, connect timeout), as opposed to
+    one after the request may have been written (reset, read timeout, no answer)."""
+    if isinstance(exc, ConnectionRefusedError | httplib2.ServerNotFoundError | requests.exceptions.ConnectTimeout
+                  | google.auth.exceptions.TransportError):
+        return True  # google-auth's TransportError: the token endpoint, before the API call
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        cause = exc.args[0] if exc.args else None
+        return isinstance(getattr(cause, "reason", cause), urllib3.exceptions.NewConnectionError)
+    return False
 
 
 def _is_transient(exc: BaseException) -> bool:
     failure = _failure(exc)
     return failure is not None and failure.transient
+
+
+def _surely_unsent(exc: BaseException) -> bool:
+    failure = _failure(exc)
+    return failure is not None and failure.transient and failure.nothing_sent
+
+
+class _SingleShotHttp:
+    """The httplib2.Http interface googleapiclient calls, over requests, for calls that must not be
+    sent twice. httplib2 itself re-sends a request whose connection closed before the answer came
+    (`Http._conn_request` retries a "stale" connection once whatever RETRIES says), so a message Gmail
+    had accepted could go out again beneath any retry policy of ours. requests (urllib3, no retries)
+    sends each request once and tells a refused connection from a lost answer."""
+
+    def __init__(self, session: requests.Session, timeout: float) -> None:
+        self._session, self._timeout = session, timeout
+
+    def request(self, uri: str, method: str = "GET", body: Any = None, headers: Mapping[str, str] | None = None,
+                **_: Any) -> tuple[httplib2.Response, bytes]:
+        reply = self._session.request(method, uri, data=body, headers=dict(headers or {}), timeout=self._timeout,
+                                      allow_redirects=False)
+        # requests has already decoded a gzip body; the header would tell the client to do it again.
+        info = {k.lower(): v for k, v in reply.headers.items() if k.lower() != "content-encoding"}
+        info["status"] = str(reply.status_code)
+        response = httplib2.Response(info)
+        response.reason = reply.reason or ""
+        return response, reply.content
 
 
 class GoogleApi:
@@ -195,11 +261,12 @@ class GoogleApi:
                 self._credentials[key] = self._credentials_for(key)
             return self._credentials[key]
 
-    def service(self, api: str, version: str, scopes: Sequence[str]) -> Any:
+    def service(self, api: str, version: str, scopes: Sequence[str], *, single_shot: bool = False) -> Any:
         """A googleapiclient Resource built from the discovery document shipped with the library, one per
-        thread (so downloads can run in a thread pool; credentials, and so tokens, are shared)."""
-        key = (api, version, tuple(scopes))
-        services: dict[tuple[str, str, tuple[str, ...]], Any] = self._local.__dict__.setdefault("services", {})
+        thread (so downloads can run in a thread pool; credentials, and so tokens, are shared).
+        `single_shot`: over a transport that never re-sends a request (for `execute(..., once=True)`)."""
+        key = (api, version, tuple(scopes), single_shot)
+        services: dict[tuple[str, str, tuple[str, ...], bool], Any] = self._local.__dict__.setdefault("services", {})
         if key not in services:
             doc = copy.deepcopy(_discovery(api, version))
             if self.base_url:
@@ -207,23 +274,32 @@ class GoogleApi:
                 doc["rootUrl"] = self.base_url + "/"
                 doc.pop("mtlsRootUrl", None)
                 doc["baseUrl"] = doc["rootUrl"] + doc.get("servicePath", "")
-            transport = google_auth_httplib2.AuthorizedHttp(self.credentials(scopes),
-                                                            http=httplib2.Http(timeout=self.policy.timeout))
+            transport: Any
+            if single_shot:
+                transport = _SingleShotHttp(self._session(scopes), self.policy.timeout)
+            else:
+                transport = google_auth_httplib2.AuthorizedHttp(self.credentials(scopes),
+                                                                http=httplib2.Http(timeout=self.policy.timeout))
             services[key] = build_from_document(doc, http=transport)
         return services[key]
+
+    def _session(self, scopes: Sequence[str]) -> AuthorizedSession:
+        """A requests session that adds (and refreshes) the token, kept to the base URL when one is set."""
+        creds = self.credentials(scopes)
+        if not self.base_url:
+            return AuthorizedSession(creds)
+        plain = requests.Session()
+        _mount(plain, _BaseUrlAdapter(self.base_url))
+        session = AuthorizedSession(creds, auth_request=AuthRequest(plain))
+        _mount(session, _BaseUrlAdapter(self.base_url))
+        return session
 
     def sheets_http(self, scopes: Sequence[str]) -> HTTPClient:
         """gspread's HTTP client (its URL building and JSON handling) with our timeout and host guard."""
         key = tuple(scopes)
         if key not in self._sheets:
             creds = self.credentials(scopes)
-            if self.base_url:
-                plain = requests.Session()
-                _mount(plain, _BaseUrlAdapter(self.base_url))
-                session = AuthorizedSession(creds, auth_request=AuthRequest(plain))
-                _mount(session, _BaseUrlAdapter(self.base_url))
-            else:
-                session = AuthorizedSession(creds)
+            session = self._session(scopes)
             client = gspread.Client(auth=creds, session=session)
             client.set_timeout(self.policy.timeout)
             self._sheets[key] = client.http_client
@@ -238,14 +314,16 @@ class GoogleApi:
         self.call("oauth2.token", lambda: creds.refresh(AuthRequest(session)), what=what)
 
     # -- calls -----------------------------------------------------------------------------
-    def execute(self, request: Any, *, what: str, role: str = "Viewer", denied: str | None = None) -> Any:
+    def execute(self, request: Any, *, what: str, role: str = "Viewer", denied: str | None = None,
+                once: bool = False) -> Any:
         """Run a googleapiclient request (counted under its discovery method id)."""
         return self.call(request.methodId, lambda: request.execute(num_retries=0), what=what, role=role,
-                         denied=denied)
+                         denied=denied, once=once)
 
     def call(self, method_id: str, fn: Callable[[], T], *, what: str, role: str = "Viewer",
-             denied: str | None = None) -> T:
-        """Run one Google call with retries; `what` names the object, `role` the sharing it needs."""
+             denied: str | None = None, once: bool = False) -> T:
+        """Run one Google call with retries; `what` names the object, `role` the sharing it needs.
+        `once`: the call must not take effect twice; build its request on `service(..., single_shot=True)`."""
         started = time.monotonic()
         attempts = 0
 
@@ -258,7 +336,7 @@ class GoogleApi:
 
         retrying = Retrying(
             stop=stop_after_attempt(self.policy.attempts) | stop_before_delay(self.policy.total_seconds),
-            wait=self._wait, retry=retry_if_exception(_is_transient), sleep=self.sleep,
+            wait=self._wait, retry=retry_if_exception(_surely_unsent if once else _is_transient), sleep=self.sleep,
             before_sleep=lambda state: self._log_retry(method_id, what, state), reraise=True)
         try:
             return retrying(attempt)
@@ -267,6 +345,11 @@ class GoogleApi:
             failure = _failure(exc)
             if failure is None:
                 raise
+            if once and failure.transient and not failure.nothing_sent:
+                raise GoogleDeliveryUnknownError(
+                    f"{what}: Google may have accepted it but did not confirm ({failure.label}: {failure.message}); "
+                    "it is not sent again, so check whether it arrived", status=failure.status,
+                    reason=failure.reason, source=what) from None
             raise self._error(failure, method_id, what, role, denied, attempts,
                               time.monotonic() - started) from None
 
@@ -323,7 +406,7 @@ class GoogleApi:
             message += f" (Google: {status} {reason or ''} {text})".replace("  ", " ")
         else:
             message = f"{what}: Google refused the request ({failure.label}: {text})"
-        return GoogleApiError(message, status=status, reason=reason, source=what)
+        return GoogleApiError(message, status=status, reason=reason, source=what, google_message=text)
 
 
 @cache
@@ -364,6 +447,7 @@ def open_google_api(google: Mapping[str, Any], *, subject: str | None = None,
     key = load_key(google)
     base_url = google.get("api_base_url") or None
     subject = subject or google.get("subject") or None
+    subject = delegated_subject(subject) if subject else None
     token_uri = base_url.rstrip("/") + "/token" if base_url else None
     principal = f"{subject} (through {key.email})" if subject else key.email
     return GoogleApi(lambda scopes: key.credentials(scopes, subject=subject, token_uri=token_uri),

@@ -15,6 +15,7 @@ from typing import Any
 
 from google.oauth2 import service_account
 
+from ingest.addresses import mailbox
 from ingest.errors import FatalSourceError
 
 _AUTH = "https://www.googleapis.com/auth/"
@@ -52,6 +53,18 @@ class ServiceAccountKey:
             raise FatalSourceError(f"service-account key {self.path} cannot be used (is the private key intact?): "
                                    + _KEY_HELP, source=self.path) from None
         return creds.with_subject(subject) if subject else creds
+
+
+def delegated_subject(text: str) -> str:
+    """The bare address a service account acts as, from `mail.sender` ("ทีมติดตาม <tidtam@…>") or
+    `google.subject`. Google's token endpoint takes only a bare address as the JWT `sub`: with a display
+    name it answers `invalid_request: Invalid impersonation "sub" field` (GAM-team/GAM issue #1595), which
+    reads like a delegation problem an administrator cannot fix. FatalSourceError if it is no address."""
+    try:
+        return mailbox(text).addr_spec
+    except ValueError as exc:
+        raise FatalSourceError(f"cannot act as {exc}: give the mailbox's address, e.g. tidtam@example.go.th",
+                               source="mail.sender") from None
 
 
 def key_path(google: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> str | None:

@@ -17,16 +17,26 @@ from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
 
 PAGE_SIZE = 5000  # the largest page forms.responses.list gives
-# Responses become visible to the list a little after their lastSubmittedTime: re-read this much.
+# Responses become visible to the list a little after they were submitted: re-read this much.
 OVERLAP = timedelta(minutes=5)
 _FORM_FIELDS = "items(title,questionItem/question/questionId,questionGroupItem/questions(questionId,rowQuestion/title))"
 
 
 class FormsApiSource:
-    """`forms.get` for question titles, then `forms.responses.list`, incrementally by lastSubmittedTime.
+    """`forms.get` for question titles, then `forms.responses.list`, incrementally by createTime.
 
-    The cursor is JSON: the latest lastSubmittedTime seen and the question titles, so an incremental
-    run costs one call; a full run (no cursor) reads the form again and re-reads every response.
+    The cursor is JSON: the latest createTime seen and the question titles, so an incremental run
+    costs one call; a full run (no cursor) reads the form again and re-reads every response.
+
+    Edited responses: arrival is `createTime` ("the first time the response was submitted"), which an
+    edit leaves alone; `lastSubmittedTime` moves. Google documents the list filter as "responses
+    submitted after timestamp N" without saying which of the two it compares (forms.responses.list
+    reference), so the incremental read is built to be right either way: its lower bound is the latest
+    *createTime* seen, minus the overlap. Compared on createTime, every new response is at or after it;
+    compared on lastSubmittedTime, the same responses and some edited ones come back (upserted, same
+    arrival). An edit itself never moves the cursor (that would skip responses created before the edit
+    but listed after the read). Edits of older responses are caught by the periodic full read
+    (`schedule.full_every`, a day by default).
     """
 
     def __init__(self, api: GoogleApi, form_id: str, *, overlap: timedelta = OVERLAP) -> None:
@@ -59,8 +69,8 @@ class FormsApiSource:
         for item in raw.values():
             response = self._response(item, questions)
             responses.append(response)
-            if response.last_submitted_at and (latest is None or response.last_submitted_at > latest):
-                latest = response.last_submitted_at
+            if latest is None or response.created_at > latest:
+                latest = response.created_at
         return ResponseBatch(responses, complete=cursor is None,
                              cursor=_Cursor(self.form_id, latest, questions).dump())
 
@@ -183,16 +193,19 @@ class _Cursor:
     def __init__(self, form_id: str, after: datetime | None, questions: Mapping[str, str]) -> None:
         self.form_id, self.after, self.questions = form_id, after, dict(questions)
 
+    # What `after` holds; a cursor written before (the latest lastSubmittedTime) means one full read.
+    BY = "createTime"
+
     @classmethod
     def parse(cls, text: str | None, form_id: str) -> _Cursor | None:
         data = _json(text)
-        if data.get("form") != form_id or not isinstance(data.get("questions"), dict):
+        if data.get("form") != form_id or not isinstance(data.get("questions"), dict) or data.get("by") != cls.BY:
             return None  # no cursor, or one from another form or version: read everything
         after = data.get("after")
         return cls(form_id, datetime.fromisoformat(after) if after else None, data["questions"])
 
     def dump(self) -> str:
-        return json.dumps({"form": self.form_id, "after": self.after.isoformat() if self.after else None,
+        return json.dumps({"form": self.form_id, "by": self.BY, "after": self.after.isoformat() if self.after else None,
                            "questions": self.questions}, ensure_ascii=False, sort_keys=True)
 
 

@@ -7,7 +7,8 @@ Statuses of a message row:
     failed    refused for every recipient, for good (5xx): not retried
     deferred  a transient failure (4xx, connection refused): its stages are released and planned again
     not_sent  a pending intent from a crashed run that the mailer confirms it never delivered: released
-    unknown   a pending intent from a crashed run whose fate nobody can tell: kept, never resent
+    unknown   sent or not, nobody can tell (a crashed run's pending intent, or a send the server never
+              confirmed: SMTP connection lost after DATA, Gmail 5xx/timeout): kept, never resent
 """
 
 from __future__ import annotations

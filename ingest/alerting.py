@@ -4,7 +4,9 @@ Why at most once, and not "at least once": a reminder lost to a crash is followe
 stage; a duplicate is what people complain about. So an intent whose outcome was never recorded
 (the run died mid-send) is settled on the next run by asking the mailer whether it went out when
 the mailer can tell (the outbox can), and otherwise marked `unknown` and never sent again; it shows
-in the `alerts` tab and the coordinators' digest so a person can check.
+in the `alerts` tab and the coordinators' digest so a person can check. A send the server may have
+taken without confirming it (SMTP connection lost after DATA; Gmail 5xx, timeout or lost answer)
+raises DeliveryUnknownError and is marked `unknown` the same way.
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import Mailer, Table
-from ingest.addresses import mailbox
 from ingest.alert_log import AlertLog, Intent, breach_payload
 from ingest.alert_policy import AlertPolicy, alert_policy_from_config, clock_time
 from ingest.alerts import (
@@ -118,8 +119,9 @@ def build_mailer(campaign: Campaign, policy: AlertPolicy | None = None) -> Maile
                           username=settings["username"], password=password, timeout=settings["timeout"])
     from connectors.gmail import gmail_mailer
 
-    # The service account acts as the bare address; the display name stays in the From header.
-    return gmail_mailer({**campaign.mail, "sender": mailbox(policy.sender).addr_spec}, campaign.google)
+    # The service account acts as the bare address (connectors.google_auth.delegated_subject); the
+    # display name stays in the From header the message already carries.
+    return gmail_mailer({**campaign.mail, "sender": policy.sender}, campaign.google)
 
 
 def _token() -> str:
@@ -261,7 +263,7 @@ def _mail_problems(campaign: Campaign, alert_log: AlertLog, since: datetime | No
             problems.append(MailProblem(name, address, f"เซิร์ฟเวอร์อีเมลปฏิเสธ ({code} {reply})"))
         if row["status"] == "unknown":
             problems.append(MailProblem(name, ", ".join(row["recipients"]["to"]),
-                                        "ไม่ทราบผลการส่ง (ระบบหยุดทำงานระหว่างส่ง) จึงไม่ส่งซ้ำ โปรดตรวจสอบ"))
+                                        "ไม่ทราบผลการส่ง (การส่งขาดตอนก่อนได้รับการยืนยัน) จึงไม่ส่งซ้ำ โปรดตรวจสอบ"))
     for problem in plan.address_problems:
         problems.append(MailProblem(names.get(problem.unit, problem.unit), problem.address,
                                     "ที่อยู่อีเมลไม่ถูกต้อง จึงไม่ได้ส่งถึงที่อยู่นี้"))

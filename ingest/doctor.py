@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from connectors.google_api import GoogleApi, open_google_api
-from connectors.google_auth import SCOPES, load_key
+from connectors.google_auth import SCOPES, delegated_subject, load_key
 from ingest.backends import build_backends
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, SourceError
@@ -72,8 +72,14 @@ def _gmail(campaign: Campaign) -> Finding:
     if not sender:
         return Finding("mail.sender", False, "a service account sends mail only as a Workspace mailbox, through "
                                              "domain-wide delegation: set mail.sender to that address")
-    api = open_google_api(campaign.google, subject=str(sender))
-    return _check("mail (gmail)", lambda: _token(api, "gmail"))
+    try:
+        # Delegation is granted to the mailbox, so the token is asked for as its bare address, exactly
+        # as the mailer asks for it; the display name only belongs in the From header.
+        subject = delegated_subject(str(sender))
+        api = open_google_api(campaign.google, subject=subject)
+    except SourceError as exc:
+        return Finding("mail.sender", False, str(exc))
+    return _check("mail (gmail)", lambda: f"{_token(api, 'gmail')} as {subject}")
 
 
 def _check(subject: str, check: Callable[[], str]) -> Finding:

@@ -276,13 +276,19 @@ def test_forms_get_and_responses_with_filter_and_pages(emu: Emulator) -> None:
         token = page.get("nextPageToken")
         if not token:
             break
-    assert calls == 2 and [r["responseId"] for r in got] == ["R0", "R2", "R3", "R4"]  # R0 was edited
-    r0 = got[0]
+    # R0, edited after N but first submitted before it, is not listed: the filter compares createTime.
+    assert calls == 2 and [r["responseId"] for r in got] == ["R2", "R3", "R4"]
+
+    first = forms.forms().responses().list(formId="FORM1", pageSize=2).execute()
+    r0 = first["responses"][0]
     assert r0["answers"]["q1"]["textAnswers"]["answers"] == [{"value": "ลำปาง"}]
     assert r0["answers"]["q2"]["fileUploadAnswers"]["answers"][0]["fileId"] == "F0"
     assert r0["lastSubmittedTime"] == "2025-01-07T09:00:00.000Z" and r0["respondentEmail"] == "u0@example.org"
-
-    first = forms.forms().responses().list(formId="FORM1", pageSize=2).execute()
+    assert r0["createTime"] == "2025-01-06T09:00:00.000Z"
+    emu.forms.filter_field = "lastSubmittedTime"  # the other reading of "submitted after N"
+    edited = forms.forms().responses().list(formId="FORM1", filter=flt).execute()
+    assert [r["responseId"] for r in edited["responses"]] == ["R0", "R2", "R3", "R4"]
+    emu.forms.filter_field = "createTime"
     with pytest.raises(HttpError) as err:  # a page token must come with the same filter
         forms.forms().responses().list(formId="FORM1", pageToken=first["nextPageToken"], filter=flt).execute()
     assert err.value.resp.status == 400

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
+
 import pytest
+import requests
+import yaml
 from click.testing import CliRunner
 
 from ingest.cli_doctor import doctor_command
@@ -66,3 +71,63 @@ def test_a_refused_token_is_reported(emu, ws):
     assert result.exit_code == 2
     assert "✗ scopes forms: Google refused an access token" in result.output
     assert "access: not checked" in result.output
+
+
+def _gmail_config(ws, sender: str) -> str:
+    raw = yaml.safe_load(ws.config.read_text(encoding="utf-8"))
+    raw["mail"] = {**raw["mail"], "backend": "gmail", "sender": sender}
+    raw["mail"].pop("outbox", None)
+    path = ws.root / "config.gmail.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
+def test_gmail_delegation_is_checked_as_the_bare_sender_address(emu, ws):
+    """Bug 3: the sender carries a display name; the delegated subject must be the bare address,
+    which the emulator's token endpoint insists on, as Google's does."""
+    emu.auth.workspace_domains = {"example.go.th"}
+    emu.auth.grants.clear()
+    try:
+        result = CliRunner().invoke(doctor_command, [
+            "--config", _gmail_config(ws, "ทีมติดตาม สถาบันการพัฒนาชุมชน <tidtam@example.go.th>")])
+    finally:
+        emu.auth.workspace_domains = set()
+    assert result.exit_code == 0, result.output
+    assert "✓ mail (gmail): granted: gmail.send as tidtam@example.go.th" in result.output
+    (grant,) = [g for g in emu.auth.grants if g.subject]
+    assert grant.subject == "tidtam@example.go.th" and grant.scopes == ("https://www.googleapis.com/auth/gmail.send",)
+
+
+def test_gmail_sender_outside_the_delegated_domain_is_reported(emu, ws):
+    emu.auth.workspace_domains = {"example.go.th"}
+    try:
+        result = CliRunner().invoke(doctor_command, [
+            "--config", _gmail_config(ws, "ทีมติดตาม <tidtam@other.example.org>")])
+    finally:
+        emu.auth.workspace_domains = set()
+    assert result.exit_code == 2
+    assert "✗ mail (gmail): Google refused an access token for tidtam@other.example.org" in result.output
+    assert "unauthorized_client" in result.output
+
+
+@pytest.mark.parametrize("sub, error, status", [
+    ("tidtam@example.go.th", None, 200),
+    ("ทีมติดตาม <tidtam@example.go.th>", "invalid_request", 400),
+    ("example.go.th", "invalid_request", 400),
+    ("tidtam@elsewhere.example.com", "unauthorized_client", 401),
+])
+def test_the_token_endpoint_takes_only_a_bare_address_of_the_domain(emu, sub, error, status):
+    """The emulator's token endpoint, spoken to directly: Google's answers for a bad delegated subject."""
+    emu.auth.workspace_domains = {"example.go.th"}
+    claims = {"iss": SA_EMAIL, "scope": "https://www.googleapis.com/auth/gmail.send", "sub": sub}
+    payload = base64.urlsafe_b64encode(json.dumps(claims).encode()).decode().rstrip("=")
+    try:
+        reply = requests.post(emu.token_uri, timeout=5, data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:jwt-bearer", "assertion": f"e30.{payload}.sig"})
+    finally:
+        emu.auth.workspace_domains = set()
+    assert reply.status_code == status
+    if error:
+        assert reply.json()["error"] == error
+    if error == "invalid_request":
+        assert reply.json()["error_description"].startswith("Invalid impersonation &quot;sub&quot; field: ")

@@ -74,7 +74,56 @@ def test_incremental_reads_overlap_and_deduplicate(emu, tmp_path):
         "ACYDB1": "สมชาย ใจดีมาก", "ACYDB2": None}
     edited = next(r for r in third.responses if r.response_id == "ACYDB1")
     assert edited.created_at == T0 and edited.last_submitted_at == T0 + timedelta(hours=4)
-    assert json.loads(third.cursor)["after"].startswith("2022-11-03T06:00")
+    # The cursor follows createTime (the newest response's), never an edit's lastSubmittedTime.
+    assert json.loads(third.cursor)["after"].startswith("2022-11-03T05:00")
+
+
+def two_responses(emu: Emulator) -> None:
+    emu.forms.add_form(FORM, "แบบสอบถาม", [("q1", "จังหวัด", "text"), ("q2", "ชื่อ-นามสกุล", "text")])
+    emu.forms.add_response(FORM, "R-A", T0, {"q1": "น่าน", "q2": "สมชาย"})
+    emu.forms.add_response(FORM, "R-B", T0 + timedelta(hours=4), {"q1": "ลำปาง", "q2": "สมหญิง"})
+
+
+@pytest.mark.parametrize("compared", ["createTime", "lastSubmittedTime"])
+def test_an_edit_does_not_move_the_cursor_past_a_response_listed_late(emu, tmp_path, compared):
+    """Whichever time Google's filter compares, a response created before an edit but listed after the
+    read that saw the edit is still read: the cursor is the latest createTime, not lastSubmittedTime."""
+    emu.forms.filter_field = compared
+    two_responses(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    first = source.responses()
+    emu.forms.edit_response(FORM, "R-B", {"q2": "สมหญิง ใจงาม"}, submitted_time=T0 + timedelta(hours=6))
+    second = source.responses(first.cursor)
+    assert {r.response_id: r.answers["ชื่อ-นามสกุล"] for r in second.responses}["R-B"] == "สมหญิง ใจงาม"
+    # Submitted at +5 h (before the edit), listed only now: the list shows responses a little late.
+    emu.forms.add_response(FORM, "R-C", T0 + timedelta(hours=5), {"q1": "แพร่"})
+    third = source.responses(second.cursor)
+    assert "R-C" in {r.response_id for r in third.responses}
+    call = emu.calls("forms.forms.responses.list")[-1]
+    assert call.query["filter"] == ["timestamp >= 2022-11-03T05:55:00Z"]
+
+
+def test_an_edited_response_keeps_its_arrival_and_the_full_read_catches_the_edit(emu, tmp_path):
+    """Compared on createTime (the emulator's reading of the reference), an incremental read does not
+    return an older response edited since; the daily full read does, with createTime still its arrival."""
+    two_responses(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    first = source.responses()
+    emu.forms.edit_response(FORM, "R-A", {"q2": "สมชาย ใจดี"}, submitted_time=T0 + timedelta(days=2))
+    incremental = source.responses(first.cursor)
+    assert [r.response_id for r in incremental.responses] == ["R-B"] and not incremental.complete
+    full = source.responses()
+    edited = next(r for r in full.responses if r.response_id == "R-A")
+    assert full.complete and edited.answers["ชื่อ-นามสกุล"] == "สมชาย ใจดี"
+    assert edited.created_at == T0 and edited.last_submitted_at == T0 + timedelta(days=2)
+
+
+def test_a_cursor_from_before_the_createtime_rule_means_one_full_read(emu, tmp_path):
+    two_responses(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    old = json.dumps({"form": FORM, "after": (T0 + timedelta(days=3)).isoformat(), "questions": {"q1": "จังหวัด"}})
+    batch = source.responses(old)
+    assert batch.complete and len(batch.responses) == 2 and json.loads(batch.cursor)["by"] == "createTime"
 
 
 def test_a_new_question_rereads_the_form(emu, tmp_path):

@@ -5,6 +5,18 @@ opaque access token, remembering the scopes and subject the assertion asked for.
 with a token issued here must carry one of the scopes the discovery document lists for the
 method, like Google's 403 insufficientPermissions. Tokens the emulator never issued (e.g.
 `Credentials(token="x")`, anonymous calls) pass unless `require_auth` is set.
+
+A delegated subject (the JWT `sub`, domain-wide delegation) must be a bare address
+(`user@domain`): Google refuses anything else, e.g. `Name <user@domain>` or a bare domain, with
+400 `invalid_request` "Invalid impersonation &quot;sub&quot; field: …" (HTML-escaped quotes, the value
+appended), as quoted from Google's answer in GAM-team/GAM issue #1595 and listed among GAM's known
+token errors (src/gam/gamlib/glapi.py, OAUTH2_TOKEN_ERRORS). With `workspace_domains` set, a subject
+outside those domains is a user the service account was never authorised for: 401
+`unauthorized_client` "Client is unauthorized to retrieve access tokens using this method, or client
+not authorized for any of the scopes requested." (googleapis/google-auth-library-ruby issue #210,
+peburrows/goth issue #159 shows the 401; the service-account guide
+https://developers.google.com/identity/protocols/oauth2/service-account#delegate-domain-wide-authority
+describes the delegation it checks).
 """
 
 from __future__ import annotations
@@ -12,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import secrets
 import threading
 import time
@@ -22,6 +35,10 @@ from urllib.parse import parse_qs
 from .errors import ApiError
 
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
+# A bare addr-spec: no display name, no angle brackets, no spaces, a dotted domain.
+_BARE_ADDRESS = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]+@((?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,})$")
+UNAUTHORIZED_CLIENT = ("Client is unauthorized to retrieve access tokens using this method, or client not "
+                       "authorized for any of the scopes requested.")
 
 
 @dataclass(frozen=True)
@@ -66,6 +83,8 @@ class Auth:
     def __init__(self, *, enforce_scopes: bool = True, require_auth: bool = False) -> None:
         self.enforce_scopes = enforce_scopes
         self.require_auth = require_auth
+        # Domains whose users the service account may act as (domain-wide delegation); empty: any.
+        self.workspace_domains: set[str] = set()
         self.grants: list[Grant] = []
         self._by_token: dict[str, Grant] = {}
         self._lock = threading.Lock()
@@ -83,6 +102,8 @@ class Auth:
             if not scope and not claims.get("target_audience"):
                 # What Google says when a service account asks for a token without scopes.
                 raise TokenError("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
+            if claims.get("sub") is not None:
+                self._check_subject(str(claims["sub"]))
             grant = self.issue(tuple(scope.split()), claims.get("sub"), claims.get("iss"), grant_type, claims)
         elif grant_type == "refresh_token":
             if not form.get("refresh_token"):
@@ -92,6 +113,14 @@ class Auth:
         else:
             raise TokenError("unsupported_grant_type", f"Invalid grant_type: {grant_type}")
         return {"access_token": grant.access_token, "expires_in": 3600, "token_type": "Bearer"}
+
+    def _check_subject(self, sub: str) -> None:
+        bare = _BARE_ADDRESS.match(sub)
+        if bare is None:
+            escaped = sub.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+            raise TokenError("invalid_request", f"Invalid impersonation &quot;sub&quot; field: {escaped}")
+        if self.workspace_domains and bare.group(1).lower() not in self.workspace_domains:
+            raise TokenError("unauthorized_client", UNAUTHORIZED_CLIENT, status=401)
 
     def issue(
         self,

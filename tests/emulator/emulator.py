@@ -70,7 +70,7 @@ class Emulator:
         self.drive = DriveState(lambda: self.clock(), seed)
         self.forms = FormsState(lambda: self.clock())
         self.sheets = SheetsState(seed)
-        self.gmail = GmailState()
+        self.gmail = GmailState(self.auth)
         self.drive.on_spreadsheet_created = lambda fid, name: self.sheets.create(fid, name)
         self.requests: list[RequestRecord] = []
         self.counts: Counter[str] = Counter()
@@ -208,7 +208,8 @@ class Emulator:
         decision = self.faults.decide(spec.method_id, path, qs, query)
         if decision.latency:
             time.sleep(decision.latency)
-        if decision.fault is not None:
+        after = decision.fault if decision.fault is not None and decision.fault.after_handler else None
+        if decision.fault is not None and after is None:
             if decision.fault.cut_connection:
                 return None
             raise decision.fault.error()
@@ -270,7 +271,12 @@ class Emulator:
             return RawResponse(200, b"", {"Location": location, "Content-Length": "0"})
 
         call = Call(spec, path_params, query, req.headers, req.body, body_json, self.base_url, upload)
-        return self._run(call, mask)
+        response = self._run(call, mask)
+        if after is not None:  # the work is done; the answer is lost (see faults.py)
+            if after.cut_connection:
+                return None
+            raise after.error()
+        return response
 
     def _resumable_chunk(self, req: RawRequest, upload_id: str) -> RawResponse | None:
         session = self._uploads.get(upload_id)

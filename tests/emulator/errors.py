@@ -59,6 +59,7 @@ class ApiError(Exception):
         location: str | None = None,
         location_type: str | None = None,
         headers: dict[str, str] | None = None,
+        status: str | None = None,
     ) -> None:
         default_reason, default_domain, default_message = DEFAULTS.get(code, ("unknown", "global", "Error"))
         self.code = code
@@ -70,6 +71,11 @@ class ApiError(Exception):
         self.location = location
         self.location_type = location_type
         self.headers = dict(headers or {})
+        # Google's canonical name when it differs from the HTTP code's usual one: Gmail's 400
+        # failedPrecondition carries FAILED_PRECONDITION (see gmail.py), injected faults included.
+        if status is None and self.reason == "failedPrecondition":
+            status = "FAILED_PRECONDITION"
+        self.status = status or STATUS_NAMES.get(code, "UNKNOWN")
         super().__init__(f"{code} {self.reason}: {self.message}")
 
     def body(self) -> dict[str, Any]:
@@ -82,7 +88,7 @@ class ApiError(Exception):
                 "code": self.code,
                 "message": self.message,
                 "errors": [detail],
-                "status": STATUS_NAMES.get(self.code, "UNKNOWN"),
+                "status": self.status,
             }
         }
 

@@ -2,6 +2,9 @@
 
 Rules are checked in the order they were added. Every matching rule with uses left is consumed;
 latencies add up; the first matching rule with a status or ``cut_connection`` decides the outcome.
+With ``after_handler`` the request takes effect first (a message is sent, a file created) and only
+then is the answer replaced by the error or the dropped connection: a server that did the work and
+failed to say so, the case a non-idempotent call such as Gmail's messages.send cannot retry.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ class Fault:
     match: dict[str, str] = field(default_factory=dict)
     latency: float = 0.0
     cut_connection: bool = False
+    after_handler: bool = False
     hits: int = 0
 
     def matches(self, method_id: str, path: str, query_string: str, query: dict[str, list[str]]) -> bool:
@@ -79,6 +83,7 @@ class FaultInjector:
         match: dict[str, str] | None = None,
         latency: float = 0.0,
         cut_connection: bool = False,
+        after_handler: bool = False,
     ) -> Fault:
         if status is None and not cut_connection and not latency:
             raise ValueError("a fault needs a status, cut_connection=True or a latency")
@@ -92,6 +97,7 @@ class FaultInjector:
             match=dict(match or {}),
             latency=latency,
             cut_connection=cut_connection,
+            after_handler=after_handler,
         )
         with self._lock:
             self._rules.append(rule)

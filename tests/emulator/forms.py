@@ -1,4 +1,18 @@
-"""Forms v1: forms.get and forms.responses.list (with Google's filter and page-token rules)."""
+"""Forms v1: forms.get and forms.responses.list (with Google's filter and page-token rules).
+
+The `filter` of responses.list, as the reference documents it
+(https://developers.google.com/workspace/forms/api/reference/rest/v1/forms.responses/list):
+"Currently, the only supported filters are: timestamp > N which means to get all form responses
+submitted after (but not at) timestamp N. timestamp >= N which means to get all form responses
+submitted at and after timestamp N. For both supported filters, timestamp must be formatted in
+RFC3339 UTC "Zulu" format." It does not say which of a response's two times is compared. The
+FormResponse resource (https://developers.google.com/workspace/forms/api/reference/rest/v1/forms.responses)
+defines `createTime` as "Timestamp for the first time the response was submitted" and
+`lastSubmittedTime` as "Timestamp for the most recent time the response was submitted". The emulator
+compares `createTime` (`filter_field`), so an edited response does not come back in an incremental
+read; tests set `filter_field = "lastSubmittedTime"` to check that a client is right under the other
+reading too. A client must not rely on either.
+"""
 
 from __future__ import annotations
 
@@ -68,6 +82,7 @@ class FormsState:
         self._clock = clock
         self._lock = threading.RLock()
         self.forms: dict[str, Form] = {}
+        self.filter_field = "createTime"  # or "lastSubmittedTime": which time `timestamp` compares (see above)
 
     # -- seeding ---------------------------------------------------------------------------
     def add_form(
@@ -266,11 +281,12 @@ class FormsState:
                 if not m or not _ZULU.match(m.group(2)):
                     raise ApiError(400, f"Invalid filter: {flt}", reason="badRequest")
                 bound = parse_rfc3339(m.group(2))
-                # The filter compares against lastSubmittedTime, so edited responses come back.
+                field_of: Callable[[Response], datetime] = (
+                    (lambda r: r.create_time) if self.filter_field == "createTime" else (lambda r: r.last_submitted_time))
                 if m.group(1) == ">":
-                    keep = lambda r: r.last_submitted_time > bound  # noqa: E731
+                    keep = lambda r: field_of(r) > bound  # noqa: E731
                 else:
-                    keep = lambda r: r.last_submitted_time >= bound  # noqa: E731
+                    keep = lambda r: field_of(r) >= bound  # noqa: E731
             size = call.int_param("pageSize", 0)
             if size < 0:
                 raise ApiError(400, "page_size must not be negative", reason="badRequest")

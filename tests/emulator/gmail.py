@@ -1,4 +1,20 @@
-"""Gmail v1: users.messages.send (JSON `raw` or /upload media), messages kept for inspection."""
+"""Gmail v1: users.messages.send (JSON `raw` or /upload media), messages kept for inspection.
+
+Who sends: the delegated subject of the token the emulator issued (userId "me"). Two refusals
+Google gives as 400 with `status: FAILED_PRECONDITION`, `errors[].reason: failedPrecondition` — about
+the mailbox, not the message or a recipient:
+- a token with no subject (the service account acting as itself, no domain-wide delegation):
+  "Precondition check failed." (shape quoted in googleapis/google-api-java-client issue #1648; cause
+  explained by a Google maintainer in googleapis/google-api-nodejs-client issue #2361 and
+  googleworkspace/python-samples issue #119);
+- a mailbox without the Gmail service (no licence, Gmail turned off for its organisational unit, an
+  account just created): "Mail service not enabled" (shape quoted in WPManageNinja/fluent-smtp issue
+  #152; twentyhq/twenty pull request #12349 classifies it as a permission problem, not a transient one).
+Error envelope: https://developers.google.com/gmail/api/guides/handle-errors (code, message, errors[],
+status). The same 400 with "Precondition check failed." also comes and goes by itself on healthy
+mailboxes (googleapis/google-api-php-client issue #2558, googleapis/google-api-go-client issue #645):
+inject it with `emu.faults.add(..., status=400, reason="failedPrecondition", ...)` if a test needs that.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +28,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
+from .auth import Auth
 from .errors import ApiError
 from .protocol import Call, Handler, Reply
 
@@ -30,17 +47,35 @@ class SentMessage:
         return msg
 
 
+def failed_precondition(message: str) -> ApiError:
+    return ApiError(400, message, reason="failedPrecondition")  # status FAILED_PRECONDITION (errors.py)
+
+
 class GmailState:
-    def __init__(self) -> None:
+    def __init__(self, auth: Auth | None = None) -> None:
         self._lock = threading.Lock()
         self._ids = itertools.count(0x18C0_0000_0000)
+        self._auth = auth
         self.sent: list[SentMessage] = []
+        self.disabled_mailboxes: set[str] = set()  # addresses without the Gmail service
+
+    def _check_mailbox(self, call: Call) -> None:
+        """Refuse, as Gmail does, a sender that has no usable mailbox (see the module docstring)."""
+        authorization = call.headers.get("authorization", "")
+        grant = self._auth.grant_for(authorization[7:].strip()) if self._auth and authorization[:7].lower() == "bearer " else None
+        if grant is None:
+            return  # a token the emulator did not issue: nobody to check
+        if not grant.subject:
+            raise failed_precondition("Precondition check failed.")
+        if grant.subject.lower() in self.disabled_mailboxes:
+            raise failed_precondition("Mail service not enabled")
 
     def handlers(self) -> dict[str, Handler]:
         return {"gmail.users.messages.send": self.h_send}
 
     def h_send(self, call: Call) -> Reply:
         user_id = call.path_params["userId"]
+        self._check_mailbox(call)
         if call.upload is not None:
             raw = call.upload.media
             thread_id = (call.upload.metadata or {}).get("threadId")
