@@ -41,6 +41,7 @@ _MAIN_TYPES = {
         "เป็นไฟล์แม่แบบ Word ที่มีมาโคร (.dotm) ต้องบันทึกเป็นไฟล์ .docx",
 }
 _GOOGLE_DOC = "application/vnd.google-apps.document"
+_GOOGLE_DOC_REASON = "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด"  # exported on Drive or a pointer in a mirror alike
 _GOOGLE_KINDS = {_GOOGLE_DOC: "Google Docs", "application/vnd.google-apps.spreadsheet": "Google Sheets",
                  "application/vnd.google-apps.presentation": "Google Slides",
                  "application/vnd.google-apps.form": "Google Forms"}
@@ -190,8 +191,7 @@ def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str
         return FileFacts(**base, violations=(_not_docx(content, kind),))
     violations: list[Violation] = []
     if exported_from and not rules.allow_google_docs:
-        violations.append(Violation("google_doc", "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด",
-                                    f"exported from {exported_from}"))
+        violations.append(Violation("google_doc", _GOOGLE_DOC_REASON, f"exported from {exported_from}"))
     try:
         package = open_package(content, ZIP_LIMITS)
     except UnsafePackage as exc:
@@ -235,12 +235,12 @@ def _google_pointer(exported_from: str, rules: DocumentRules) -> FileFacts:
     """
     kind = _GOOGLE_KINDS.get(exported_from, "ไฟล์ Google")
     if exported_from == _GOOGLE_DOC and not rules.allow_google_docs:
-        violation = Violation("google_doc", "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด", f"mirror pointer to {exported_from}")
+        violation = Violation("google_doc", _GOOGLE_DOC_REASON, f"mirror pointer to {exported_from}")
     elif exported_from == _GOOGLE_DOC:
         violation = Violation("google_doc_pointer", "เป็น Google Docs ที่ตรวจเนื้อหาจากโฟลเดอร์ซิงก์ไม่ได้ "
                               "(ให้ tidtam อ่านจาก Google Drive โดยตรง)", f"mirror pointer to {exported_from}")
     else:
-        violation = Violation("not_docx", f"เป็น{kind} ต้องเป็นไฟล์ Word (.docx)", f"mirror pointer to {exported_from}")
+        violation = Violation("not_docx", f"เป็น {kind} ต้องเป็นไฟล์ Word (.docx)", f"mirror pointer to {exported_from}")
     return FileFacts(sha256="", md5="", size=0, content_type="google_pointer", violations=(violation,))
 
 

@@ -20,9 +20,11 @@ from connectors.google_drive import DriveSource
 from connectors.local_folder import LocalFolderSource
 from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.artefacts import is_desktop_artefact
+from ingest.campaign import DocumentRules
 from ingest.collect import collect
 from ingest.config import load_campaign
 from ingest.errors import ItemError
+from ingest.inspect import inspect_document
 from ingest.record_template import make_record_docx
 from ingest.state import StateStore
 from tests.emulator import DOCX, Emulator
@@ -240,3 +242,26 @@ def test_artefacts_are_recognised(name, folders):
 @pytest.mark.parametrize(("name", "folders"), SUBMISSIONS.values(), ids=SUBMISSIONS.keys())
 def test_submissions_are_not_artefacts(name, folders):
     assert not is_desktop_artefact(name, folders)
+
+
+POINTER_CASES = {
+    "a Google Doc, Google Docs not allowed": (
+        "application/vnd.google-apps.document", False, ("google_doc", GOOGLE_DOC_REASON)),
+    "a Google Doc, Google Docs allowed but unreadable here": (
+        "application/vnd.google-apps.document", True,
+        ("google_doc_pointer", "เป็น Google Docs ที่ตรวจเนื้อหาจากโฟลเดอร์ซิงก์ไม่ได้ (ให้ tidtam อ่านจาก Google Drive โดยตรง)")),
+    "a Google Sheet put where the record goes": (
+        "application/vnd.google-apps.spreadsheet", False, ("not_docx", "เป็น Google Sheets ต้องเป็นไฟล์ Word (.docx)")),
+}
+
+
+@pytest.mark.parametrize(("exported_from", "allowed", "violation"), POINTER_CASES.values(), ids=POINTER_CASES.keys())
+def test_a_mirror_pointer_is_judged_as_the_google_file_it_points_to(exported_from, allowed, violation):
+    facts = inspect_document(b"", DocumentRules(allow_google_docs=allowed), exported_from=exported_from)
+    assert [(v.code, v.reason_th) for v in facts.violations] == [violation]
+    assert (facts.content_type, facts.sha256) == ("google_pointer", "")  # no digest: never "the same file twice"
+
+
+def test_the_drive_backend_gives_the_same_reason_for_an_exported_google_doc():
+    facts = inspect_document(make_record_docx("ยะลา"), DocumentRules(), exported_from="application/vnd.google-apps.document")
+    assert GOOGLE_DOC_REASON in [v.reason_th for v in facts.violations]
