@@ -20,6 +20,14 @@ _SARA_AM = re.compile("\u0e4d([\u0e48-\u0e4b]?)\u0e32")
 # SARA E typed twice looks exactly like SARA AE ("เเพร่" for "แพร่"): the commonest Thai typing slip,
 # the first rule of PyThaiNLP's normalize() (same file).
 _SARA_E_TWICE = "\u0e40\u0e40"
+# Unicode's format characters (category Cf, Unicode 14 as in Python 3.11): zero-width space and
+# (non-)joiners, word joiner, soft hyphen, BOM, direction marks and embeddings, tag characters. A
+# regex, not a per-character category lookup: matching runs on every folder name of a large campaign.
+_FORMAT_CHARS = re.compile(
+    "[\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f\u202a-\u202e"
+    "\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd\U00013430-\U00013438"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f]")
+_SPACES = re.compile(r"\s+")  # str patterns: every Unicode space and line break (str.isspace)
 # A sort number in front of a name: "01 ยะลา", "01_ยะลา", "1. ยะลา", "15) ยะลา" (folders numbered
 # in alphabetical order). Only 1-3 digits, then a separator, then something that is not a digit.
 _SORT_NUMBER = re.compile(r"^\d{1,3}(?:\s*[._)\-]\s*|\s+)(?=\D)")
@@ -39,11 +47,8 @@ def tidy_typed(text: str) -> str:
     """The characters a person meant, case kept: one SARA AM, no invisible marks, plain spaces, Arabic digits."""
     text = unicodedata.normalize("NFKC", str(text))  # full-width letters and digits, compatibility spaces
     text = _SARA_AM.sub("\\1\u0e33", text).replace(_SARA_E_TWICE, "\u0e41")
-    # Zero-width space and (non-)joiners, word joiner, soft hyphen, BOM, direction marks: all of
-    # Unicode's format characters (Cf). Every other kind of space or line break becomes one space.
-    text = "".join(c for c in text if unicodedata.category(c) != "Cf")
-    text = "".join(" " if c.isspace() else c for c in text)
-    return re.sub(" +", " ", thai_digits_to_arabic(text)).strip()
+    text = _SPACES.sub(" ", _FORMAT_CHARS.sub("", text))  # invisible marks go; any space is one space
+    return thai_digits_to_arabic(text).strip()
 
 
 def normalise_unit_text(text: str) -> str:

@@ -40,7 +40,11 @@ _SEPARATORS = re.compile(r"[\s,/()\[\]\-_.'\"ฯ:;]+")
 
 def name_key(text: str) -> str:
     """One comparable form of a place name: no level words, spaces, punctuation or case."""
-    text = tidy_typed(text).casefold()
+    return _key(tidy_typed(text).casefold())
+
+
+def _key(text: str) -> str:
+    """name_key of text already tidied and case-folded (what `normalise_unit_text` returns)."""
     text = _LEVEL_WORD.sub(" ", text)
     text = re.sub(r"\b(province|district)\b", " ", text)
     return _SEPARATORS.sub("", text)
@@ -183,7 +187,7 @@ class UnitMatcher:
         if stripped in self.units:
             return UnitMatch(raw, stripped, "code", 100.0)
         meant = normalise_unit_text(raw)
-        key = name_key(meant)
+        key = _key(meant)
         if not key:
             return UnitMatch(raw, None, "none")
         # The text as typed first: a units file may itself name units "1 ...", "2 ...", and then the
@@ -206,7 +210,7 @@ class UnitMatcher:
         parts = [p for p in re.split(r"[\s,/()_+]+", _LEVEL_WORD.sub(" ", meant)) if p]
         if len(parts) < 2:
             return None
-        keys = [name_key(part) for part in parts]
+        keys = [_key(part) for part in parts]
         hits: set[str] = set()
         for key in keys:
             hits |= self._keys.get(key, set())

@@ -7,6 +7,8 @@ from (PDF text layers, office software, CDD's own sites, the seed field reports)
 from __future__ import annotations
 
 import json
+import sys
+import unicodedata
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -115,3 +117,12 @@ def test_the_warehouse_keeps_what_was_typed_beside_the_matched_unit():
 
     files = [UploadedFile("f1", "IMG_1.jpg", ("01 สพจ.\u0e25\u0e4d\u0e32\u0e1b\u0e32\u0e07", "ภาพถ่าย"), "image/jpeg", when)]
     assert file_unit(files[0], PROVINCES) == UnitMatch("01 สพจ.\u0e25\u0e4d\u0e32\u0e1b\u0e32\u0e07", "52", "exact", 100.0)
+
+
+def test_every_format_character_and_every_space_of_this_python_is_handled():
+    # The format characters are listed as ranges for speed; this says when a newer Unicode adds one.
+    everything = [chr(c) for c in range(sys.maxunicode + 1)]
+    invisible = [c for c in everything if unicodedata.category(c) == "Cf"]
+    assert tidy_typed("ก" + "".join(invisible) + "ข") == "กข"
+    spaces = [c for c in everything if c.isspace()]
+    assert tidy_typed("ก" + "".join(spaces) + "ข") == "ก ข"
