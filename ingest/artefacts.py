@@ -1,9 +1,11 @@
 """Files that desktop software leaves in an uploads folder, which no person submitted (pure).
 
 Word writes an owner file beside every open document, Finder and Explorer write folder metadata,
-browsers and sync clients write partial files. They reach tidtam through a Drive for desktop mirror
-and through Drive itself (a folder dragged into drive.google.com carries its desktop.ini along), so
-every uploads backend's listing goes through `is_desktop_artefact` before anything is counted.
+browsers and sync clients write partial files; Google's own sync clients (Backup and Sync, Drive
+File Stream) write a desktop.ini into every folder they sync (prusa3d/PrusaSlicer#1298). They reach
+tidtam through a Drive for desktop mirror and through Drive itself (a Windows folder uploaded whole
+carries its desktop.ini: iikira/BaiduPCS-Go#916 asks to filter it on folder upload), so every
+uploads backend's listing goes through `is_desktop_artefact` before anything is counted.
 """
 
 from __future__ import annotations

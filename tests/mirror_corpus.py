@@ -25,7 +25,7 @@ ARTEFACTS = {
     "~WRL0001.tmp": "Word's temporary file (KB 211632: ~wrlxxxx.tmp)",
     "~WRD0000.tmp": "Word's temporary file (KB 211632: ~wrdxxxx.tmp)",
     ".~lock.แบบบันทึก_ยะลา.docx#": "LibreOffice's lock file (sync-exclude.lst .~lock.*)",
-    "desktop.ini": "Explorer folder settings (sync-exclude.lst; filen-sync DEFAULT_IGNORED)",
+    "desktop.ini": "folder settings, written by Google's sync client into every synced folder (prusa3d/PrusaSlicer#1298)",
     "Thumbs.db": "Explorer thumbnail cache (sync-exclude.lst; filen-sync)",
     ".DS_Store": "Finder folder metadata (sync-exclude.lst)",
     "._IMG_2001.jpg": "AppleDouble resource fork that macOS writes beside a file on a non-Apple disk (filen-sync: ._.ds_store)",
@@ -63,6 +63,8 @@ def build_mirror(root: Path, outside: Path) -> Mirror:
     mirror.submissions.append("ยะลา/แบบบันทึก_ยะลา.docx")
     for name in ARTEFACTS:
         (yala / name).write_bytes(b"artefact")
+    # What Google's sync client writes there (its shape: prusa3d/PrusaSlicer#1298).
+    (yala / "desktop.ini").write_text("[.ShellClassInfo]\r\nInfoTip=This folder is shared online.\r\n", encoding="utf-8")
     for folder, name in ARTEFACT_FOLDERS.items():
         (root / folder).mkdir(parents=True)
         (root / folder / name).write_bytes(b"artefact")

@@ -194,8 +194,8 @@ def test_collect_turns_a_vanished_file_into_one_problem_and_reads_the_others(tmp
 
 
 def test_the_drive_backend_skips_the_same_artefacts(tmp_path):
-    # A folder dragged into drive.google.com from Windows carries its desktop.ini and Thumbs.db, and
-    # Drive for desktop uploads Word's owner file while the record is open.
+    # A Windows folder uploaded whole carries its desktop.ini (iikira/BaiduPCS-Go#916) and Thumbs.db;
+    # a synced folder gets Word's owner file while the record is open.
     (tmp_path / "config.yaml").write_text(CONFIG, encoding="utf-8")
     campaign = load_campaign(tmp_path / "config.yaml")
     with Emulator() as emu:
