@@ -16,6 +16,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from connectors.base import ResponsesSource, UploadedFile, UploadsSource
+from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
@@ -73,7 +74,9 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
     for name, source in uploads_sources.items():
         try:
             listing = source.files(since=None if full else state.cursor(name))
-            state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
+            # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
+            submitted = [f for f in listing.files if not is_desktop_artefact(f.name, f.folders)]
+            state.merge_files(name, submitted, complete=listing.complete, removed_ids=listing.removed_ids)
             if listing.cursor:
                 collected.cursors[name] = listing.cursor
             collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)

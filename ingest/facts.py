@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # What the bytes really are, whatever the file is called.
-CONTENT_TYPES = ("docx", "doc", "pdf", "odt", "zip", "jpeg", "png", "heic", "webp", "gif", "text", "unknown")
+CONTENT_TYPES = ("docx", "doc", "pdf", "odt", "zip", "jpeg", "png", "heic", "webp", "gif", "text", "google_pointer",
+                 "unknown")
 
 
 @dataclass(frozen=True)

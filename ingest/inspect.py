@@ -40,11 +40,16 @@ _MAIN_TYPES = {
     "application/vnd.ms-word.template.macroEnabledTemplate.main+xml":
         "เป็นไฟล์แม่แบบ Word ที่มีมาโคร (.dotm) ต้องบันทึกเป็นไฟล์ .docx",
 }
+_GOOGLE_DOC = "application/vnd.google-apps.document"
+_GOOGLE_DOC_REASON = "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด"  # exported on Drive or a pointer in a mirror alike
+_GOOGLE_KINDS = {_GOOGLE_DOC: "Google Docs", "application/vnd.google-apps.spreadsheet": "Google Sheets",
+                 "application/vnd.google-apps.presentation": "Google Slides",
+                 "application/vnd.google-apps.form": "Google Forms"}
 _LEADERS = re.compile(r"[.…_\-–]{3,}|\s+")
 ZIP_LIMITS = ZipLimits()
 # Bump when inspection finds different facts in the same bytes, so facts cached under an older
 # inspector are checked again (part of the cache key, beside the rules).
-INSPECTOR_VERSION = 2
+INSPECTOR_VERSION = 3  # 3: a mirror's Google pointer is judged as a Google file
 
 
 def sniff(content: bytes) -> str:
@@ -171,6 +176,8 @@ def _completeness(record: RecordReading) -> Violation | None:
 
 def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str | None = None) -> FileFacts:
     """Facts and violations of one uploaded focus-group record; never raises."""
+    if exported_from and not content:
+        return _google_pointer(exported_from, rules)
     base = _digests(content)
     if len(content) > rules.max_file_bytes:
         return FileFacts(**base, content_type=sniff(content[:16]), violations=(Violation(
@@ -184,8 +191,7 @@ def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str
         return FileFacts(**base, violations=(_not_docx(content, kind),))
     violations: list[Violation] = []
     if exported_from and not rules.allow_google_docs:
-        violations.append(Violation("google_doc", "เป็น Google Docs ไม่ใช่ไฟล์ Word ที่อัปโหลด",
-                                    f"exported from {exported_from}"))
+        violations.append(Violation("google_doc", _GOOGLE_DOC_REASON, f"exported from {exported_from}"))
     try:
         package = open_package(content, ZIP_LIMITS)
     except UnsafePackage as exc:
@@ -219,6 +225,23 @@ def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str
         violations.append(gap)
     return FileFacts(**base, text_chars=text_chars, consent_found=consent, pictures=pictures,
                      record=reading.record, violations=tuple(violations))
+
+
+def _google_pointer(exported_from: str, rules: DocumentRules) -> FileFacts:
+    """A Google file seen through a Drive for desktop mirror: only a pointer, nothing to check inside.
+
+    Same reason as the Drive backend gives for a Google Doc. No digest: pointers have no content of
+    their own, so two of them must never look like the same upload twice.
+    """
+    kind = _GOOGLE_KINDS.get(exported_from, "ไฟล์ Google")
+    if exported_from == _GOOGLE_DOC and not rules.allow_google_docs:
+        violation = Violation("google_doc", _GOOGLE_DOC_REASON, f"mirror pointer to {exported_from}")
+    elif exported_from == _GOOGLE_DOC:
+        violation = Violation("google_doc_pointer", "เป็น Google Docs ที่ตรวจเนื้อหาจากโฟลเดอร์ซิงก์ไม่ได้ "
+                              "(ให้ tidtam อ่านจาก Google Drive โดยตรง)", f"mirror pointer to {exported_from}")
+    else:
+        violation = Violation("not_docx", f"เป็น {kind} ต้องเป็นไฟล์ Word (.docx)", f"mirror pointer to {exported_from}")
+    return FileFacts(sha256="", md5="", size=0, content_type="google_pointer", violations=(violation,))
 
 
 def inspect_photo(content: bytes, rules: PhotoRules) -> FileFacts:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from rapidfuzz import fuzz, process
 
 from ingest.campaign import Unit
 from ingest.errors import ConfigError
-from ingest.thaidate import thai_digits_to_arabic
+from ingest.unit_text import normalise_unit_text, tidy_typed
 
 LEVELS = ("province", "district", "subdistrict")
 
@@ -30,7 +29,6 @@ PROVINCE_ALIASES: Mapping[str, str] = {
     "ประจวบ": "77", "นครศรี": "80", "สุราษฎร์": "84", "สุราษฎร์ฯ": "84",
 }
 
-_INVISIBLE = re.compile(r"[\u200b\u200c\u200d\u2060\ufeff]")
 # Level words and their short forms, wherever a word starts ("อ.ปากท่อ จ.ราชบุรี").
 # Office names count as level words too: "สพจ.ยะลา" is the Provincial Community Development Office of Yala.
 _LEVEL_WORD = re.compile(
@@ -42,8 +40,11 @@ _SEPARATORS = re.compile(r"[\s,/()\[\]\-_.'\"ฯ:;]+")
 
 def name_key(text: str) -> str:
     """One comparable form of a place name: no level words, spaces, punctuation or case."""
-    text = unicodedata.normalize("NFC", _INVISIBLE.sub("", str(text)))
-    text = thai_digits_to_arabic(text).strip().lower()
+    return _key(tidy_typed(text).casefold())
+
+
+def _key(text: str) -> str:
+    """name_key of text already tidied and case-folded (what `normalise_unit_text` returns)."""
     text = _LEVEL_WORD.sub(" ", text)
     text = re.sub(r"\b(province|district)\b", " ", text)
     return _SEPARATORS.sub("", text)
@@ -147,6 +148,10 @@ class UnitMatcher:
         names = {u.code: u.name for u in self.units.values()}
         for unit in self.units.values():
             keys = {unit.name, unit.name_en, *unit.aliases}
+            if unit.level == "province":
+                # "พช.เมืองยะลา" (seed 000) is the office of Yala's capital district: in a campaign of
+                # provinces, a province's capital district names that province and no other.
+                keys.add(f"เมือง{unit.name}")
             parent_name = names.get(unit.parent) or (geothai_name(unit.parent) if unit.parent else "")
             self._ancestors[unit.code] = {name_key(n) for n in _ancestor_names(unit, names) if n}
             if parent_name:
@@ -176,17 +181,22 @@ class UnitMatcher:
         return found
 
     def _match(self, raw: str) -> UnitMatch:
-        stripped = thai_digits_to_arabic(raw).strip()
+        # The match is made on what the person meant (`normalise_unit_text`); the result keeps `raw`,
+        # what was really typed, for the warehouse and the problems tab.
+        stripped = tidy_typed(raw)
         if stripped in self.units:
             return UnitMatch(raw, stripped, "code", 100.0)
-        key = name_key(raw)
+        meant = normalise_unit_text(raw)
+        key = _key(meant)
         if not key:
             return UnitMatch(raw, None, "none")
-        found = self._exact(key)
+        # The text as typed first: a units file may itself name units "1 ...", "2 ...", and then the
+        # number in front is part of the name, not a sort number.
+        found = self._exact(name_key(raw)) or self._exact(key)
         if found is not None:
             return UnitMatch(raw, found[0], "exact", 100.0) if len(found) == 1 else \
                 UnitMatch(raw, None, "ambiguous", 100.0, tuple(sorted(found)))
-        segment = self._by_segments(raw)
+        segment = self._by_segments(raw, meant)
         if segment is not None:
             return segment
         return self._fuzzy(raw, key)
@@ -195,12 +205,12 @@ class UnitMatcher:
         codes = self._keys.get(key)
         return sorted(codes) if codes else None
 
-    def _by_segments(self, raw: str) -> UnitMatch | None:
+    def _by_segments(self, raw: str, meant: str) -> UnitMatch | None:
         # "อ.ปากท่อ จ.ราชบุรี", "ทีม พช. ยะลา": one part of the text names exactly one unit.
-        parts = [p for p in re.split(r"[\s,/()_+]+", _LEVEL_WORD.sub(" ", thai_digits_to_arabic(raw))) if p]
+        parts = [p for p in re.split(r"[\s,/()_+]+", _LEVEL_WORD.sub(" ", meant)) if p]
         if len(parts) < 2:
             return None
-        keys = [name_key(part) for part in parts]
+        keys = [_key(part) for part in parts]
         hits: set[str] = set()
         for key in keys:
             hits |= self._keys.get(key, set())
