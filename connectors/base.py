@@ -45,6 +45,11 @@ class UploadedFile:
     uploader_email: str | None = None
     origin: str = ""
     exported_from: str | None = None  # "application/vnd.google-apps.document" when exported, not uploaded
+    # When the source last saw the file change (Drive: the `time` of its changes-feed entry); only an
+    # incremental listing knows it. A move into the tree is such a change, and createdTime survives it.
+    changed_at: datetime | None = None
+    # When it came into the upload tree, as ingest.arrival decided; None until then (read: created_at).
+    arrived_at: datetime | None = None
 
 
 @dataclass(frozen=True)

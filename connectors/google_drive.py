@@ -23,7 +23,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -177,7 +177,8 @@ class DriveSource:
             if change.get("removed") or not item or item.get("trashed") or parent is None:
                 removed.append(file_id)  # gone, trashed, or moved out of the tree (unknown ids are harmless)
                 continue
-            found.append(self._uploaded(item, tree.path(parent)))
+            uploaded = self._uploaded(item, tree.path(parent))
+            found.append(replace(uploaded, changed_at=_time(change["time"])) if change.get("time") else uploaded)
         return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump())
 
     def _full(self, token: str | None = None, token_log: str | None = None) -> FileListing:

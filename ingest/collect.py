@@ -14,8 +14,10 @@ from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from connectors.base import ResponsesSource, UploadedFile, UploadsSource
+from ingest import arrival
 from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
@@ -56,7 +58,10 @@ class Collected:
 
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
             uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
-            full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS) -> Collected:
+            full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS,
+            now: datetime | None = None) -> Collected:
+    """`now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
+    that first saw it (ingest.arrival); without it, files keep their creation time."""
     collected = Collected()
     for name, source in responses_sources.items():
         try:
@@ -73,6 +78,8 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
     for name, source in uploads_sources.items():
         try:
             listing = source.files(since=None if full else state.cursor(name))
+            if now is not None:
+                listing = arrival.settle(name, listing, state, now)
             state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
             if listing.cursor:
                 collected.cursors[name] = listing.cursor
