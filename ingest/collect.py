@@ -27,12 +27,12 @@ from ingest.state import StateStore
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
-# Concurrent downloads per source. Drive's quota is per minute per user per project: 12,000 queries
-# for projects that used the API before May 2026, 325,000 quota units for newer ones (Drive "Usage
-# limits", https://developers.google.com/workspace/drive/api/guides/limits). 8 threads at the fastest
-# (50 ms a download) make at most 9,600 requests a minute, within both while a request costs at most
-# 33 units; beyond that Drive answers 403 userRateLimitExceeded / 429, which connectors/google_api.py
-# retries with backoff.
+# Concurrent downloads per source. Drive's quota per minute per user per project is 325,000 quota
+# units since May 2026; projects that used the API between November 2025 and April 2026 keep 12,000
+# queries (Drive "Usage limits", https://developers.google.com/workspace/drive/api/guides/limits).
+# 8 threads at the fastest (50 ms a download) make at most 9,600 requests a minute, within both while
+# a request costs at most 33 units; beyond that Drive answers 403 userRateLimitExceeded / 429, which
+# connectors/google_api.py retries with backoff.
 DOWNLOAD_WORKERS = 8
 
 
