@@ -61,6 +61,9 @@ class FileListing:
     complete: bool = True  # True: `files` is everything there is; False: only what changed
     cursor: str | None = None
     problems: Sequence[str] = ()  # "where: what" for parts that could not be listed (e.g. one unshared folder)
+    # True when the listing shows the source as it is (Drive's API), so a file missing from it was not
+    # in the tree then; a mirror on disk may lag behind Drive, so what it lists late is not "moved in".
+    live: bool = False
 
 
 @dataclass(frozen=True)

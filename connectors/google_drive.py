@@ -179,7 +179,7 @@ class DriveSource:
                 continue
             uploaded = self._uploaded(item, tree.path(parent))
             found.append(replace(uploaded, changed_at=_time(change["time"])) if change.get("time") else uploaded)
-        return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump())
+        return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump(), live=True)
 
     def _full(self, token: str | None = None, token_log: str | None = None) -> FileListing:
         """Walk the tree; `token` (from the change log of drive `token_log`, None: the account's own)
@@ -193,7 +193,8 @@ class DriveSource:
             # Taken before the walk, so nothing that changes during the walk is missed next time.
             token = self._start_token(tree.drive_id)
         found, problems = self._walk(tree, root.get("name", self.folder_id))
-        return FileListing(found, complete=not problems, cursor=_Cursor(token, tree).dump(), problems=problems)
+        return FileListing(found, complete=not problems, cursor=_Cursor(token, tree).dump(), problems=problems,
+                           live=True)
 
     def _member_of(self, drive_id: str) -> bool:
         """Whether the account is a member of shared drive `drive_id`: drives.get answers members only

@@ -12,6 +12,8 @@ time and moved into its province folder after the deadline would count as on tim
 
 "Clean" means a listing without problems: files under a folder tidtam could not read are not taken
 as moved in once the folder becomes readable. The previous listing time is one kv entry per source.
+Only a live listing (Drive's API) counts: a Drive-for-desktop mirror may download an upload after
+the next sync, so what it lists late was not moved in; its files arrive at their (modification) time.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ def _key(source: str) -> str:
 def settle(source: str, listing: FileListing, state: StateStore, listed_at: datetime) -> FileListing:
     """The listing with every file's `arrived_at` set, and the source's clean-listing time moved on."""
     known = state.arrivals(source)
-    stored = state.value(_key(source))
+    stored = state.value(_key(source)) if listing.live else None
     last_listed = datetime.fromisoformat(stored) if stored else None
     files = [replace(f, arrived_at=arrival(f, known=known.get(f.file_id), last_listed=last_listed,
                                            listed_at=listed_at)) for f in listing.files]
-    if not listing.problems:
+    if listing.live and not listing.problems:
         # Never backwards: a replay with an earlier --as-of must not make files seen since look new.
         latest = max(listed_at, last_listed) if last_listed else listed_at
         state.set_values({_key(source): latest.isoformat()})

@@ -103,3 +103,21 @@ def test_moved_into_the_tree_after_the_deadline_is_late_by_the_changes_feed_and_
         assert _record_status(campaign, replay, SECOND_SYNC + timedelta(hours=1)) == "late"
         state.close()
         assert emu.violations == []
+
+
+def test_a_mirror_listing_is_not_live_so_a_late_listed_file_keeps_its_time(tmp_path: Path):
+    from connectors.base import FileListing
+    from ingest.arrival import settle
+
+    state = StateStore(tmp_path / "state.sqlite")
+    first = settle("uploads", FileListing([_file(UPLOADED)], live=False), state, FIRST_SYNC)
+    state.merge_files("uploads", first.files, complete=True)
+    # Drive for desktop downloaded this one only after the first sync, with the upload's time.
+    late = UploadedFile("f2", "b.docx", ("จังหวัดน่าน",), DOCX, UPLOADED)
+    second = settle("uploads", FileListing([_file(UPLOADED), late], live=False), state, SECOND_SYNC)
+    assert [f.arrived_at for f in second.files] == [UPLOADED, UPLOADED]
+    live = settle("drive", FileListing([late], live=True), state, FIRST_SYNC)
+    state.merge_files("drive", live.files, complete=True)
+    moved = UploadedFile("f3", "c.docx", ("จังหวัดน่าน",), DOCX, UPLOADED)
+    assert settle("drive", FileListing([late, moved], live=True), state, SECOND_SYNC).files[1].arrived_at == SECOND_SYNC
+    state.close()

@@ -181,9 +181,10 @@ class DriveState:
         with self._lock:
             f = self._get(file_id)
             f.permissions[email.lower()] = role
-            # Sharing is a change to the item (its `version` changes too, per GOOGLE_NOTES); items
-            # under a shared folder become visible to the grantee, so they appear in its log.
-            self._touch(f)
+            # Sharing is a change to the item: its `version` moves, its content and modifiedTime do
+            # not. Items under a shared folder become visible to the grantee, so they appear in its log.
+            f.version += 1
+            self._record(f)
             for d in self.descendants(file_id):
                 self._record(d)
 
