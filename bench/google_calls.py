@@ -42,6 +42,8 @@ def main() -> None:
         print(f"{method:<{width}}  " + "  ".join(f"{counts.get(method, 0):>16}" for counts in columns.values()))
     totals = [sum(v for k, v in counts.items() if k != "oauth2.token") for counts in columns.values()]
     print(f"{total:<{width}}  " + "  ".join(f"{t:>16}" for t in totals))
+    with_tokens = [sum(counts.values()) for counts in columns.values()]
+    print(f"{'total (with token requests)':<{width}}  " + "  ".join(f"{t:>16}" for t in with_tokens))
 
 
 if __name__ == "__main__":

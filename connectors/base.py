@@ -45,6 +45,11 @@ class UploadedFile:
     uploader_email: str | None = None
     origin: str = ""
     exported_from: str | None = None  # "application/vnd.google-apps.document" when exported, not uploaded
+    # When the source last saw the file change (Drive: the `time` of its changes-feed entry); only an
+    # incremental listing knows it. A move into the tree is such a change, and createdTime survives it.
+    changed_at: datetime | None = None
+    # When it came into the upload tree, as ingest.arrival decided; None until then (read: created_at).
+    arrived_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,9 @@ class FileListing:
     complete: bool = True  # True: `files` is everything there is; False: only what changed
     cursor: str | None = None
     problems: Sequence[str] = ()  # "where: what" for parts that could not be listed (e.g. one unshared folder)
+    # True when the listing shows the source as it is (Drive's API), so a file missing from it was not
+    # in the tree then; a mirror on disk may lag behind Drive, so what it lists late is not "moved in".
+    live: bool = False
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,15 @@ holds in one query (a level's queries run on a few threads); an incremental read
 the page token plus the tree's folders (id → parent, name), so a file's folder names can be told
 without walking again. A change to any folder of the tree (renamed,
 moved, trashed, new) re-walks the tree, since the files under it changed place without changing.
+
+Which corpus and change log hold the tree depends on membership. A root in a shared drive the account
+is a member of is read from that drive (`corpora=drive`, the drive's change log). A folder of a shared
+drive shared with the account directly, without membership, is not in the drive's log: "If a
+non-member is granted file access to individual items in a shared drive, changes to those items are
+tracked in the user change log, not the shared drive change log" (Drive guide "Identify which change
+log to track", https://developers.google.com/workspace/drive/api/guides/about-changelogs), and Drive
+answers a non-member's drive-scoped call with 404 "Shared drive not found". So `drives.get` decides:
+it succeeds for members only.
 """
 
 from __future__ import annotations
@@ -14,7 +23,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote_plus
@@ -37,10 +46,13 @@ EXPORTS: Mapping[str, str] = {
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "application/vnd.google-apps.drawing": "image/png",
 }
-PAGE_SIZE = 1000  # Drive's maximum for files.list and changes.list
-# googleapiclient turns a GET longer than 2048 characters into a POST Drive does not accept for
-# files.list: a query's URL is kept under this (a later page whose token would not fit re-lists the
-# query's folders in two halves).
+PAGE_SIZE = 1000  # Drive's maximum for files.list and changes.list; a page may hold fewer, even none
+# Each files.list asks for the children of as many folders as fit in this many URL characters: one
+# query per ~35 folders instead of one per folder is what makes a walk cheap. 2048 is googleapiclient's
+# MAX_URI_LENGTH (googleapiclient/http.py): a longer GET is sent as POST with `X-HTTP-Method-Override:
+# GET` and the query in the body, which Drive accepts too, so the bound is not Drive's. It is kept
+# because Drive documents no limit on the length of `q`, so queries stay the size every client sends as
+# a plain GET (a later page whose token would not fit re-lists the query's folders in two halves).
 MAX_URL_CHARS = 2048
 LIST_WORKERS = 8  # files.list queries of one tree level at a time
 MAX_DOWNLOAD_BYTES = 200 * 1024 * 1024
@@ -57,8 +69,9 @@ class _Tree:
     """The campaign folder tree: every folder under the root, with its parent and name."""
 
     root: str
-    drive_id: str | None
+    drive_id: str | None  # the shared drive whose corpus and change log are read; None: the account's own
     folders: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → (parent id, name)
+    shared_drive: str | None = None  # the shared drive the root is in, member or not
 
     def holds(self, folder_id: str) -> bool:
         return folder_id == self.root or folder_id in self.folders
@@ -85,13 +98,15 @@ class _Cursor:
             data = json.loads(text or "")
             if data["root"] != root:
                 return None  # the config now names another folder
-            tree = _Tree(root, data.get("drive"), {k: (v[0], v[1]) for k, v in data["folders"].items()})
+            tree = _Tree(root, data.get("drive"), {k: (v[0], v[1]) for k, v in data["folders"].items()},
+                         data.get("shared_drive", data.get("drive")))
             return cls(str(data["token"]), tree)
         except (ValueError, KeyError, TypeError, IndexError):
             return None
 
     def dump(self) -> str:
         return json.dumps({"root": self.tree.root, "drive": self.tree.drive_id, "token": self.token,
+                           "shared_drive": self.tree.shared_drive,
                            "folders": {k: list(v) for k, v in self.tree.folders.items()}},
                           ensure_ascii=False, sort_keys=True)
 
@@ -115,8 +130,15 @@ class DriveSource:
 
     def check(self) -> str:
         root = self._root()
-        where = f" in shared drive {root['driveId']}" if root.get("driveId") else ""
-        return f"folder {root.get('name', '')!r}{where} is readable"
+        shared = root.get("driveId")
+        if not shared:
+            return f"folder {root.get('name', '')!r} is readable (My Drive: the account's own change log)"
+        if self._member_of(shared):
+            return (f"folder {root.get('name', '')!r} in shared drive {shared} is readable (member of the drive: "
+                    "read from the drive's files and change log)")
+        return (f"folder {root.get('name', '')!r} in shared drive {shared} is readable (not a member of the drive, "
+                "the folder is shared with the account directly: read from the account's own files and change "
+                "log, where Google tracks such items)")
 
     # -- listing ---------------------------------------------------------------------------
     def files(self, since: str | None = None) -> FileListing:
@@ -130,10 +152,24 @@ class DriveSource:
                 raise
             log.warning("Drive changes token for folder %s no longer valid (%s): walking the tree", self.folder_id, exc)
             return self._full()
-        latest = {c["fileId"]: c for c in changes}  # the last change of a file is its current state
         tree = cursor.tree
+        latest: dict[str, dict[str, Any]] = {}  # the last change of a file is its current state
+        for change in changes:
+            kind = change.get("changeType") or change.get("type") or "file"
+            if kind == "drive":
+                # A shared drive itself changed (renamed, restricted, hidden, membership): no fileId.
+                # Only the tree's own drive matters; membership may have changed, so walk again.
+                if tree.shared_drive and change.get("driveId") == tree.shared_drive:
+                    log.info("Drive: shared drive %s of folder %s changed: walking the tree",
+                             tree.shared_drive, self.folder_id)
+                    return self._full(token, tree.drive_id)
+                continue
+            if kind != "file" or not change.get("fileId"):
+                log.warning("Drive: skipping a change of unknown type %r (folder %s)", kind, self.folder_id)
+                continue
+            latest[change["fileId"]] = change
         if any(_moves_folders(c, tree) for c in latest.values()):
-            return self._full(token)
+            return self._full(token, tree.drive_id)
         found, removed = [], []
         for file_id, change in latest.items():
             item = change.get("file")
@@ -141,17 +177,36 @@ class DriveSource:
             if change.get("removed") or not item or item.get("trashed") or parent is None:
                 removed.append(file_id)  # gone, trashed, or moved out of the tree (unknown ids are harmless)
                 continue
-            found.append(self._uploaded(item, tree.path(parent)))
-        return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump())
+            uploaded = self._uploaded(item, tree.path(parent))
+            found.append(replace(uploaded, changed_at=_time(change["time"])) if change.get("time") else uploaded)
+        return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump(), live=True)
 
-    def _full(self, token: str | None = None) -> FileListing:
+    def _full(self, token: str | None = None, token_log: str | None = None) -> FileListing:
+        """Walk the tree; `token` (from the change log of drive `token_log`, None: the account's own)
+        is kept as the next cursor when the tree is still read from that log."""
         root = self._root()
-        tree = _Tree(self.folder_id, root.get("driveId"))
+        shared = root.get("driveId")
+        tree = _Tree(self.folder_id, shared if shared and self._member_of(shared) else None, shared_drive=shared)
+        if token is not None and token_log != tree.drive_id:
+            token = None  # membership changed: the token belongs to the other log
         if token is None:
             # Taken before the walk, so nothing that changes during the walk is missed next time.
             token = self._start_token(tree.drive_id)
         found, problems = self._walk(tree, root.get("name", self.folder_id))
-        return FileListing(found, complete=not problems, cursor=_Cursor(token, tree).dump(), problems=problems)
+        return FileListing(found, complete=not problems, cursor=_Cursor(token, tree).dump(), problems=problems,
+                           live=True)
+
+    def _member_of(self, drive_id: str) -> bool:
+        """Whether the account is a member of shared drive `drive_id`: drives.get answers members only
+        (a non-member gets 404 "Shared drive not found")."""
+        drives = self.api.service("drive", "v3", SCOPES["drive"]).drives()
+        try:
+            self.api.execute(drives.get(driveId=drive_id, fields="id"), what=f"shared drive {drive_id}")
+        except GoogleApiError as exc:
+            if exc.status != 404:
+                raise
+            return False
+        return True
 
     def _root(self) -> dict[str, Any]:
         what = f"Drive folder {self.folder_id}"
@@ -179,11 +234,12 @@ class DriveSource:
             args: dict[str, Any] = {
                 "pageToken": token, "pageSize": PAGE_SIZE, "supportsAllDrives": True,
                 "includeItemsFromAllDrives": True,
-                "fields": f"nextPageToken,newStartPageToken,changes(fileId,removed,file({_ITEM}))"}
+                "fields": f"nextPageToken,newStartPageToken,changes(changeType,fileId,driveId,time,removed,"
+                          f"file({_ITEM}))"}
             if drive_id:
                 args["driveId"] = drive_id
             page = self.api.execute(self._changes_api.list(**args), what=f"Drive changes of folder {self.folder_id}")
-            changes.extend(page.get("changes", []))
+            changes.extend(page.get("changes", []))  # may be short or empty while a nextPageToken follows
             if page.get("newStartPageToken"):
                 return changes, str(page["newStartPageToken"])
             token = page["nextPageToken"]
@@ -236,7 +292,7 @@ class DriveSource:
                   problems: list[str]) -> list[tuple[dict[str, Any], str]]:
         """Children of every folder in `chunk`; a folder that cannot be listed becomes a problem."""
         try:
-            items = self._list_children(chunk, tree.drive_id)
+            items, incomplete = self._list_children(chunk, tree.drive_id)
         except GoogleApiError as exc:
             if list(chunk) == [tree.root]:
                 raise
@@ -248,33 +304,50 @@ class DriveSource:
             middle = len(chunk) // 2
             return (self._children(chunk[:middle], tree, root_name, problems)
                     + self._children(chunk[middle:], tree, root_name, problems))
+        if incomplete:
+            # FileList.incompleteSearch: "some search results might be missing, since all documents
+            # were not searched". What was found is kept; the listing is not taken as complete, so no
+            # known file is dropped for being absent from it.
+            where = ", ".join("/".join(tree.path(f)) or root_name for f in chunk)
+            problems.append(f"{where}: Drive answered that its search was incomplete (incompleteSearch); "
+                            "files may be missing from this listing, the next run asks again")
         wanted = set(chunk)
         return [(item, next((p for p in item.get("parents", []) if p in wanted), chunk[0])) for item in items]
 
     def _list_request(self, parents: Sequence[str], drive_id: str | None, token: str | None = None) -> Any:
         query = "(" + " or ".join(f"'{_quote(p)}' in parents" for p in parents) + ") and trashed = false"
-        args: dict[str, Any] = {"q": query, "pageSize": PAGE_SIZE, "fields": f"nextPageToken,files({_LISTED})",
+        args: dict[str, Any] = {"q": query, "pageSize": PAGE_SIZE,
+                                "fields": f"nextPageToken,incompleteSearch,files({_LISTED})",
                                 "supportsAllDrives": True, "includeItemsFromAllDrives": True}
         if drive_id:
             args.update(corpora="drive", driveId=drive_id)
+        # else the default corpus, "user": My Drive and items shared with the account, including those
+        # of a shared drive it is not a member of (with includeItemsFromAllDrives).
         if token:
             args["pageToken"] = token
         return self._files.list(**args)
 
-    def _list_children(self, parents: Sequence[str], drive_id: str | None) -> list[dict[str, Any]]:
+    def _list_children(self, parents: Sequence[str], drive_id: str | None) -> tuple[list[dict[str, Any]], bool]:
+        """Every page of one query, and whether Drive called any page's search incomplete."""
         what = f"Drive folder {parents[0]}" if len(parents) == 1 else f"Drive folders {', '.join(parents)}"
         items: list[dict[str, Any]] = []
+        incomplete = False
         token = None
         while True:
             request = self._list_request(parents, drive_id, token)
             if len(request.uri) > MAX_URL_CHARS and len(parents) > 1:
                 middle = len(parents) // 2
-                return self._list_children(parents[:middle], drive_id) + self._list_children(parents[middle:], drive_id)
+                first, first_incomplete = self._list_children(parents[:middle], drive_id)
+                second, second_incomplete = self._list_children(parents[middle:], drive_id)
+                return first + second, first_incomplete or second_incomplete or incomplete
             page = self.api.execute(request, what=what)
+            # A page may be short, or empty, while a nextPageToken says there is more (files.list
+            # pageSize: "The service may return fewer than this value"): only the token ends the query.
             items.extend(page.get("files", []))
+            incomplete = incomplete or bool(page.get("incompleteSearch"))
             token = page.get("nextPageToken")
             if not token:
-                return items
+                return items, incomplete
 
     def _uploaded(self, item: Mapping[str, Any], folders: tuple[str, ...]) -> UploadedFile:
         content: Mapping[str, Any] = item

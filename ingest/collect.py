@@ -13,9 +13,11 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 from connectors.base import ResponsesSource, UploadedFile, UploadsSource
+from ingest import arrival
 from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
@@ -26,8 +28,12 @@ from ingest.state import StateStore
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
-# Concurrent downloads per source. Drive allows 12,000 requests a minute per user; 8 threads at the
-# fastest (50 ms a download) make at most 9,600.
+# Concurrent downloads per source. Drive's quota per minute per user per project is 325,000 quota
+# units since May 2026; projects that used the API between November 2025 and April 2026 keep 12,000
+# queries (Drive "Usage limits", https://developers.google.com/workspace/drive/api/guides/limits).
+# 8 threads at the fastest (50 ms a download) make at most 9,600 requests a minute, within both while
+# a request costs at most 33 units; beyond that Drive answers 403 userRateLimitExceeded / 429, which
+# connectors/google_api.py retries with backoff.
 DOWNLOAD_WORKERS = 8
 
 
@@ -57,7 +63,10 @@ class Collected:
 
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
             uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
-            full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS) -> Collected:
+            full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS,
+            now: datetime | None = None) -> Collected:
+    """`now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
+    that first saw it (ingest.arrival); without it, files keep their creation time."""
     collected = Collected()
     for name, source in responses_sources.items():
         try:
@@ -75,8 +84,10 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
         try:
             listing = source.files(since=None if full else state.cursor(name))
             # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
-            submitted = [f for f in listing.files if not is_desktop_artefact(f.name, f.folders)]
-            state.merge_files(name, submitted, complete=listing.complete, removed_ids=listing.removed_ids)
+            listing = replace(listing, files=[f for f in listing.files if not is_desktop_artefact(f.name, f.folders)])
+            if now is not None:
+                listing = arrival.settle(name, listing, state, now)
+            state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
             if listing.cursor:
                 collected.cursors[name] = listing.cursor
             collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)

@@ -25,7 +25,7 @@ LIKERT = {"มากที่สุด": 5, "มาก": 4, "ปานกลา�
 RESPONSE_COLUMNS = ["response_id", "deliverable", "unit_code", "unit_name", "unit_text", "submitted_at",
                     "respondent_email", "counted", "reason_th", "duplicate_of", "origin"]
 FILE_COLUMNS = ["file_id", "name", "folder", "unit_code", "unit_name", "unit_text", "deliverable", "kind",
-                "content_type", "size", "sha256", "created_at", "uploader_email", "counted", "violations",
+                "content_type", "size", "sha256", "created_at", "arrived_at", "uploader_email", "counted", "violations",
                 "reason_th", "duplicate_of", "origin"]
 FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "question", "answer"]
 PROBLEM_COLUMNS = ["kind", "source", "origin", "text", "detail", "candidates"]
@@ -179,6 +179,8 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
             "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
             "content_type": fact.content_type if fact else "", "size": fact.size if fact else file.size,
             "sha256": fact.sha256 if fact else "", "created_at": pd.Timestamp(file.created_at).tz_convert(BANGKOK),
+            # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
+            "arrived_at": pd.Timestamp(file.arrived_at or file.created_at).tz_convert(BANGKOK),
             "uploader_email": file.uploader_email or "",
             "counted": bool(match.matched and deliverable_id and not reasons),
             "violations": ",".join(v.code for v in violations), "reason_th": "; ".join(reasons),
@@ -213,7 +215,7 @@ def items_table(campaign: Campaign, responses: pd.DataFrame, files: pd.DataFrame
     if len(files):
         f = files[(files["unit_code"] != "") & (files["deliverable"] != "")]
         parts.append(pd.DataFrame({"deliverable": f["deliverable"], "unit": f["unit_code"], "item_id": f["file_id"],
-                                   "arrived_at": f["created_at"], "valid": f["counted"].astype(bool),
+                                   "arrived_at": f["arrived_at"], "valid": f["counted"].astype(bool),
                                    "reason_th": f["reason_th"]}))
     parts = [p for p in parts if len(p)]
     if not parts:

@@ -40,7 +40,8 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     run_id = state.start_run(clock(), now)
     calls_before = backends.api_calls()
     try:
-        collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress)
+        collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress,
+                            now=now)
         tables = normalize(campaign, collected)
         evaluation = evaluate(campaign, tables.items, now)
         alerts, alert_error = _alert(campaign, evaluation, state, backends, now, collected.failed_sources)

@@ -53,6 +53,8 @@ def file_from_json(text: str) -> UploadedFile:
     data["folders"] = tuple(data["folders"])
     data["created_at"] = _time(data["created_at"])
     data["modified_at"] = _time(data.get("modified_at"))
+    data["changed_at"] = _time(data.get("changed_at"))
+    data["arrived_at"] = _time(data.get("arrived_at"))
     return UploadedFile(**data)
 
 

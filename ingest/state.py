@@ -118,6 +118,13 @@ class StateStore:
         cursor = self.db.execute("SELECT record FROM files WHERE source = ? ORDER BY file_id", (source,))
         return [file_from_json(text) for (text,) in cursor]
 
+    def arrivals(self, source: str) -> dict[str, datetime]:
+        """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read
+        without decoding whole records (ingest.arrival keeps a known file's arrival)."""
+        cursor = self.db.execute("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), "
+                                 "json_extract(record, '$.created_at')) FROM files WHERE source = ?", (source,))
+        return {file_id: datetime.fromisoformat(text) for file_id, text in cursor}
+
     # -- file facts: bytes are read and parsed once per version -----------------------------
     def facts(self, file_id: str, version: str, rules: str) -> FileFacts | None:
         row = self.db.execute("SELECT facts FROM file_facts WHERE file_id = ? AND version = ? AND rules = ?",

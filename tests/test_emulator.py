@@ -15,6 +15,7 @@ import httplib2
 import pytest
 import requests
 from google.auth.credentials import AnonymousCredentials
+from google.oauth2 import service_account
 from googleapiclient.discovery import build
 from googleapiclient.errors import HttpError
 from googleapiclient.http import MediaInMemoryUpload, MediaIoBaseDownload
@@ -29,6 +30,7 @@ from tests.emulator import (
     gspread_client,
     local_session,
     service_account_credentials,
+    service_account_info,
 )
 
 DRIVE_RO = "https://www.googleapis.com/auth/drive.readonly"
@@ -211,6 +213,118 @@ def test_shortcuts_and_shared_drives(emu: Emulator, drive) -> None:
     )
     assert [f["id"] for f in listed] == [in_shared]
     assert drive.drives().list().execute()["drives"][0]["name"] == "ศูนย์"
+
+
+SA = "tidtam-test@tidtam-emulator.iam.gserviceaccount.com"
+
+
+@pytest.fixture
+def sa_drive(emu: Emulator):
+    """Drive as a named service account (its token's issuer), so membership applies to it."""
+    info = service_account_info(emu.token_uri, client_email=SA)
+    creds = service_account.Credentials.from_service_account_info(info, scopes=[DRIVE_RO])
+    return build_service("drive", "v3", emu.base_url, creds)
+
+
+def test_a_long_get_sent_as_post_with_method_override_is_a_get(emu: Emulator, drive) -> None:
+    folders = [emu.drive.add_folder(f"จังหวัด{i:02}") for i in range(60)]
+    files = [emu.drive.add_file(f"{i}.jpg", folder, b"%d" % i, "image/jpeg", T0) for i, folder in enumerate(folders)]
+    q = " or ".join(f"'{f}' in parents" for f in folders)
+    request = drive.files().list(q=q, pageSize=1000, fields="files(id)")
+    assert len(request.uri) > 2048  # googleapiclient will send it as POST + X-HTTP-Method-Override: GET
+    listed = request.execute()
+    assert sorted(f["id"] for f in listed["files"]) == sorted(files)
+    ((record),) = emu.calls("drive.files.list")
+    assert record.http_method == "GET" and record.query["q"] == [q]
+    assert emu.counts["drive.files.create"] == 0 and not any(f.name == "Untitled" for f in emu.drive.files.values())
+
+
+def test_a_drive_change_has_no_file_id_and_reaches_members_only(emu: Emulator, drive, sa_drive) -> None:
+    mine = emu.drive.add_shared_drive("สพจ.", members=[SA])
+    other = emu.drive.add_shared_drive("อื่น", members=["someone@example.org"])
+    token = sa_drive.changes().getStartPageToken().execute()["startPageToken"]
+    emu.drive.rename_drive(mine, "สพจ. (2565)")
+    emu.drive.rename_drive(other, "อื่น (2565)")
+    emu.drive.add_file("a.jpg", mine, b"a", "image/jpeg", T0)  # tracked in the drive's log only
+    page = sa_drive.changes().list(pageToken=token, includeItemsFromAllDrives=True, supportsAllDrives=True,
+                                   fields="changes(changeType,fileId,driveId,drive(id,name),removed)").execute()
+    assert page["changes"] == [{"changeType": "drive", "driveId": mine, "drive": {"id": mine, "name": "สพจ. (2565)"},
+                                "removed": False}]
+    in_drive = sa_drive.changes().list(pageToken=token, driveId=mine, includeItemsFromAllDrives=True,
+                                       supportsAllDrives=True, fields="changes(changeType,fileId)").execute()
+    assert [c["changeType"] for c in in_drive["changes"]] == ["file"]
+
+
+def test_a_non_member_sees_shared_items_only_through_its_own_corpus_and_log(emu: Emulator, sa_drive) -> None:
+    drive_id = emu.drive.add_shared_drive("ศูนย์", members=["owner@example.org"])
+    folder = emu.drive.add_folder("จังหวัดน่าน", drive_id)
+    inside = emu.drive.add_file("a.jpg", folder, b"a", "image/jpeg", T0)
+    hidden = emu.drive.add_file("b.jpg", drive_id, b"b", "image/jpeg", T0)
+    all_drives = {"supportsAllDrives": True, "includeItemsFromAllDrives": True}
+    for call in (sa_drive.drives().get(driveId=drive_id),
+                 sa_drive.files().list(corpora="drive", driveId=drive_id, **all_drives),
+                 sa_drive.changes().getStartPageToken(driveId=drive_id, supportsAllDrives=True),
+                 sa_drive.files().get(fileId=inside, supportsAllDrives=True)):
+        with pytest.raises(HttpError) as err:
+            call.execute()
+        assert err.value.resp.status == 404
+    assert sa_drive.drives().list().execute().get("drives", []) == []
+    token = sa_drive.changes().getStartPageToken(supportsAllDrives=True).execute()["startPageToken"]
+    emu.drive.share(folder, SA, "reader")
+    listed = _list_all(sa_drive, q=f"'{folder}' in parents", fields="files(id)", **all_drives)
+    assert [f["id"] for f in listed] == [inside]
+    assert sa_drive.files().get(fileId=inside, supportsAllDrives=True, fields="id").execute() == {"id": inside}
+    changes = sa_drive.changes().list(pageToken=token, fields="changes(fileId)", **all_drives).execute()["changes"]
+    assert {c["fileId"] for c in changes} == {folder, inside} and hidden not in {c["fileId"] for c in changes}
+    # Without includeItemsFromAllDrives, shared-drive items stay out of the user's corpus and log.
+    assert _list_all(sa_drive, q=f"'{folder}' in parents", fields="files(id)", supportsAllDrives=True) == []
+
+
+def test_writers_and_readers_come_from_permissions_not_from_owners(emu: Emulator, drive) -> None:
+    folder = emu.drive.add_folder("f", owner_email="owner@example.org")
+    doc = emu.drive.add_file("d.docx", folder, b"d", DOCX, T0, owner_email="owner@example.org")
+    emu.drive.share(folder, "writer@example.org", "writer")
+    emu.drive.share(doc, "reader@example.org", "reader")
+
+    def ids(q: str) -> list[str]:
+        return sorted(f["id"] for f in _list_all(drive, q=q, fields="files(id)"))
+
+    assert ids("'writer@example.org' in writers") == sorted([folder, doc])  # inherited from the folder
+    assert ids("'writer@example.org' in owners") == []
+    assert ids("'reader@example.org' in readers") == [doc]
+    assert ids("'reader@example.org' in writers") == []
+    assert ids("'owner@example.org' in writers") == sorted([folder, doc])
+
+
+def test_short_and_empty_pages_with_a_token_and_an_incomplete_search(emu: Emulator, drive) -> None:
+    folder = emu.drive.add_folder("f")
+    files = [emu.drive.add_file(f"{i}.jpg", folder, b"%d" % i, "image/jpeg", T0) for i in range(5)]
+    shared = emu.drive.add_shared_drive("ศูนย์")
+    emu.drive.add_file("s.jpg", shared, b"s", "image/jpeg", T0)
+    emu.drive.page_size_cap, emu.drive.empty_pages = 2, True
+    sizes, token, got = [], None, []
+    for _ in range(20):
+        page = drive.files().list(q=f"'{folder}' in parents", pageSize=1000, pageToken=token,
+                                  fields="nextPageToken,files(id)").execute()
+        sizes.append(len(page.get("files", [])))
+        got.extend(f["id"] for f in page.get("files", []))
+        token = page.get("nextPageToken")
+        if not token:
+            break
+    assert sizes == [0, 2, 0, 2, 0, 1] and sorted(got) == sorted(files)
+    start = drive.changes().getStartPageToken().execute()["startPageToken"]
+    emu.drive.rename(files[0], "renamed.jpg")
+    first = drive.changes().list(pageToken=start, fields="nextPageToken,newStartPageToken,changes(fileId)").execute()
+    assert first["changes"] == [] and "nextPageToken" in first and "newStartPageToken" not in first
+    second = drive.changes().list(pageToken=first["nextPageToken"], fields="newStartPageToken,changes(fileId)").execute()
+    assert second["changes"] == [{"fileId": files[0]}] and second["newStartPageToken"]
+    emu.drive.page_size_cap, emu.drive.empty_pages, emu.drive.incomplete_search = None, False, True
+    spanning = drive.files().list(corpora="allDrives", includeItemsFromAllDrives=True, supportsAllDrives=True,
+                                  fields="incompleteSearch,files(id)").execute()
+    assert spanning["incompleteSearch"] is True and len(spanning["files"]) == 6  # the shared-drive file is missing
+    one_drive = drive.files().list(corpora="drive", driveId=shared, includeItemsFromAllDrives=True,
+                                   supportsAllDrives=True, fields="incompleteSearch,files(id)").execute()
+    assert one_drive["incompleteSearch"] is False and len(one_drive["files"]) == 1
 
 
 def test_batch_requests_are_split_and_each_call_is_served(emu: Emulator, drive) -> None:

@@ -131,3 +131,18 @@ def test_the_token_endpoint_takes_only_a_bare_address_of_the_domain(emu, sub, er
         assert reply.json()["error"] == error
     if error == "invalid_request":
         assert reply.json()["error_description"].startswith("Invalid impersonation &quot;sub&quot; field: ")
+
+
+def test_doctor_says_which_drive_log_it_reads_and_why(tmp_path):
+    with Emulator() as emulator:
+        shared = seed_demo(emulator, tmp_path / "member", shared_drive=True)
+        result = CliRunner().invoke(doctor_command, ["--config", str(shared.config)])
+        assert result.exit_code == 0, result.output
+        assert "in shared drive" in result.output and "(member of the drive: read from the drive's" in result.output
+        # The same folder, its drive now closed to the account: shared with it directly instead.
+        emulator.drive.drives[shared.drive_id].members = {"admin@cdd.go.th"}
+        emulator.drive.share(shared.folder_id, SA_EMAIL, "reader")
+        result = CliRunner().invoke(doctor_command, ["--config", str(shared.config)])
+        assert result.exit_code == 0, result.output
+        assert "not a member of the drive, the folder is shared with the account directly" in result.output
+        assert emulator.violations == []

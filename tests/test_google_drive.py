@@ -215,3 +215,64 @@ def test_a_file_that_cannot_be_read_is_one_invalid_item(emu, tmp_path):
     (doc,) = [f for f in source.files().files if f.file_id == big]
     with pytest.raises(ItemError, match="too large|exported"):
         source.read(doc)
+
+
+def test_a_drive_level_change_in_the_change_log_is_skipped_not_fatal(emu, tmp_path):
+    ids = make_tree(emu)  # in My Drive: read from the account's own change log
+    other = emu.drive.add_shared_drive("ไดรฟ์อื่น", members=[SA_EMAIL])
+    source = DriveSource(google_api(emu, tmp_path), ids["root"])
+    first = source.files()
+    emu.drive.rename_drive(other, "ไดรฟ์อื่น (ปิด)")  # a changeType "drive" entry: no fileId
+    new = emu.drive.add_file("IMG_9.jpg", ids["น่าน/photos"], b"new", "image/jpeg", T0)
+    step = source.files(first.cursor)
+    assert [f.file_id for f in step.files] == [new] and not step.complete and not step.problems
+
+
+def shared_with_a_non_member(emu: Emulator) -> tuple[str, dict[str, str]]:
+    """The campaign folder inside a shared drive the service account is not a member of, shared with it
+    as a folder (how a department often shares one folder of its drive)."""
+    drive_id = emu.drive.add_shared_drive("ศูนย์ข้อมูล สพจ.", members=["admin@cdd.go.th"])
+    ids = make_tree(emu, drive_id)
+    emu.drive.share(ids["root"], SA_EMAIL, "reader")
+    return drive_id, ids
+
+
+def test_a_folder_shared_from_a_drive_the_account_is_not_a_member_of(emu, tmp_path):
+    drive_id, ids = shared_with_a_non_member(emu)
+    source = DriveSource(google_api(emu, tmp_path), ids["root"])
+    assert "not a member of the drive" in source.check() and "account's own" in source.check()
+    listing = source.files()
+    assert listing.complete and len(listing.files) == 10
+    # The user corpus, never the drive's (Drive would answer 404 "Shared drive not found").
+    assert not any("driveId" in r.query for r in emu.calls("drive.files.list"))
+    new = emu.drive.add_file("IMG_9.jpg", ids["น่าน/photos"], b"new", "image/jpeg", T0)
+    emu.drive.trash(ids["ลำปาง/IMG_0"])
+    step = source.files(listing.cursor)
+    assert [f.file_id for f in step.files] == [new] and ids["ลำปาง/IMG_0"] in step.removed_ids
+    assert not any("driveId" in r.query for r in emu.calls("drive.changes.list"))
+    # Made a member later: the drive change in its own log re-walks, now from the drive's log.
+    emu.drive.add_drive_member(drive_id, SA_EMAIL)
+    rewalked = source.files(step.cursor)
+    assert rewalked.complete and len(rewalked.files) == 10
+    assert "member of the drive" in source.check() and "not a member" not in source.check()
+    later = emu.drive.add_file("IMG_10.jpg", ids["น่าน/photos"], b"later", "image/jpeg", T0)
+    assert [f.file_id for f in source.files(rewalked.cursor).files] == [later]
+    assert emu.calls("drive.changes.list")[-1].query["driveId"] == [drive_id]
+
+
+def test_empty_and_short_pages_with_a_token_are_followed(emu, tmp_path):
+    ids = make_tree(emu)
+    emu.drive.page_size_cap, emu.drive.empty_pages = 2, True
+    source = DriveSource(google_api(emu, tmp_path), ids["root"])
+    listing = source.files()
+    assert listing.complete and len(listing.files) == 10
+    new = [emu.drive.add_file(f"IMG_{i}.jpg", ids["ลำปาง/photos"], b"n%d" % i, "image/jpeg", T0) for i in range(5, 8)]
+    assert sorted(f.file_id for f in source.files(listing.cursor).files) == sorted(new)
+
+
+def test_an_incomplete_search_keeps_what_was_found_and_is_not_a_complete_listing(emu, tmp_path):
+    _, ids = shared_with_a_non_member(emu)
+    emu.drive.incomplete_search = True  # the user corpus spans shared drives: Drive may not search them all
+    listing = DriveSource(google_api(emu, tmp_path), ids["root"]).files()
+    assert not listing.complete  # so files known from before are kept, not deleted
+    assert listing.problems and "incompleteSearch" in listing.problems[0]

@@ -1,4 +1,10 @@
-"""Drive v3: files, folders, Google Docs, shortcuts, shared drives and the changes feed."""
+"""Drive v3: files, folders, Google Docs, shortcuts, shared drives and the changes feed.
+
+Who asks matters: a caller that is not a member of a shared drive sees its items only where they
+were shared with it (directly or through a folder), and finds them in its own corpus and change
+log, never in the drive's. A caller the emulator cannot name (no token it issued) is treated as a
+member of every drive, as before this was modelled.
+"""
 
 from __future__ import annotations
 
@@ -53,6 +59,7 @@ class DriveFile:
     version: int = 1
     head_revision: str | None = None
     description: str | None = None
+    permissions: dict[str, str] = field(default_factory=dict)  # email -> role, granted on this item
 
     @property
     def is_google_type(self) -> bool:
@@ -62,10 +69,13 @@ class DriveFile:
 @dataclass
 class Change:
     seq: int
-    file_id: str
+    file_id: str  # "" for a change to a shared drive itself
     removed: bool
     time: datetime
     drive_id: str | None
+    # "file" or "drive": Drive v3 `Change.changeType` ("Possible values are file and drive").
+    # https://developers.google.com/workspace/drive/api/reference/rest/v3/changes
+    change_type: str = "file"
 
 
 @dataclass
@@ -73,6 +83,17 @@ class SharedDrive:
     id: str
     name: str
     created: datetime
+    members: set[str] | None = None  # None: every caller is a member
+
+    def has_member(self, who: str | None) -> bool:
+        return who is None or self.members is None or who.lower() in self.members
+
+
+# Roles that count for `'x' in writers` / `'x' in readers` ("Search query terms and operators",
+# https://developers.google.com/workspace/drive/api/guides/ref-search-terms: writers are users who may
+# modify the file, readers those who may read it; owners are a collection of their own).
+WRITER_ROLES = frozenset({"owner", "organizer", "fileOrganizer", "writer"})
+READER_ROLES = WRITER_ROLES | {"commenter", "reader"}
 
 
 def _user(email: str) -> dict[str, Any]:
@@ -99,6 +120,19 @@ class DriveState:
         # When set, files.list/changes.list return at most this many items per page even if
         # pageSize is larger; Drive really does answer short pages with a nextPageToken.
         self.page_size_cap: int | None = None
+        # When set, files.list and changes.list answer an empty page (with a nextPageToken) before
+        # every page that has items. The discovery document of both methods: "The service may return
+        # fewer than this value"; FileList.files: "If nextPageToken is populated, then this list may
+        # be incomplete and an additional page of results should be fetched."
+        self.empty_pages = False
+        # When set, a files.list that spans more than one corpus (corpora=allDrives, or user/domain
+        # with includeItemsFromAllDrives) leaves out shared-drive items and says incompleteSearch:
+        # true. FileList.incompleteSearch: "some search results might be missing, since all
+        # documents were not searched. This can occur when searching multiple drives with the
+        # allDrives corpora" (drive v3 discovery document / files.list reference).
+        self.incomplete_search = False
+        # Names the caller of a request (service account, or its delegated subject); set by Emulator.
+        self.identify: Callable[[Call], str | None] = lambda call: None
         self.on_spreadsheet_created: Callable[[str, str], None] | None = None
 
     # -- ids and time ----------------------------------------------------------------------
@@ -113,11 +147,46 @@ class DriveState:
         return self._clock()
 
     # -- seeding ---------------------------------------------------------------------------
-    def add_shared_drive(self, name: str, drive_id: str | None = None) -> str:
+    def add_shared_drive(self, name: str, drive_id: str | None = None, *,
+                         members: set[str] | list[str] | None = None) -> str:
+        """A shared drive; with `members`, only those accounts are members (others see only what is
+        shared with them item by item)."""
         with self._lock:
             did = drive_id or "0A" + self._random_id(17) + "Uk9PVA"
-            self.drives[did] = SharedDrive(did, name, self.now())
+            who = None if members is None else {m.lower() for m in members}
+            self.drives[did] = SharedDrive(did, name, self.now(), who)
             return did
+
+    def rename_drive(self, drive_id: str, name: str) -> None:
+        """Lands in each member's own change log as a `changeType: "drive"` entry ("Track changes
+        for users and shared drives": a user's change log shows changes directly relevant to a
+        shared drive they are a member of, e.g. the shared drive is renamed).
+        https://developers.google.com/workspace/drive/api/guides/about-changes"""
+        with self._lock:
+            self.drives[drive_id].name = name
+            self._record_drive(drive_id)
+
+    def add_drive_member(self, drive_id: str, email: str) -> None:
+        """Also a `drive` change: "The user becomes a member of a shared drive" (same guide)."""
+        with self._lock:
+            drive = self.drives[drive_id]
+            if drive.members is not None:
+                drive.members.add(email.lower())
+            self._record_drive(drive_id)
+
+    def share(self, file_id: str, email: str, role: str = "reader") -> None:
+        """Grant `email` a role on one item (and, through it, on everything under a folder)."""
+        if role not in READER_ROLES:
+            raise ValueError(f"unknown role {role!r}")
+        with self._lock:
+            f = self._get(file_id)
+            f.permissions[email.lower()] = role
+            # Sharing is a change to the item: its `version` moves, its content and modifiedTime do
+            # not. Items under a shared folder become visible to the grantee, so they appear in its log.
+            f.version += 1
+            self._record(f)
+            for d in self.descendants(file_id):
+                self._record(d)
 
     def _parent_ids(self, parent: str | None, drive_id: str | None) -> list[str]:
         if parent is None:
@@ -278,6 +347,59 @@ class DriveState:
             f.last_modifier_email = modifier
         self._record(f)
 
+    def _record_drive(self, drive_id: str) -> None:
+        with self._lock:
+            key = "drive:" + drive_id
+            if key in self._changed_ids:
+                self.changes = [c for c in self.changes if not (c.change_type == "drive" and c.drive_id == drive_id)]
+            self._changed_ids.add(key)
+            self.changes.append(Change(self._next_seq, "", False, self.now(), drive_id, "drive"))
+            self._next_seq += 1
+
+    # -- who sees what ---------------------------------------------------------------------
+    def roles(self, f: DriveFile) -> dict[str, str]:
+        """Every account's role on `f`: its owner, then grants on it and on the folders above it
+        (Drive permissions are inherited by a folder's contents)."""
+        out: dict[str, str] = {}
+        seen: set[str] = set()
+        stack = [f]
+        while stack:
+            item = stack.pop()
+            if item.id in seen:
+                continue
+            seen.add(item.id)
+            for email, role in item.permissions.items():
+                out.setdefault(email, role)
+            stack.extend(self.files[p] for p in item.parents if p in self.files)
+        if f.owner_email:
+            out[f.owner_email.lower()] = "owner"
+        return out
+
+    def is_member(self, drive_id: str | None, who: str | None) -> bool:
+        drive = self.drives.get(drive_id or "")
+        return drive is None or drive.has_member(who)
+
+    def in_user_corpus(self, f: DriveFile, who: str | None) -> bool:
+        """My Drive items, and shared-drive items a non-member was given access to one by one
+        ("Identify which change log to track": if a non-member is granted file access to individual
+        items in a shared drive, changes to those items are tracked in the user change log, not the
+        shared drive change log; https://developers.google.com/workspace/drive/api/guides/about-changelogs)."""
+        if f.drive_id is None:
+            return True
+        return not self.is_member(f.drive_id, who) and who is not None and who.lower() in self.roles(f)
+
+    def visible(self, f: DriveFile, who: str | None) -> bool:
+        return self.is_member(f.drive_id, who) or self.in_user_corpus(f, who)
+
+    def _require_member(self, drive_id: str, who: str | None) -> None:
+        # A non-member asking for a shared drive's corpus or log is told the drive does not exist,
+        # as Drive answers files.list with corpora=drive for a folder shared from a drive the account
+        # is not a member of (tidyverse/googledrive#439: 404 "Shared drive not found: 0AEm…",
+        # reason notFound, location driveId), and drives.get for a non-member
+        # (xyou365/AutoRclone#74: "Error 404: Shared drive not found").
+        if drive_id not in self.drives or not self.drives[drive_id].has_member(who):
+            raise ApiError(404, f"Shared drive not found: {drive_id}", reason="notFound", location="driveId")
+
     def _record(self, f: DriveFile, removed: bool = False) -> None:
         with self._lock:
             # Drive reports the latest state of a file once, not every intermediate change. (A new
@@ -420,6 +542,8 @@ class DriveState:
     def _lookup(self, call: Call, file_id: str, *, all_drives_flag: bool = True) -> DriveFile:
         fid = self.root_id if file_id == "root" else file_id
         f = self.files.get(fid)
+        if f is not None and not self.visible(f, self.identify(call)):
+            f = None  # neither a member of its drive nor given access to it
         # Without supportsAllDrives, shared-drive items are invisible: Drive says 404. Methods that
         # have no such parameter (files.export) see them all the same.
         if f is None or (
@@ -455,16 +579,23 @@ class DriveState:
                 "The includeItemsFromAllDrives parameter must be set to true when corpora is set to drive or allDrives.",
                 reason="teamDrivesParameterRequired",
             )
+        who = self.identify(call)
         if corpora == "drive":
-            if drive_id not in self.drives:
-                raise ApiError(
-                    404, f"Shared drive not found: {drive_id}", reason="notFound", location="driveId"
-                )
+            self._require_member(str(drive_id), who)
             return lambda f: f.drive_id == drive_id
-        if corpora == "allDrives" or all_drives:
-            return lambda f: True
-        if corpora not in ("user", "domain"):
+        if corpora not in ("user", "domain", "allDrives"):
             raise ApiError(400, "Invalid Value", reason="invalid", location="corpora")
+        if self.incomplete_search and all_drives:
+            return lambda f: f.drive_id is None
+        if corpora == "allDrives":
+            # The user corpus plus every shared drive the caller is a member of.
+            return lambda f: self.in_user_corpus(f, who) or (f.drive_id is not None and self.is_member(f.drive_id, who))
+        if all_drives:
+            # The user corpus: a member's shared-drive items are not in it ("Files owned by or shared
+            # to the user. If a user has permissions on a Shared Drive, the files inside it won't be
+            # retrieved unless the user has created, opened, or shared the file": the Drive v3 .NET
+            # reference of the `corpus` enum), only items shared with a non-member one by one.
+            return lambda f: self.in_user_corpus(f, who) and (f.drive_id is None or not self.is_member(f.drive_id, who))
         return lambda f: f.drive_id is None
 
     def _page(self, call: Call) -> int:
@@ -474,7 +605,7 @@ class DriveState:
     def h_files_list(self, call: Call) -> Reply:
         with self._lock:
             visible = self._check_corpora(call)
-            pred = compile_query(call.param("q", "") or "", self.root_id)
+            pred = compile_query(call.param("q", "") or "", self.root_id, self.roles)
             order = call.param("orderBy") or ""
             matched = [f for f in self.files.values() if visible(f) and pred(f)]
             matched.sort(key=lambda f: (f.created, f.id))
@@ -497,17 +628,27 @@ class DriveState:
             fingerprint = _fingerprint(
                 call, ("q", "orderBy", "corpora", "driveId", "includeItemsFromAllDrives")
             )
-            offset = _decode_token(call.param("pageToken"), fingerprint)
+            offset, emptied = _decode_token(call.param("pageToken"), fingerprint)
+            incomplete = self.incomplete_search and self._spans_corpora(call)
+            if self.empty_pages and not emptied and offset < len(matched):
+                body: dict[str, Any] = {"kind": "drive#fileList", "incompleteSearch": incomplete, "files": [],
+                                        "nextPageToken": _encode_token(offset, fingerprint, emptied=True)}
+                return Reply(json=body, default_fields=DEFAULT_LIST_FIELDS)
             size = self._page(call)
             page = matched[offset : offset + size]
-            body: dict[str, Any] = {
+            body = {
                 "kind": "drive#fileList",
-                "incompleteSearch": False,
+                "incompleteSearch": incomplete,
                 "files": [self.resource(f) for f in page],
             }
             if offset + size < len(matched):
                 body["nextPageToken"] = _encode_token(offset + size, fingerprint)
             return Reply(json=body, default_fields=DEFAULT_LIST_FIELDS)
+
+    @staticmethod
+    def _spans_corpora(call: Call) -> bool:
+        corpora = call.param("corpora", "user") or "user"
+        return corpora == "allDrives" or (corpora != "drive" and call.flag("includeItemsFromAllDrives"))
 
     def h_files_get(self, call: Call) -> Reply:
         with self._lock:
@@ -596,15 +737,22 @@ class DriveState:
             return Reply(status=204, data=b"", content_type="")
 
     def h_start_token(self, call: Call) -> Reply:
+        drive_id = call.param("driveId")
+        if drive_id:
+            self._require_member(drive_id, self.identify(call))
         return Reply(json={"kind": "drive#startPageToken", "startPageToken": self.start_page_token()})
 
     def h_changes_list(self, call: Call) -> Reply:
         with self._lock:
             token = call.param("pageToken") or ""
-            if not token.isdigit() or int(token) > self._next_seq:
+            number, _, emptied = token.partition("~")  # "~": the empty page before it was served
+            if not number.isdigit() or int(number) > self._next_seq or emptied not in ("", "e"):
                 raise ApiError(400, "Invalid Value", reason="invalid", location="pageToken")
-            start = int(token)
+            start = int(number)
             drive_id = call.param("driveId")
+            who = self.identify(call)
+            if drive_id:
+                self._require_member(drive_id, who)
             all_drives = call.flag("includeItemsFromAllDrives")
             if all_drives and not call.flag("supportsAllDrives"):
                 raise ApiError(
@@ -615,31 +763,34 @@ class DriveState:
             include_removed = call.flag("includeRemoved", True)
             restrict = call.flag("restrictToMyDrive")
 
-            def wanted(c: Change) -> bool:
-                if drive_id:
-                    return c.drive_id == drive_id
-                if c.drive_id and (restrict or not all_drives):
+            def in_drive_log(c: Change) -> bool:
+                return c.change_type == "file" and c.drive_id == drive_id
+
+            def in_user_log(c: Change) -> bool:
+                # Drive changes go to the logs of the drive's members only (about-changes guide).
+                if c.change_type == "drive":
+                    return not restrict and self.is_member(c.drive_id, who)
+                if c.drive_id is None:
+                    return True
+                if restrict or not all_drives:
                     return False
-                return include_removed or not c.removed
+                f = self.files.get(c.file_id)
+                if f is None:  # gone: a removal is harmless to report to anyone who may have seen it
+                    return not self.is_member(c.drive_id, who)
+                # A member's shared-drive items are tracked in the drive's log; items shared with a
+                # non-member one by one in that user's own log (about-changelogs guide).
+                return self.in_user_corpus(f, who)
+
+            def wanted(c: Change) -> bool:
+                return (in_drive_log(c) if drive_id else in_user_log(c)) and (include_removed or not c.removed)
 
             pending = [c for c in self.changes if c.seq >= start and wanted(c)]
+            if self.empty_pages and not emptied and pending:
+                return Reply(json={"kind": "drive#changeList", "changes": [], "nextPageToken": f"{start}~e"},
+                             default_fields=DEFAULT_CHANGE_FIELDS)
             size = self._page(call)
             page = pending[:size]
-            out = []
-            for c in page:
-                item: dict[str, Any] = {
-                    "kind": "drive#change",
-                    "changeType": "file",
-                    "type": "file",
-                    "time": rfc3339(c.time),
-                    "removed": c.removed,
-                    "fileId": c.file_id,
-                }
-                if c.drive_id:
-                    item["driveId"] = c.drive_id
-                if not c.removed and c.file_id in self.files:
-                    item["file"] = self.resource(self.files[c.file_id])
-                out.append(item)
+            out = [self._change_json(c) for c in page]
             body: dict[str, Any] = {"kind": "drive#changeList", "changes": out}
             if len(pending) > size:
                 body["nextPageToken"] = str(pending[size].seq)
@@ -647,11 +798,37 @@ class DriveState:
                 body["newStartPageToken"] = str(self._next_seq)
             return Reply(json=body, default_fields=DEFAULT_CHANGE_FIELDS)
 
+    def _change_json(self, c: Change) -> dict[str, Any]:
+        item: dict[str, Any] = {
+            "kind": "drive#change",
+            "changeType": c.change_type,
+            "type": c.change_type,
+            "time": rfc3339(c.time),
+            "removed": c.removed,
+        }
+        if c.change_type == "drive":
+            # No fileId: "driveId" names the drive, "drive" its state (Change.drive: "Present if the
+            # changeType is drive, the user is still a member of the shared drive, and the shared
+            # drive has not been deleted").
+            item["driveId"] = c.drive_id
+            if c.drive_id in self.drives:
+                item["drive"] = self._drive_json(self.drives[c.drive_id])
+            return item
+        item["fileId"] = c.file_id
+        if c.drive_id:
+            item["driveId"] = c.drive_id
+        if not c.removed and c.file_id in self.files:
+            item["file"] = self.resource(self.files[c.file_id])
+        return item
+
     def h_drives_list(self, call: Call) -> Reply:
         with self._lock:
-            drives = sorted(self.drives.values(), key=lambda d: (d.created, d.id))
+            # Without useDomainAdminAccess, "only the shared drives for which the current user of your
+            # app is a member are returned" ("Search for shared drives" guide).
+            who = self.identify(call)
+            drives = sorted((d for d in self.drives.values() if d.has_member(who)), key=lambda d: (d.created, d.id))
             fingerprint = _fingerprint(call, ("q",))
-            offset = _decode_token(call.param("pageToken"), fingerprint)
+            offset, _ = _decode_token(call.param("pageToken"), fingerprint)
             size = call.int_param("pageSize", 10)
             body: dict[str, Any] = {
                 "kind": "drive#driveList",
@@ -662,10 +839,9 @@ class DriveState:
             return Reply(json=body)
 
     def h_drives_get(self, call: Call) -> Reply:
-        d = self.drives.get(call.path_params["driveId"])
-        if d is None:
-            raise ApiError(404, f"Shared drive not found: {call.path_params['driveId']}", reason="notFound")
-        return Reply(json=self._drive_json(d))
+        drive_id = call.path_params["driveId"]
+        self._require_member(drive_id, self.identify(call))
+        return Reply(json=self._drive_json(self.drives[drive_id]))
 
     @staticmethod
     def _drive_json(d: SharedDrive) -> dict[str, Any]:
@@ -688,13 +864,16 @@ def _fingerprint(call: Call, names: tuple[str, ...]) -> str:
     return hashlib.sha1(raw.encode()).hexdigest()[:10]
 
 
-def _encode_token(offset: int, fingerprint: str) -> str:
-    return base64.urlsafe_b64encode(json.dumps({"o": offset, "f": fingerprint}).encode()).decode().rstrip("=")
+def _encode_token(offset: int, fingerprint: str, *, emptied: bool = False) -> str:
+    data: dict[str, Any] = {"o": offset, "f": fingerprint}
+    if emptied:
+        data["e"] = 1  # the empty page before this offset was served
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
 
 
-def _decode_token(token: str | None, fingerprint: str) -> int:
+def _decode_token(token: str | None, fingerprint: str) -> tuple[int, bool]:
     if not token:
-        return 0
+        return 0, False
     try:
         data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         offset = int(data["o"])
@@ -703,7 +882,7 @@ def _decode_token(token: str | None, fingerprint: str) -> int:
     if data.get("f") != fingerprint:
         # The page token belongs to a different query.
         raise ApiError(400, "Invalid Value", reason="invalid", location="pageToken")
-    return offset
+    return offset, bool(data.get("e"))
 
 
 def _media(call: Call, data: bytes, mime: str) -> Reply:

@@ -1,6 +1,7 @@
 """Drive v3 search query (`q`) parser: enough of the grammar for folder walks and filters.
 
-Supported: ``'ID' in parents``, ``'x@y' in owners``, ``trashed = false``, ``mimeType = '…'``,
+Supported: ``'ID' in parents``, ``'x@y' in owners`` / ``writers`` / ``readers`` (from the item's
+permissions, inherited from its folders: a writer is not an owner), ``trashed = false``, ``mimeType = '…'``,
 ``mimeType != '…'``, ``name = / != / contains '…'``, ``fullText contains '…'``,
 ``createdTime``/``modifiedTime`` comparisons, ``starred``/``sharedWithMe``,
 ``shortcutDetails.targetId = '…'``, with ``and`` / ``or`` / ``not`` and parentheses.
@@ -10,13 +11,27 @@ Anything else is Drive's 400 "Invalid Value" on q.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .errors import ApiError
 from .protocol import parse_rfc3339
 
 Predicate = Callable[[Any], bool]
+Roles = Callable[[Any], Mapping[str, str]]  # item -> {email: role}
+
+# "Search query terms and operators" (https://developers.google.com/workspace/drive/api/guides/ref-search-terms):
+# `owners` are the users who own the file; `writers` those who may modify it; `readers` those who may
+# read it. So an owner is also a writer and a reader, and a reader is not a writer.
+_COLLECTION_ROLES = {
+    "owners": frozenset({"owner"}),
+    "writers": frozenset({"owner", "organizer", "fileOrganizer", "writer"}),
+    "readers": frozenset({"owner", "organizer", "fileOrganizer", "writer", "commenter", "reader"}),
+}
+
+
+def _owner_only(f: Any) -> Mapping[str, str]:
+    return {f.owner_email.lower(): "owner"} if getattr(f, "owner_email", None) else {}
 
 _TOKEN = re.compile(
     r"\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<op>!=|<=|>=|=|<|>)|(?P<paren>[()])|(?P<word>[A-Za-z_][A-Za-z0-9_.]*))"
@@ -46,10 +61,10 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def compile_query(text: str, root_id: str) -> Predicate:
+def compile_query(text: str, root_id: str, roles: Roles = _owner_only) -> Predicate:
     if not text.strip():
         return lambda f: True
-    parser = _QueryParser(_tokens(text), root_id)
+    parser = _QueryParser(_tokens(text), root_id, roles)
     pred = parser.or_expr()
     if parser.pos != len(parser.toks):
         raise invalid_q()
@@ -57,10 +72,11 @@ def compile_query(text: str, root_id: str) -> Predicate:
 
 
 class _QueryParser:
-    def __init__(self, toks: list[tuple[str, str]], root_id: str) -> None:
+    def __init__(self, toks: list[tuple[str, str]], root_id: str, roles: Roles) -> None:
         self.toks = toks
         self.pos = 0
         self.root_id = root_id
+        self.roles = roles
 
     def peek(self) -> tuple[str, str] | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -138,8 +154,10 @@ class _QueryParser:
         if collection == "parents":
             wanted = self.root_id if value == "root" else value
             return lambda f: wanted in f.parents
-        if collection in ("owners", "writers", "readers"):
-            return lambda f: f.owner_email is not None and f.owner_email.lower() == value.lower()
+        if collection in _COLLECTION_ROLES:
+            wanted_roles = _COLLECTION_ROLES[collection]
+            email = value.lower()
+            return lambda f: self.roles(f).get(email) in wanted_roles
         raise invalid_q()
 
     def _field(self, name: str, op: str, value: Any) -> Predicate:

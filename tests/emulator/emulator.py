@@ -72,6 +72,7 @@ class Emulator:
         self.sheets = SheetsState(seed)
         self.gmail = GmailState(self.auth)
         self.drive.on_spreadsheet_created = lambda fid, name: self.sheets.create(fid, name)
+        self.drive.identify = self._caller
         self.requests: list[RequestRecord] = []
         self.counts: Counter[str] = Counter()
         self.violations: list[Violation] = []
@@ -121,6 +122,16 @@ class Emulator:
     def calls(self, method_id: str) -> list[RequestRecord]:
         with self._log_lock:
             return [r for r in self.requests if r.method_id == method_id]
+
+    def _caller(self, call: Call) -> str | None:
+        """The account a request acts as: the delegated subject, else the service account; None for
+        a token the emulator did not issue (such a caller sees every shared drive as a member)."""
+        authorization = call.headers.get("authorization") or ""
+        token = authorization[7:].strip() if authorization.lower().startswith("bearer ") else call.param("access_token")
+        grant = self.auth.grant_for(token) if token else None
+        if grant is None:
+            return None
+        return grant.subject or grant.issuer
 
     # -- dispatch --------------------------------------------------------------------------
     def _log(self, record: RequestRecord) -> None:

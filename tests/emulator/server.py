@@ -25,6 +25,29 @@ class RawResponse:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+def method_override(request: RawRequest) -> RawRequest:
+    """The request the client meant when it tunnels a method through POST.
+
+    googleapiclient (http.py, `HttpRequest.execute`) sends a GET whose URI is longer than
+    MAX_URI_LENGTH (2048) as `POST` with `X-HTTP-Method-Override: GET`, the query string moved into
+    an `application/x-www-form-urlencoded` body; Google's front ends honour the header. Without this a
+    long `files.list` would be routed as `files.create`.
+    """
+    override = request.headers.get("x-http-method-override", "").strip().upper()
+    if request.method != "POST" or not override:
+        return request
+    target = request.target
+    headers = dict(request.headers)
+    headers.pop("x-http-method-override")
+    body = request.body
+    if "x-www-form-urlencoded" in headers.get("content-type", "") and body:
+        target += ("&" if "?" in target else "?") + body.decode("ascii", "replace")
+        body = b""
+        headers.pop("content-type")
+        headers["content-length"] = "0"
+    return RawRequest(override, target, headers, body)
+
+
 # None means "drop the connection without answering" (fault injection).
 Dispatcher = Callable[[RawRequest], RawResponse | None]
 
@@ -37,11 +60,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        request = RawRequest(
-            method=self.command,
-            target=self.path,
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
+        request = method_override(
+            RawRequest(
+                method=self.command,
+                target=self.path,
+                headers={k.lower(): v for k, v in self.headers.items()},
+                body=body,
+            )
         )
         response = self.server.dispatcher(request)
         if response is None:
