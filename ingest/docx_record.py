@@ -34,9 +34,16 @@ from ingest.thaidate import DateParseError, parse_datetime, thai_digits_to_arabi
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _NS = {"w": _W, "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}
+# Text a reader sees. Not: text boxes (a rule break of their own), the VML fallback of a drawing, the
+# old place of text moved with tracked changes (w:moveFrom keeps it in w:t, not w:delText: Word for Mac
+# 2011 in jgm/pandoc test/docx/track_changes_move.docx @18ab864), and the prompt of a content control
+# still showing its placeholder (w:showingPlcHdr: LibreOffice writes its placeholder fields so, e.g.
+# "<พิมพ์คำตอบที่นี่>" left unfilled in a template; Word does the same for "Click or tap here…").
 _TEXT_NODES = etree.XPath(
     "(.//w:r/w:t | .//w:r/w:tab | .//w:r/w:br | .//w:r/w:cr | .//w:r/w:noBreakHyphen)"
-    "[not(ancestor::w:txbxContent) and not(ancestor::mc:Fallback)]", namespaces=_NS)
+    "[not(ancestor::w:txbxContent) and not(ancestor::mc:Fallback) and not(ancestor::w:moveFrom)"
+    " and not(ancestor::w:sdt[w:sdtPr/w:showingPlcHdr[not(@w:val='0' or @w:val='false' or @w:val='off')]])]",
+    namespaces=_NS)
 _BLOCK_CONTAINERS = {f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}customXml"}
 _P, _TBL, _TR, _TC = (f"{{{_W}}}{n}" for n in ("p", "tbl", "tr", "tc"))
 
