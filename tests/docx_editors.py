@@ -26,7 +26,7 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
-from docx_corpus import libreoffice, part, rezip
+from docx_corpus import libreoffice, part, rezip, valid_record
 from lxml import etree
 
 from ingest.record_template import (
@@ -110,9 +110,9 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
                 answer_p = _p('ตอบ <text:placeholder text:placeholder-type="text" text:description="คำตอบ">'
                               "&lt;พิมพ์คำตอบที่นี่&gt;</text:placeholder>")
             elif (part_index, i) == (0, 1):  # a soft line break inside the answer
-                half = len(answers[part_index][i]) // 2
-                answer_p = _p(f"ตอบ {escape(answers[part_index][i][:half])}<text:line-break/>"
-                              f"{escape(answers[part_index][i][half:])}")
+                text = answers[part_index][i]
+                cut = soft_break_at(text)
+                answer_p = _p(f"ตอบ {escape(text[:cut])}<text:line-break/>{escape(text[cut + 1:])}")
             elif (part_index, i) == (0, 2):
                 answer_p = _p(f"ตอบ<text:tab/>{answer}")
             elif (part_index, i) == (1, 0):  # tracked changes, not yet accepted
@@ -155,7 +155,7 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
   </style:list-level-properties></text:list-level-style-number>
 </text:list-style>
 <number:date-style style:name="ThaiDate"><number:day/><number:text> </number:text><number:month number:textual="true"
- number:style="long"/><number:text> </number:text><number:year number:style="long"/></number:date-style>
+ number:style="long"/><number:text> </number:text><number:year number:style="long" number:calendar="buddhist"/></number:date-style>
 </office:styles>
 <office:automatic-styles><style:page-layout style:name="pm1"/></office:automatic-styles>
 <office:master-styles><style:master-page style:name="Standard" style:page-layout-name="pm1"><style:footer>
@@ -164,6 +164,11 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
 <office:body><office:text>{tracked}{"".join(body)}</office:text></office:body>
 </office:document>
 """
+
+
+def soft_break_at(answer: str) -> int:
+    """Where the Writer record's answer 1.2 has its soft line break: the space nearest its middle."""
+    return answer.index(" ", len(answer) // 2)
 
 
 def _writer_table(part_index: int, questions: tuple[str, ...], answers: list[str]) -> str:
@@ -182,8 +187,6 @@ def _writer_table(part_index: int, questions: tuple[str, ...], answers: list[str
 @functools.cache
 def _convert_all(office: str) -> dict[str, bytes]:
     """Every LibreOffice-written file of the session, by name; two soffice runs (~10–20 s)."""
-    from docx_corpus import valid_record  # the corpus's python-docx records
-
     with tempfile.TemporaryDirectory(prefix="tidtam-lo-") as tmp:
         work = Path(tmp)
         src, odt, out = work / "src", work / "odt", work / "out"

@@ -6,12 +6,11 @@ import io
 
 import pytest
 from docx import Document
-from docx_corpus import RULES, docx_from_lines, libreoffice, valid_record, via_libreoffice, with_body_xml
+from docx_corpus import docx_from_lines, valid_record, with_body_xml
 
 from ingest.campaign import RecordPart
 from ingest.docx_record import focus_group_rows, read_document, read_header
 from ingest.facts import RecordReading
-from ingest.inspect import inspect_document
 from ingest.record_template import (
     FOCUS_GROUP_PARTS,
     FOCUS_GROUP_QUESTIONS,
@@ -42,15 +41,6 @@ def test_every_template_style_reads_the_same_twenty_answers(style: str) -> None:
     assert [(a.part, a.number, a.question, a.answer) for a in record.answers] == expected_rows()
     assert record.header == HEADER
     assert (record.missing, record.unanswered) == ((), ())
-
-
-@pytest.mark.skipif(libreoffice() is None, reason="LibreOffice (soffice) is not installed")
-@pytest.mark.parametrize("style", ["paragraphs", "autonum", "table"])
-def test_a_record_written_by_libreoffice_from_odt(style: str, tmp_path) -> None:
-    docx = via_libreoffice(valid_record(style), tmp_path)
-    facts = inspect_document(docx, RULES)
-    assert facts.violations == ()
-    assert [(a.part, a.number, a.question, a.answer) for a in facts.record.answers] == expected_rows()
 
 
 CASES = [
