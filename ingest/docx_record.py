@@ -116,8 +116,11 @@ class _Numbering:
         numbering = _numbering_element(document)
         if numbering is None:
             return
+        links: dict[str, str] = {}
         for abstract in numbering.iterfind(f"{{{_W}}}abstractNum"):
             abstract_id = abstract.get(f"{{{_W}}}abstractNumId", "")
+            if (link := _val(abstract, "numStyleLink")) is not None:
+                links[abstract_id] = link
             for lvl in abstract.iterfind(f"{{{_W}}}lvl"):
                 level = _int(lvl.get(f"{{{_W}}}ilvl"), 0)
                 fmt = _val(lvl, "numFmt") or "decimal"
@@ -129,6 +132,15 @@ class _Numbering:
                 start = _val(override, "startOverride")
                 if start is not None:
                     self._overrides[(num_id, _int(override.get(f"{{{_W}}}ilvl"), 0))] = _int(start, 1)
+        # A list style: the abstractNum holds no levels, only w:numStyleLink to a numbering style whose
+        # w:numId leads to the abstractNum that does (Word's list styles; Apple Pages numbers every
+        # list so, ShayHill/docx2python tests/resources/created-in-pages-bulleted-lists.docx). Lists
+        # through the link share its levels and its counter.
+        for abstract_id, style_id in links.items():
+            linked_num = self._styles.get(style_id, (None, None, None))[0]
+            target = self._abstract_of.get(linked_num or "")
+            if target is not None and target not in links:
+                self._abstract_of.update({n: target for n, a in self._abstract_of.items() if a == abstract_id})
 
     def _num_pr(self, p: etree._Element) -> tuple[str | None, int]:
         num = p.find(f"{{{_W}}}pPr/{{{_W}}}numPr")

@@ -535,6 +535,98 @@ def _mac_numbering(count: int) -> bytes:
             f"{abstract}{nums}</w:numbering>").encode()
 
 
+# --- Apple Pages: File → Export To → Word -------------------------------------------------------------
+
+def apple_pages(docx: bytes) -> bytes:
+    """A record exported by Apple Pages, with the template's instruction under "ส่วนที่ 1" as a bullet.
+    Traits read from ShayHill/docx2python tests/resources/created-in-pages-bulleted-lists.docx
+    (blob 48a746c533): docProps/app.xml an empty <Properties/> (no Application); no rsid, no w14;
+    paragraph style "Body A" (a styleId with a space); every run <w:rtl w:val="0"/><w:lang/>; and every
+    list numbered through a list style: the paragraph's w:num points to an w:abstractNum that holds no
+    levels, only <w:numStyleLink w:val="Numbered"/>; the numbering style "Numbered" has its own w:numId,
+    whose w:abstractNum (w:styleLink "Numbered") holds the levels. A list restarting takes a new w:num
+    on the level-less w:abstractNum with a w:startOverride.
+    """
+    document, style_num = _list_numbers(docx)
+    lists: dict[str, int] = {}
+    for p in document.iter(_w("p")):
+        ppr = p.find(_w("pPr"))
+        if ppr is None:
+            ppr = _el("pPr")
+            p.insert(0, ppr)
+        style = ppr.find(_w("pStyle"))
+        num = ppr.find(f"{_w('numPr')}/{_w('numId')}")
+        num_id = num.get(_w("val")) if num is not None else style_num.get(style.get(_w("val"))) if style is not None else None
+        if style is not None and style.get(_w("val")) in ("Normal", *style_num):
+            ppr.remove(style)
+            style = None
+        if ppr.find(_w("numPr")) is not None:
+            ppr.remove(ppr.find(_w("numPr")))
+        if num_id is not None:
+            ppr.insert(0, _num_pr(10 + lists.setdefault(num_id, len(lists))))
+        if style is None:
+            ppr.insert(0, _el("pStyle", val="Body A"))
+        for r in p.iter(_w("r")):
+            rpr = r.find(_w("rPr"))
+            if rpr is None:
+                rpr = _el("rPr")
+                r.insert(0, rpr)
+            rpr.append(_el("rtl", val="0"))
+            rpr.append(_el("lang", val="th-TH"))
+    paragraphs = list(document.iter(_w("p")))
+    heading = next((p for p in paragraphs if "".join(p.itertext()).startswith("ส่วนที่ 1")), paragraphs[0])
+    note = _el("p")
+    note_ppr = _el("pPr")
+    note_ppr.append(_el("pStyle", val="Body A"))
+    note_ppr.append(_num_pr(2))
+    note.append(note_ppr)
+    run = _el("r")
+    text = _el("t")
+    text.text = "กรุณาตอบให้ครบทุกข้อ"
+    run.append(text)
+    note.append(run)
+    heading.addnext(note)
+    styles = _xml(docx, "word/styles.xml")
+    for xml in ('<w:style w:type="paragraph" w:styleId="Body A"><w:name w:val="Body A"/><w:next w:val="Body A"/></w:style>',
+                '<w:style w:type="numbering" w:styleId="Numbered"><w:name w:val="Numbered"/><w:pPr><w:numPr>'
+                '<w:numId w:val="1"/></w:numPr></w:pPr></w:style>',
+                '<w:style w:type="numbering" w:styleId="Bullet"><w:name w:val="Bullet"/><w:pPr><w:numPr>'
+                '<w:numId w:val="3"/></w:numPr></w:pPr></w:style>'):
+        styles.append(etree.fromstring(xml.replace("<w:style ", f'<w:style xmlns:w="{_W}" ', 1)))
+    empty_app = ('<?xml version="1.0" encoding="UTF-8"?><Properties xmlns="http://schemas.openxmlformats.org/'
+                 'officeDocument/2006/extended-properties" xmlns:vt="http://schemas.openxmlformats.org/'
+                 'officeDocument/2006/docPropsVTypes"/>')
+    return rezip(docx, replace={"word/document.xml": _dump(document), "word/styles.xml": _dump(styles),
+                                "word/numbering.xml": _pages_numbering(len(lists)), "docProps/app.xml": empty_app.encode()})
+
+
+def _num_pr(num_id: int) -> etree._Element:
+    num_pr = _el("numPr")
+    num_pr.append(_el("ilvl", val="0"))
+    num_pr.append(_el("numId", val=str(num_id)))
+    return num_pr
+
+
+def _pages_numbering(count: int) -> bytes:
+    def levels(fmt: str, text: str) -> str:
+        return "".join(f'<w:lvl w:ilvl="{i}"><w:start w:val="1"/><w:numFmt w:val="{fmt}"/><w:suff w:val="tab"/>'
+                       f'<w:lvlText w:val="{text.replace("N", str(i + 1))}"/><w:lvlJc w:val="left"/>'
+                       f'<w:pPr><w:ind w:left="{360 * (i + 1)}" w:hanging="360"/></w:pPr></w:lvl>' for i in range(9))
+    hybrid = '<w:multiLevelType w:val="hybridMultilevel"/>'
+    abstracts = (f'<w:abstractNum w:abstractNumId="0">{hybrid}<w:numStyleLink w:val="Numbered"/></w:abstractNum>'
+                 f'<w:abstractNum w:abstractNumId="1">{hybrid}<w:styleLink w:val="Numbered"/>{levels("decimal", "%N.")}'
+                 "</w:abstractNum>"
+                 f'<w:abstractNum w:abstractNumId="2">{hybrid}<w:numStyleLink w:val="Bullet"/></w:abstractNum>'
+                 f'<w:abstractNum w:abstractNumId="3">{hybrid}<w:styleLink w:val="Bullet"/>{levels("bullet", "•")}'
+                 "</w:abstractNum>")
+    nums = ('<w:num w:numId="1"><w:abstractNumId w:val="1"/></w:num><w:num w:numId="2"><w:abstractNumId w:val="2"/>'
+            '</w:num><w:num w:numId="3"><w:abstractNumId w:val="3"/></w:num>'
+            + "".join(f'<w:num w:numId="{10 + k}"><w:abstractNumId w:val="0"/>'
+                      + ('<w:lvlOverride w:ilvl="0"><w:startOverride w:val="1"/></w:lvlOverride>' if k else "")
+                      + "</w:num>" for k in range(count)))
+    return (f'<?xml version="1.0" encoding="UTF-8"?><w:numbering xmlns:w="{_W}">{abstracts}{nums}</w:numbering>').encode()
+
+
 # --- Word naming its main part word/document2.xml -----------------------------------------------------
 
 def main_part_renamed(docx: bytes) -> bytes:
@@ -560,4 +652,4 @@ def main_part_renamed(docx: bytes) -> bytes:
 
 
 EDITORS = {"google_docs": google_docs_export, "wps_office": wps_office, "word_for_mac": word_for_mac,
-           "main_part_renamed": main_part_renamed}
+           "apple_pages": apple_pages, "main_part_renamed": main_part_renamed}

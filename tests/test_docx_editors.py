@@ -92,6 +92,7 @@ PROVENANCE = {
     "wps_office": lambda docx: application(docx).startswith("WPS Office_")
     and "KSOProductBuildVer" in part(docx, "docProps/custom.xml"),
     "word_for_mac": lambda docx: application(docx) == "Microsoft Macintosh Word",
+    "apple_pages": lambda docx: application(docx) is None and "numStyleLink" in part(docx, "word/numbering.xml"),
     "main_part_renamed": lambda docx: "word/document.xml" not in zipfile.ZipFile(io.BytesIO(docx)).namelist(),
 }
 
