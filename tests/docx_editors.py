@@ -400,7 +400,11 @@ def wps_office(docx: bytes) -> bytes:
       file; 1054 is Thai) and ICV;
     - the zip lists folder entries ("_rels/", "word/", …) besides the files;
     - document.xml declares xmlns:wpsCustomData and mc:Ignorable="w14 w15 wp14"; every paragraph has a
-      w14:paraId and no rsid; every run and paragraph mark has <w:rFonts w:hint="default"/> and a w:lang.
+      w14:paraId and no rsid; every run and paragraph mark has <w:rFonts w:hint="default"/> and a w:lang;
+    - settings.xml ends with an mc:AlternateContent whose only branch is
+      <mc:Choice Requires="wpsCustomData"><wpsCustomData:typoFeatureVersion/>, with no mc:Fallback
+      (reported from WPS desktop files in deepseek-ai/DeepSeek-V3 issue #1652; WPS omitting the
+      fallback: mwilliamson/python-mammoth issue #163).
     """
     document = _xml(docx, "word/document.xml")
     for i, p in enumerate(document.iter(_w("p"))):
@@ -435,8 +439,12 @@ def wps_office(docx: bytes) -> bytes:
                               Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/custom-properties"))
     types.append(etree.Element(f"{{{_CT}}}Override", PartName="/docProps/custom.xml",
                                ContentType="application/vnd.openxmlformats-officedocument.custom-properties+xml"))
+    settings = _with_namespaces(_xml(docx, "word/settings.xml"), {"wpsCustomData": _WPS_CUSTOM_DATA, "mc": _MC}, None)
+    settings.append(etree.fromstring(
+        f'<mc:AlternateContent xmlns:mc="{_MC}" xmlns:wpsCustomData="{_WPS_CUSTOM_DATA}"><mc:Choice '
+        'Requires="wpsCustomData"><wpsCustomData:typoFeatureVersion val="1"/></mc:Choice></mc:AlternateContent>'))
     docx = rezip(docx, replace={"word/document.xml": _dump(document), "_rels/.rels": _dump(rels),
-                                "[Content_Types].xml": _dump(types)},
+                                "[Content_Types].xml": _dump(types), "word/settings.xml": _dump(settings)},
                  add={"docProps/custom.xml": custom.encode(),
                       **{folder: b"" for folder in ("_rels/", "docProps/", "word/", "word/_rels/", "word/theme/")}})
     return _set_app(docx, "WPS Office_12.1.0.26880_F1E327BC-269C-435d-A152-05C5408002CA", None)
