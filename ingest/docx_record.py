@@ -104,7 +104,7 @@ class _Numbering:
     def __init__(self, document: Document) -> None:
         self._styles: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._abstract_of: dict[str, str] = {}
-        self._formats: dict[tuple[str, int], tuple[str, int]] = {}
+        self._formats: dict[tuple[str, int], tuple[str, int, str]] = {}
         self._overrides: dict[tuple[str, int], int] = {}
         self._counters: dict[str, list[int | None]] = {}
         styles = document.styles.element
@@ -124,7 +124,7 @@ class _Numbering:
             for lvl in abstract.iterfind(f"{{{_W}}}lvl"):
                 level = _int(lvl.get(f"{{{_W}}}ilvl"), 0)
                 fmt = _val(lvl, "numFmt") or "decimal"
-                self._formats[(abstract_id, level)] = (fmt, _int(_val(lvl, "start"), 1))
+                self._formats[(abstract_id, level)] = (fmt, _int(_val(lvl, "start"), 1), _val(lvl, "lvlText") or "")
         for num in numbering.iterfind(f"{{{_W}}}num"):
             num_id = num.get(f"{{{_W}}}numId", "")
             self._abstract_of[num_id] = _val(num, "abstractNumId") or ""
@@ -154,13 +154,13 @@ class _Numbering:
             seen += 1
         return num_id, _int(ilvl, 0)
 
-    def number(self, p: etree._Element) -> tuple[str, int] | None:
-        """(list key, shown number) for a numbered paragraph; None for bullets and plain text."""
+    def number(self, p: etree._Element) -> tuple[str, int, str] | None:
+        """(list key, shown number, label shown) for a numbered paragraph; None for bullets and plain text."""
         num_id, level = self._num_pr(p)
         if not num_id or num_id == "0" or num_id not in self._abstract_of or not 0 <= level < 9:
             return None
         abstract_id = self._abstract_of[num_id]
-        fmt, start = self._formats.get((abstract_id, level), ("decimal", 1))
+        fmt, start, text = self._formats.get((abstract_id, level), ("decimal", 1, ""))
         # Nums sharing an abstract numbering share its counter; a num's start override restarts it the
         # first time that num is used (LibreOffice writes one such num per "restart numbering").
         counters = self._counters.setdefault(abstract_id, [None] * 9)
@@ -171,7 +171,8 @@ class _Numbering:
             counters[deeper] = None
         if fmt in ("bullet", "none"):
             return None
-        return f"{abstract_id}:{level}", counters[level] or 0
+        label = re.sub(r"%([1-9])", lambda m: str(counters[int(m.group(1)) - 1] or 0), text)
+        return f"{abstract_id}:{level}", counters[level] or 0, label
 
 
 def _numbering_element(document: Document) -> etree._Element | None:
@@ -248,7 +249,15 @@ class _Walker:
         self.numbering = numbering
 
     def paragraph(self, p: etree._Element) -> _Block:
-        return _Block(_paragraph_text(p), self.numbering.number(p))
+        text, auto = _paragraph_text(p), self.numbering.number(p)
+        if auto is None:
+            return _Block(text)
+        if _part_number(auto[2]) is not None:
+            # A part heading numbered by the list itself: Writer's chapter numbering exports Heading 2
+            # with lvlText "ส่วนที่ %2 " (written by soffice here); Word's multilevel lists linked to
+            # headings do the same. The label never appears in w:t, so it is put back in front.
+            return _Block(f"{auto[2]}{text}")
+        return _Block(text, auto[:2])
 
     def cell(self, tc: etree._Element, depth: int) -> _Cell:
         blocks = list(self.blocks(tc, depth + 1))

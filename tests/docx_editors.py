@@ -37,7 +37,7 @@ from ingest.record_template import (
     default_answers,
 )
 
-WRITER_LAYOUTS = ("list", "table", "placeholders")
+WRITER_LAYOUTS = ("list", "table", "placeholders", "outline")
 
 
 def require_libreoffice() -> str:
@@ -99,7 +99,10 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
     ]
     changes: list[str] = []
     for part_index, (info, questions) in enumerate(zip(FOCUS_GROUP_PARTS, FOCUS_GROUP_QUESTIONS, strict=True)):
-        body.append(_p(f"ส่วนที่ {info.number} {escape(info.title)}", "Bold"))
+        if layout == "outline":  # "ส่วนที่ n" comes from chapter numbering, not typed
+            body.append(f'<text:h text:style-name="Heading_20_2" text:outline-level="2">{escape(info.title)}</text:h>')
+        else:
+            body.append(_p(f"ส่วนที่ {info.number} {escape(info.title)}", "Bold"))
         if layout == "table":
             body.append(_writer_table(part_index, questions, answers[part_index]))
             continue
@@ -148,6 +151,12 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
  <style:text-properties fo:font-weight="bold" style:font-weight-complex="bold"/></style:style>
 <style:style style:name="List_20_Number" style:display-name="List Number" style:family="paragraph"
  style:parent-style-name="Standard"/>
+<style:style style:name="Heading_20_2" style:display-name="Heading 2" style:family="paragraph"
+ style:parent-style-name="Standard" style:default-outline-level="2"><style:text-properties fo:font-weight="bold"/></style:style>
+<text:outline-style style:name="Outline">
+ <text:outline-level-style text:level="1" style:num-format=""/>
+ <text:outline-level-style text:level="2" style:num-prefix="ส่วนที่ " style:num-suffix=" " style:num-format="1"/>
+</text:outline-style>
 <text:list-style style:name="Numbering_20_123" style:display-name="Numbering 123">
  <text:list-level-style-number text:level="1" style:num-suffix="." style:num-format="1">
   <style:list-level-properties text:list-level-position-and-space-mode="label-alignment">

@@ -58,16 +58,20 @@ def writer_expected_rows() -> list[tuple[int, int, str, str]]:
 @pytest.mark.parametrize("layout", [layout for layout in WRITER_LAYOUTS if layout != "placeholders"])
 def test_a_record_typed_in_writer_reads_the_same(layout: str) -> None:
     """Writer's own numbered list (one per part) or tables, a date field, a bookmark, tabs, a soft line
-    break, and an unaccepted tracked deletion and insertion: the reader sees what Writer shows."""
+    break, and an unaccepted tracked deletion and insertion; "outline": the "ส่วนที่ n" of each part
+    heading shown by chapter numbering, not typed. The reader sees what Writer shows."""
     docx = libreoffice_file(f"writer-{layout}.docx")
     document = part(docx, "word/document.xml")
     if layout == "list":  # what Writer's export made of the constructs, so the test reads them
         for markup in ("<w:del ", "<w:ins ", "<w:delText>", "<w:br/>", "<w:tab/>", "<w:bookmarkStart",
                        'w:fldCharType="begin"', "<w:numPr>"):
             assert markup in document, markup
+    if layout == "outline":
+        assert "ส่วนที่" not in "".join(re.findall(r"<w:t[^>]*>([^<]*)</w:t>", document))
+        assert 'w:val="ส่วนที่ %2 "' in part(docx, "word/numbering.xml")
     facts = inspect_document(docx, RULES)
     assert facts.violations == ()
-    assert rows(facts) == (writer_expected_rows() if layout == "list" else expected_rows())
+    assert rows(facts) == (expected_rows() if layout == "table" else writer_expected_rows())
     assert facts.record.header["date_iso"] == "2022-11-09"
     assert {k: v for k, v in facts.record.header.items() if not k.startswith("date")} == {
         k: v for k, v in HEADER.items() if not k.startswith("date")}
