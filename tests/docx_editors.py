@@ -1,6 +1,6 @@
 """Focus-group records as the editors people use write them: LibreOffice Writer (run here), Google
-Docs' "Download → Microsoft Word (.docx)", WPS Office, Word for Mac and Word writing its main part
-under another name.
+Docs' "Download → Microsoft Word (.docx)", WPS Office, Word for Mac, Apple Pages and Word writing its
+main part under another name.
 
 LibreOffice is the only one of these that runs here, so its files are real: `libreoffice_files()`
 converts, in two `soffice` runs per test session, (a) the corpus's python-docx records round-tripped
@@ -83,6 +83,8 @@ def writer_record_fodt(province: str = "ยะลา", layout: str = "list") -> 
     layout "table": each part a 3-column table (ข้อ | ประเด็นคำถาม | ผลการสนทนา).
     layout "placeholders": the blank template sent out with Writer placeholder fields
     (Insert → Field → More Fields → Functions → Placeholder) where the answers go, left unfilled.
+    layout "outline": as "list", but each part heading is Heading 2 with only its title typed; the
+    "ส่วนที่ n" in front is Writer's chapter numbering (Tools → Heading Numbering).
     """
     if layout not in WRITER_LAYOUTS:
         raise ValueError(f"layout {layout!r} is not one of {', '.join(WRITER_LAYOUTS)}")
