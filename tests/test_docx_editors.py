@@ -5,6 +5,7 @@ see tests/docx_editors.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import zipfile
@@ -160,3 +161,14 @@ def test_a_zip_whose_package_relationship_points_outside_word_is_not_a_docx() ->
     docx = EDITORS["main_part_renamed"](valid_record())
     rels = part(docx, "_rels/.rels").replace("/word/document2.xml", "/../../etc/passwd")
     assert sniff(rezip(docx, replace={"_rels/.rels": rels.encode()})) == "zip"
+
+
+def test_a_google_doc_exported_by_drive_is_read_when_the_campaign_allows_google_docs() -> None:
+    """The Drive backend exports a native Google Doc to .docx (files.export); with allow_google_docs
+    the export is read like an uploaded record, otherwise it is named a Google Doc."""
+    docx = EDITORS["google_docs"](valid_record("autonum"))
+    allowed = dataclasses.replace(RULES, allow_google_docs=True)
+    facts = inspect_document(docx, allowed, exported_from="application/vnd.google-apps.document")
+    assert facts.violations == () and rows(facts) == expected_rows()
+    refused = inspect_document(docx, RULES, exported_from="application/vnd.google-apps.document")
+    assert [v.code for v in refused.violations] == ["google_doc"] and len(refused.record.answers) == 20
