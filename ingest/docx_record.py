@@ -34,9 +34,16 @@ from ingest.thaidate import DateParseError, parse_datetime, thai_digits_to_arabi
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _NS = {"w": _W, "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}
+# Text a reader sees. Not: text boxes (a rule break of their own), the VML fallback of a drawing, the
+# old place of text moved with tracked changes (w:moveFrom keeps it in w:t, not w:delText: Word for Mac
+# 2011 in jgm/pandoc test/docx/track_changes_move.docx @18ab864), and the prompt of a content control
+# still showing its placeholder (w:showingPlcHdr: LibreOffice writes its placeholder fields so, e.g.
+# "<พิมพ์คำตอบที่นี่>" left unfilled in a template; Word does the same for "Click or tap here…").
 _TEXT_NODES = etree.XPath(
     "(.//w:r/w:t | .//w:r/w:tab | .//w:r/w:br | .//w:r/w:cr | .//w:r/w:noBreakHyphen)"
-    "[not(ancestor::w:txbxContent) and not(ancestor::mc:Fallback)]", namespaces=_NS)
+    "[not(ancestor::w:txbxContent) and not(ancestor::mc:Fallback) and not(ancestor::w:moveFrom)"
+    " and not(ancestor::w:sdt[w:sdtPr/w:showingPlcHdr[not(@w:val='0' or @w:val='false' or @w:val='off')]])]",
+    namespaces=_NS)
 _BLOCK_CONTAINERS = {f"{{{_W}}}sdt", f"{{{_W}}}sdtContent", f"{{{_W}}}customXml"}
 _P, _TBL, _TR, _TC = (f"{{{_W}}}{n}" for n in ("p", "tbl", "tr", "tc"))
 
@@ -97,7 +104,7 @@ class _Numbering:
     def __init__(self, document: Document) -> None:
         self._styles: dict[str, tuple[str | None, str | None, str | None]] = {}
         self._abstract_of: dict[str, str] = {}
-        self._formats: dict[tuple[str, int], tuple[str, int]] = {}
+        self._formats: dict[tuple[str, int], tuple[str, int, str]] = {}
         self._overrides: dict[tuple[str, int], int] = {}
         self._counters: dict[str, list[int | None]] = {}
         styles = document.styles.element
@@ -109,12 +116,15 @@ class _Numbering:
         numbering = _numbering_element(document)
         if numbering is None:
             return
+        links: dict[str, str] = {}
         for abstract in numbering.iterfind(f"{{{_W}}}abstractNum"):
             abstract_id = abstract.get(f"{{{_W}}}abstractNumId", "")
+            if (link := _val(abstract, "numStyleLink")) is not None:
+                links[abstract_id] = link
             for lvl in abstract.iterfind(f"{{{_W}}}lvl"):
                 level = _int(lvl.get(f"{{{_W}}}ilvl"), 0)
                 fmt = _val(lvl, "numFmt") or "decimal"
-                self._formats[(abstract_id, level)] = (fmt, _int(_val(lvl, "start"), 1))
+                self._formats[(abstract_id, level)] = (fmt, _int(_val(lvl, "start"), 1), _val(lvl, "lvlText") or "")
         for num in numbering.iterfind(f"{{{_W}}}num"):
             num_id = num.get(f"{{{_W}}}numId", "")
             self._abstract_of[num_id] = _val(num, "abstractNumId") or ""
@@ -122,6 +132,15 @@ class _Numbering:
                 start = _val(override, "startOverride")
                 if start is not None:
                     self._overrides[(num_id, _int(override.get(f"{{{_W}}}ilvl"), 0))] = _int(start, 1)
+        # A list style: the abstractNum holds no levels, only w:numStyleLink to a numbering style whose
+        # w:numId leads to the abstractNum that does (Word's list styles; Apple Pages numbers every
+        # list so, ShayHill/docx2python tests/resources/created-in-pages-bulleted-lists.docx). Lists
+        # through the link share its levels and its counter.
+        for abstract_id, style_id in links.items():
+            linked_num = self._styles.get(style_id, (None, None, None))[0]
+            target = self._abstract_of.get(linked_num or "")
+            if target is not None and target not in links:
+                self._abstract_of.update({n: target for n, a in self._abstract_of.items() if a == abstract_id})
 
     def _num_pr(self, p: etree._Element) -> tuple[str | None, int]:
         num = p.find(f"{{{_W}}}pPr/{{{_W}}}numPr")
@@ -135,13 +154,13 @@ class _Numbering:
             seen += 1
         return num_id, _int(ilvl, 0)
 
-    def number(self, p: etree._Element) -> tuple[str, int] | None:
-        """(list key, shown number) for a numbered paragraph; None for bullets and plain text."""
+    def number(self, p: etree._Element) -> tuple[str, int, str] | None:
+        """(list key, shown number, label shown) for a numbered paragraph; None for bullets and plain text."""
         num_id, level = self._num_pr(p)
         if not num_id or num_id == "0" or num_id not in self._abstract_of or not 0 <= level < 9:
             return None
         abstract_id = self._abstract_of[num_id]
-        fmt, start = self._formats.get((abstract_id, level), ("decimal", 1))
+        fmt, start, text = self._formats.get((abstract_id, level), ("decimal", 1, ""))
         # Nums sharing an abstract numbering share its counter; a num's start override restarts it the
         # first time that num is used (LibreOffice writes one such num per "restart numbering").
         counters = self._counters.setdefault(abstract_id, [None] * 9)
@@ -152,7 +171,8 @@ class _Numbering:
             counters[deeper] = None
         if fmt in ("bullet", "none"):
             return None
-        return f"{abstract_id}:{level}", counters[level] or 0
+        label = re.sub(r"%([1-9])", lambda m: str(counters[int(m.group(1)) - 1] or 0), text)
+        return f"{abstract_id}:{level}", counters[level] or 0, label
 
 
 def _numbering_element(document: Document) -> etree._Element | None:
@@ -229,7 +249,15 @@ class _Walker:
         self.numbering = numbering
 
     def paragraph(self, p: etree._Element) -> _Block:
-        return _Block(_paragraph_text(p), self.numbering.number(p))
+        text, auto = _paragraph_text(p), self.numbering.number(p)
+        if auto is None:
+            return _Block(text)
+        if _part_number(auto[2]) is not None:
+            # A part heading numbered by the list itself: Writer's chapter numbering exports Heading 2
+            # with lvlText "ส่วนที่ %2 " (written by soffice here); Word's multilevel lists linked to
+            # headings do the same. The label never appears in w:t, so it is put back in front.
+            return _Block(f"{auto[2]}{text}")
+        return _Block(text, auto[:2])
 
     def cell(self, tc: etree._Element, depth: int) -> _Cell:
         blocks = list(self.blocks(tc, depth + 1))

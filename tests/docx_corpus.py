@@ -12,12 +12,10 @@ import random
 import re
 import shutil
 import struct
-import subprocess
 import warnings
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from docx import Document
 from PIL import Image
@@ -345,24 +343,6 @@ def blank_template() -> bytes:
 
 def libreoffice() -> str | None:
     return shutil.which("soffice") or shutil.which("libreoffice")
-
-
-def via_libreoffice(docx: bytes, workdir: Path) -> bytes:
-    """docx → .odt → .docx through LibreOffice, so the file is written by another program than python-docx.
-
-    Paths are ours (workdir and fixed names), never an uploaded file's name.
-    """
-    office = libreoffice()
-    if office is None:
-        raise RuntimeError("LibreOffice is not installed")
-    source = workdir / "record.docx"
-    source.write_bytes(docx)
-    profile = f"-env:UserInstallation=file://{workdir / 'profile'}"
-    for target, src in (("odt", source), ("docx", workdir / "odt" / "record.odt")):
-        outdir = workdir / target
-        subprocess.run([office, profile, "--headless", "--convert-to", target, "--outdir", str(outdir), str(src)],
-                       check=True, capture_output=True, timeout=180)
-    return (workdir / "docx" / "record.docx").read_bytes()
 
 
 @dataclass(frozen=True)
