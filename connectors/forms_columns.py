@@ -44,6 +44,10 @@ def _key(title: str) -> str:
     return " ".join(str(title).split()).casefold()
 
 
+def is_timestamp_header(title: str) -> bool:
+    return _key(title) in TIMESTAMP_HEADERS
+
+
 def timestamp_column(name: str, header: Sequence[str], rows: Sequence[Sequence[Any]]) -> int:
     """The timestamp column: by its name, else the first column whose every value is a date and time."""
     for i, title in enumerate(header):

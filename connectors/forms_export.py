@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 
@@ -41,16 +40,18 @@ class FormsExportSource:
 
 
 def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
-                        timestamp_order: str | None = None, serial_zone: ZoneInfo | None = None) -> ResponseBatch:
+                        timestamp_order: str | None = None, serial_zone: tzinfo | None = None,
+                        stamp_col: int | None = None) -> ResponseBatch:
     """Parse a Forms response table (a downloaded file, or the form's linked response sheet), header first.
 
     `name` is where a person finds the rows again ("questionnaire.csv", "sheet 1AbC… tab Form Responses 1").
-    `serial_zone`: numbers in the timestamp column are Sheets serial numbers in that zone.
+    `serial_zone`: numbers in the timestamp column are Sheets serial numbers in that zone;
+    `stamp_col`: the timestamp column when the caller already found it.
     """
     columns = [str(c).strip() for c in header]
     # Sheets trims trailing blank cells from each row: pad back to the header's width.
     rows = [list(row) + [""] * (len(columns) - len(row)) for row in rows]
-    stamp_col = timestamp_column(name, columns, rows)
+    stamp_col = timestamp_column(name, columns, rows) if stamp_col is None else stamp_col
     email_col = email_column(name, columns, rows)
     day_first = _day_first([row[stamp_col] for row in rows], timestamp_order)
     responses, problems = [], []
@@ -103,7 +104,7 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _timestamp(value: Any, day_first: bool, serial_zone: ZoneInfo | None) -> datetime:
+def _timestamp(value: Any, day_first: bool, serial_zone: tzinfo | None) -> datetime:
     if isinstance(value, datetime):  # an XLSX date cell: wall time with no zone; the form's is Bangkok
         stamp = pd.Timestamp(value).to_pydatetime()
         return stamp.replace(tzinfo=BANGKOK) if stamp.tzinfo is None else stamp.astimezone(BANGKOK)

@@ -12,8 +12,8 @@ documenting "2026/05/08 10:46:49 AM GMT+7".
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from ingest.thaidate import BANGKOK, DateParseError
 
@@ -75,12 +75,25 @@ def _zone(text: str) -> timezone | None:
     return None if named is None else timezone(timedelta(minutes=named))
 
 
-def from_serial(serial: float, zone: ZoneInfo) -> datetime:
+def spreadsheet_zone(text: str) -> tzinfo:
+    """A spreadsheet's `properties.timeZone`: "in CLDR format such as America/New_York. If the time zone
+    isn't recognized, this may be a custom time zone such as GMT-07:00" (Sheets API, SpreadsheetProperties)."""
+    try:
+        return ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = _zone(text.strip())
+    if zone is None:
+        raise DateParseError(f"spreadsheet time zone {text!r} is neither a zone name nor GMT±hh:mm")
+    return zone
+
+
+def from_serial(serial: float, zone: tzinfo) -> datetime:
     """A Sheets date-time serial number, read as wall time in the spreadsheet's zone, in Bangkok time.
 
     Rounded to the millisecond (a double carries the day fraction to about a microsecond), then cut to
     the second, as the Forms download and the sheet's own display write it: 23:59:59.6 stays on the due
-    day instead of rounding into the next one.
+    day instead of rounding into the next one. A serial number carries no offset: in a zone with
+    daylight saving the hour repeated in autumn is ambiguous and is read as its first occurrence.
     """
     wall = SERIAL_EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
     return wall.replace(microsecond=0, tzinfo=zone).astimezone(BANGKOK)
