@@ -73,7 +73,7 @@ def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
         email = None if email_col is None or _blank(values[email_col]) else _text(values[email_col])
         # The instant, not the cell's text, goes into the id: the same response keeps its id whether
         # it was read from the .zip, a linked sheet's CSV in any locale, or the sheet itself.
-        cells = [created.astimezone(UTC).isoformat() if c == stamp_col else _text(v)
+        cells = [created.astimezone(UTC).isoformat() if c == stamp_col else "" if _blank(v) else _text(v)
                  for c, v in enumerate(values[:len(columns)])]
         response_id = "row-" + hashlib.sha1("\x1f".join(cells).encode("utf-8")).hexdigest()[:16]
         responses.append(FormResponse(response_id, created, answers, origin, respondent_email=email))
