@@ -153,6 +153,7 @@ def test_serial_numbers_are_read_in_the_spreadsheets_own_zone(emu, tmp_path, zon
     book = seed_linked_sheet(emu, demo.export, zone=zone, pattern="M/d/yyyy h:mm:ss AM/PM")
     batch = FormsSheetSource(google_api(emu, tmp_path), book).responses()
     expected = FormsExportSource(demo.export).responses()
+    assert len(expected.responses) > 600 and not batch.problems
     assert [r.created_at for r in batch.responses] == [r.created_at for r in expected.responses]
 
 
