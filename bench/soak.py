@@ -8,7 +8,6 @@ equals a fresh full sync.
 from __future__ import annotations
 
 import argparse
-import csv
 import random
 import shutil
 import signal
@@ -17,13 +16,16 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from connectors.xlsx_warehouse import XlsxWarehouse  # noqa: E402
-from ingest.demo import write_demo  # noqa: E402
+from ingest.demo import DEMO_EXPORT, DOWNLOADED_AT, FORM_TITLE, write_demo  # noqa: E402
+from ingest.demo_forms import forms_csv_bytes, forms_download_zip, forms_stamp, read_forms_download  # noqa: E402
+from ingest.thaidate import BANGKOK  # noqa: E402
 
 AS_OF = "2022-11-16T09:00"
 
@@ -42,14 +44,12 @@ def mutate(workspace: Path, rng: random.Random, step: int) -> str:
     elif action == "delete":
         rng.choice(files).unlink()
     else:
-        export = workspace / "exports" / "questionnaire.csv"
-        with export.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))  # answers hold quoted commas: never split by hand
-        row = list(rng.choice(rows[1:]))
-        row[0] = f"{rng.randrange(1, 16)}/11/2565, 10:{step % 60:02d}:00"
+        export = workspace / DEMO_EXPORT  # a new download replaces the old one, as a coordinator saves it
+        header, rows = read_forms_download(export.read_bytes())
+        row = list(rng.choice(rows))
+        row[0] = forms_stamp(datetime(2022, 11, rng.randrange(1, 16), 10, step % 60, tzinfo=BANGKOK))
         row[1] = f"soak{step}@example.com"
-        with export.open("a", encoding="utf-8", newline="") as handle:
-            csv.writer(handle).writerow(row)
+        export.write_bytes(forms_download_zip(FORM_TITLE, forms_csv_bytes(header, [*rows, row]), DOWNLOADED_AT))
     return action
 
 

@@ -1,69 +1,58 @@
-"""Google Forms "Download responses" exports (CSV or XLSX) as a responses source.
+"""Google Forms responses files as a responses source: the "Download responses" .csv.zip or its CSV,
+and the linked response sheet downloaded as CSV or XLSX.
 
-The header row holds the question titles; the timestamp's format follows the exporting account's
-locale ("1/11/2565, 9:15:32" in Thai, "11/1/2022 9:15:32" in US English), so the day/month order
-is inferred from the whole column.
+A Forms download writes arrival times as "2022/11/07 11:59:59 PM GMT+7" in every UI language (see
+ingest/forms_time.py); the linked sheet's own downloads write the spreadsheet locale's format instead
+("22/8/2026, 16:53:50" in a Thai-locale sheet's CSV; real date cells in its XLSX), so for those the
+day/month order is inferred from the whole column.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from connectors.base import FormResponse, ResponseBatch
-from ingest.errors import InputError
+from connectors.forms_columns import email_column, timestamp_column
+from connectors.forms_download import read_table
+from ingest.forms_time import from_serial, looks_like_forms_timestamp, parse_forms_timestamp
 from ingest.thaidate import BANGKOK, DateParseError, parse_datetime, thai_digits_to_arabic
 
-TIMESTAMP_HEADERS = ("timestamp", "ประทับเวลา", "การประทับเวลา", "เวลาประทับ")
-EMAIL_HEADERS = ("email address", "ที่อยู่อีเมล", "อีเมล", "email")
 _NUMERIC_DATE = re.compile(r"^\s*(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})")
 
 
 class FormsExportSource:
-    """Reads every response from one export file; each read is complete (the file is the whole form)."""
+    """Reads every response from one downloaded file; each read is complete (the file is the whole form)."""
 
     def __init__(self, path: str | Path, *, timestamp_order: str | None = None) -> None:
         self.path = Path(path)
-        self.timestamp_order = timestamp_order  # "dmy" or "mdy"; None to infer
+        self.timestamp_order = timestamp_order  # "dmy" or "mdy" for a linked sheet's CSV; None to infer
 
     def responses(self, since: str | None = None) -> ResponseBatch:
-        frame = self._read()
-        rows = [list(row) for row in frame.itertuples(index=False, name=None)]
-        return responses_from_rows(self.path.name, [str(c) for c in frame.columns], rows,
+        header, rows = read_table(self.path)
+        return responses_from_rows(self.path.name, [str(c) for c in header], rows,
                                    timestamp_order=self.timestamp_order)
-
-    def _read(self) -> pd.DataFrame:
-        try:
-            if self.path.suffix.lower() in (".xlsx", ".xlsm"):
-                return pd.read_excel(self.path, dtype=object)
-            return pd.read_csv(self.path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-        except FileNotFoundError:
-            raise InputError(f"responses export {self.path} does not exist: download it from the form's "
-                             "Responses tab (⋮ → Download responses) and save it there") from None
-        except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"{self.path}: cannot read as a Forms export ({exc})") from None
 
 
 def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
-                        timestamp_order: str | None = None) -> ResponseBatch:
-    """Parse a Forms response table (an export file, or the form's linked response sheet), header first.
+                        timestamp_order: str | None = None, serial_zone: tzinfo | None = None,
+                        stamp_col: int | None = None) -> ResponseBatch:
+    """Parse a Forms response table (a downloaded file, or the form's linked response sheet), header first.
 
     `name` is where a person finds the rows again ("questionnaire.csv", "sheet 1AbC… tab Form Responses 1").
+    `serial_zone`: numbers in the timestamp column are Sheets serial numbers in that zone;
+    `stamp_col`: the timestamp column when the caller already found it.
     """
     columns = [str(c).strip() for c in header]
-    lowered = [c.lower() for c in columns]
-    stamp_col = next((i for i, c in enumerate(lowered) if c in TIMESTAMP_HEADERS), None)
-    if stamp_col is None:
-        raise InputError(f"{name}: no timestamp column (expected one of "
-                         f"{', '.join(TIMESTAMP_HEADERS)} in the header row); is this a Forms export?")
-    email_col = next((i for i, c in enumerate(lowered) if c in EMAIL_HEADERS), None)
     # Sheets trims trailing blank cells from each row: pad back to the header's width.
     rows = [list(row) + [""] * (len(columns) - len(row)) for row in rows]
+    stamp_col = timestamp_column(name, columns, rows) if stamp_col is None else stamp_col
+    email_col = email_column(name, columns, rows)
     day_first = _day_first([row[stamp_col] for row in rows], timestamp_order)
     responses, problems = [], []
     for r, values in enumerate(rows):
@@ -72,7 +61,7 @@ def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
         if all(_blank(v) for v in values):
             continue
         try:
-            created = _timestamp(values[stamp_col], day_first)
+            created = _timestamp(values[stamp_col], day_first, serial_zone)
         except DateParseError:
             problems.append(f"{origin}: timestamp {values[stamp_col]!r} is not a date; row skipped")
             continue
@@ -82,8 +71,11 @@ def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
                 continue
             answers[title] = _text(values[c])
         email = None if email_col is None or _blank(values[email_col]) else _text(values[email_col])
-        fingerprint = "\x1f".join(_text(v) for v in values[:len(columns)])
-        response_id = "row-" + hashlib.sha1(fingerprint.encode("utf-8")).hexdigest()[:16]
+        # The instant, not the cell's text, goes into the id: the same response keeps its id whether
+        # it was read from the .zip, a linked sheet's CSV in any locale, or the sheet itself.
+        cells = [created.astimezone(UTC).isoformat() if c == stamp_col else "" if _blank(v) else _text(v)
+                 for c, v in enumerate(values[:len(columns)])]
+        response_id = "row-" + hashlib.sha1("\x1f".join(cells).encode("utf-8")).hexdigest()[:16]
         responses.append(FormResponse(response_id, created, answers, origin, respondent_email=email))
     return ResponseBatch(responses, complete=True, problems=problems)
 
@@ -112,8 +104,13 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _timestamp(value: Any, day_first: bool) -> datetime:
-    if isinstance(value, datetime):  # an XLSX cell; Forms exports carry no zone, and the form's is Bangkok
+def _timestamp(value: Any, day_first: bool, serial_zone: tzinfo | None) -> datetime:
+    if isinstance(value, datetime):  # an XLSX date cell: wall time with no zone; the form's is Bangkok
         stamp = pd.Timestamp(value).to_pydatetime()
         return stamp.replace(tzinfo=BANGKOK) if stamp.tzinfo is None else stamp.astimezone(BANGKOK)
-    return parse_datetime(str(value), day_first=day_first)
+    if serial_zone is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return from_serial(float(value), serial_zone)
+    text = str(value).strip()
+    if looks_like_forms_timestamp(text):
+        return parse_forms_timestamp(text)
+    return parse_datetime(text, day_first=day_first)

@@ -7,14 +7,21 @@ Answers are keyed by question title, as the "Download responses" export keys the
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import Answer, FormResponse, ResponseBatch
+from connectors.forms_columns import is_timestamp_header, timestamp_column
 from connectors.forms_export import responses_from_rows
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
+from ingest.errors import FatalSourceError
+from ingest.forms_time import spreadsheet_zone
+from ingest.thaidate import DateParseError
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 5000  # the largest page forms.responses.list gives
 # Responses become visible to the list a little after they were submitted: re-read this much.
@@ -132,10 +139,13 @@ class FormsApiSource:
 
 
 class FormsSheetSource:
-    """The form's linked response spreadsheet, parsed exactly like a "Download responses" export.
+    """The form's linked response spreadsheet, parsed like a "Download responses" file.
 
-    Reads the whole tab each run (one `values.get`); the tab's title is kept in the cursor so the
-    spreadsheet's metadata is read only on the first run or after the tab was renamed.
+    Arrival times are read unformatted (serial numbers, in the spreadsheet's own `timeZone`), so no
+    locale or display format can change them; the other columns are read as people see them. The
+    responses tab is found by its header, not its place: people add tabs in front of it. The tab's
+    title and the zone are kept in the cursor, so a run costs two `values.get` calls; the spreadsheet's
+    metadata is read again only on the first run or after the tab was renamed.
     """
 
     def __init__(self, api: GoogleApi, spreadsheet_id: str, *, worksheet: str | None = None,
@@ -150,43 +160,89 @@ class FormsSheetSource:
         return f"response spreadsheet {self.spreadsheet_id}"
 
     def check(self) -> str:
-        return f"tab {self._tab(None)!r} is readable"
+        tab, _ = self._locate()
+        return f"tab {tab!r} is readable"
 
     def responses(self, since: str | None = None) -> ResponseBatch:
-        remembered = _json(since).get("tab") if since else None
-        tab = self._tab(remembered)
+        memo = _json(since) if since else {}
+        remembered = memo.get("tab") if memo.get("timeZone") else None
+        tab, zone = (remembered, str(memo["timeZone"])) if remembered else self._locate()
         try:
-            values = self._values(tab)
+            values = self._values(tab, "FORMATTED_VALUE")
         except GoogleApiError as exc:
             if exc.status != 400 or tab != remembered:
                 raise
-            tab = self._tab(None)  # renamed since the last run
-            values = self._values(tab)
+            tab, zone = self._locate()  # renamed since the last run
+            values = self._values(tab, "FORMATTED_VALUE")
+        cursor = json.dumps({"tab": tab, "timeZone": zone}, ensure_ascii=False)
         if not values:
-            return ResponseBatch([], complete=True, cursor=json.dumps({"tab": tab}))
-        batch = responses_from_rows(f"sheet {self.spreadsheet_id} tab {tab}", values[0], values[1:],
-                                    timestamp_order=self.timestamp_order)
-        return ResponseBatch(batch.responses, complete=True, cursor=json.dumps({"tab": tab}, ensure_ascii=False),
-                             problems=batch.problems)
+            return ResponseBatch([], complete=True, cursor=cursor)
+        name = f"sheet {self.spreadsheet_id} tab {tab}"
+        header, rows = [str(c) for c in values[0]], [list(r) for r in values[1:]]
+        stamp_col = timestamp_column(name, header, rows)
+        letter = _column(stamp_col)
+        serials = self._values(tab, "UNFORMATTED_VALUE", f"{letter}2:{letter}")
+        for row, cell in zip(rows, serials, strict=False):
+            if row and cell and stamp_col < len(row):
+                row[stamp_col] = cell[0]
+        try:
+            serial_zone = spreadsheet_zone(zone)
+        except DateParseError as exc:
+            raise FatalSourceError(f"{self._what}: {exc}; set the zone in File → Settings",
+                                   source=self.spreadsheet_id) from None
+        batch = responses_from_rows(name, header, rows, timestamp_order=self.timestamp_order,
+                                    serial_zone=serial_zone, stamp_col=stamp_col)
+        return ResponseBatch(batch.responses, complete=True, cursor=cursor, problems=batch.problems)
 
-    def _tab(self, remembered: str | None) -> str:
-        if self.worksheet:
-            return self.worksheet
-        if remembered:
-            return remembered
+    def _locate(self) -> tuple[str, str]:
+        """The responses tab and the spreadsheet's time zone (one `spreadsheets.get`, one `batchGet`)."""
         http = self.api.sheets_http(SCOPES["sheets_readonly"])
         meta = self.api.call("sheets.spreadsheets.get", lambda: http.fetch_sheet_metadata(
-            self.spreadsheet_id, params={"fields": "sheets.properties(title,index)"}), what=self._what)
-        sheets = sorted(meta.get("sheets", []), key=lambda s: s["properties"].get("index", 0))
-        # Forms links its responses to the first tab ("Form Responses 1" / "การตอบแบบฟอร์ม 1").
-        return str(sheets[0]["properties"]["title"]) if sheets else "Sheet1"
+            self.spreadsheet_id, params={"fields": "properties.timeZone,sheets.properties(title,index)"}),
+            what=self._what)
+        zone = str(meta.get("properties", {}).get("timeZone") or "Asia/Bangkok")
+        titles = [str(s["properties"]["title"])
+                  for s in sorted(meta.get("sheets", []), key=lambda s: s["properties"].get("index", 0))]
+        if self.worksheet:
+            return self.worksheet, zone
+        if not titles:
+            raise FatalSourceError(f"{self._what} has no tabs", source=self.spreadsheet_id)
+        ranges = [_quoted(t) + "!1:1" for t in titles]
+        body = self.api.call("sheets.spreadsheets.values.batchGet", lambda: http.values_batch_get(
+            self.spreadsheet_id, ranges, params={"valueRenderOption": "FORMATTED_VALUE"}), what=self._what)
+        headers = [(r.get("values") or [[]])[0] for r in body.get("valueRanges", [])]
+        # Forms writes its responses to a tab it names "Form Responses 1" ("การตอบแบบฟอร์ม 1" in Thai),
+        # headed by its timestamp column; people add summary tabs, often in front of it.
+        for title, header in zip(titles, headers, strict=False):
+            if any(is_timestamp_header(h) for h in header):
+                log.info("%s: responses are on tab %r (its header has the timestamp column)", self._what, title)
+                return title, zone
+        log.info("%s: no tab has a known timestamp header; reading the first tab %r", self._what, titles[0])
+        return titles[0], zone
 
-    def _values(self, tab: str) -> list[list[Any]]:
+    def _values(self, tab: str, render: str, cells: str | None = None) -> list[list[Any]]:
         http = self.api.sheets_http(SCOPES["sheets_readonly"])
-        quoted = "'" + tab.replace("'", "''") + "'"
+        rng = _quoted(tab) + (f"!{cells}" if cells else "")
+        params = {"valueRenderOption": render}
+        if render == "UNFORMATTED_VALUE":
+            params["dateTimeRenderOption"] = "SERIAL_NUMBER"
         body = self.api.call("sheets.spreadsheets.values.get", lambda: http.values_get(
-            self.spreadsheet_id, quoted, params={"valueRenderOption": "FORMATTED_VALUE"}), what=self._what)
+            self.spreadsheet_id, rng, params=params), what=self._what)
         return body.get("values", [])
+
+
+def _quoted(tab: str) -> str:
+    return "'" + tab.replace("'", "''") + "'"
+
+
+def _column(index: int) -> str:
+    """A1 letters of a 0-based column index (0 → A, 26 → AA)."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(65 + rest) + letters
+    return letters
 
 
 class _Cursor:

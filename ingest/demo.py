@@ -17,12 +17,17 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw
 
+from ingest.demo_forms import forms_csv_bytes, forms_download_zip, forms_stamp
 from ingest.record_template import make_record_docx
-from ingest.thaidate import BANGKOK, BE_OFFSET
+from ingest.thaidate import BANGKOK
 from ingest.units import registry_units
 
 DEMO_AS_OF = datetime(2022, 11, 12, 17, 0, tzinfo=BANGKOK)
 FORM_OPENS = datetime(2022, 11, 1, 8, 0, tzinfo=BANGKOK)
+# The coordinator downloads the responses as Forms names the file: "<form title>.csv.zip".
+FORM_TITLE = "แบบสอบถาม ถอดบทเรียนอำเภอนำร่อง"
+DEMO_EXPORT = f"exports/{FORM_TITLE}.csv.zip"
+DOWNLOADED_AT = datetime(2022, 11, 12, 16, 55, 12, tzinfo=BANGKOK)
 QUESTIONS_LIKERT = [
     "ท่านได้รับความรู้จากการฝึกอบรมหลักสูตรผู้นำนักขับเคลื่อนยุทธศาสตร์",
     "ท่านนำความรู้ไปใช้ในการจัดทำแผนยุทธศาสตร์อำเภอ",
@@ -50,12 +55,7 @@ class DemoWorkspace:
     as_of: datetime
     outbox: Path  # the demo "sends" its e-mails here as .eml files
     scenarios: dict[str, tuple[str, str]]  # unit code → (questionnaire scenario, uploads scenario)
-
-
-def _thai_stamp(moment: datetime) -> str:
-    # A Thai-locale Forms export: d/m/yyyy in the Buddhist era, then the time.
-    local = moment.astimezone(BANGKOK)
-    return f"{local.day}/{local.month}/{local.year + BE_OFFSET}, {local.hour}:{local.minute:02d}:{local.second:02d}"
+    export: Path  # the Forms "Download responses (.csv)" file, still zipped as it arrives
 
 
 def _typed_name(rng: random.Random, code: str, name: str, name_en: str) -> str:
@@ -101,13 +101,11 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
         _uploads(rng, root / "uploads", unit.code, unit.name, unit.name_en, scenarios[unit.code][1])
     rows.extend(_stray_responses(rng))
     rows.sort(key=lambda r: r[-1])
+    # A form owner with a Thai UI: Google names its own columns in Thai ("ประทับเวลา", "ที่อยู่อีเมล").
     header = ["ประทับเวลา", "ที่อยู่อีเมล", "จังหวัด", "ชื่อ-นามสกุล", "ตำแหน่ง", *QUESTIONS_LIKERT, "ข้อเสนอแนะ"]
-    exports = root / "exports"
-    exports.mkdir(exist_ok=True)
-    with (exports / "questionnaire.csv").open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(r[:-1] for r in rows)
+    export = root / DEMO_EXPORT
+    export.parent.mkdir(exist_ok=True)
+    export.write_bytes(forms_download_zip(FORM_TITLE, forms_csv_bytes(header, [r[:-1] for r in rows]), DOWNLOADED_AT))
     with (root / "contacts.csv").open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["code", "emails"])
@@ -115,7 +113,7 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
             writer.writerow([unit.code, f"cdd{unit.code}@example.go.th"])
     config = root / "config.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
-    return DemoWorkspace(root, config, DEMO_AS_OF, root / "outbox", scenarios)
+    return DemoWorkspace(root, config, DEMO_AS_OF, root / "outbox", scenarios, export)
 
 
 def _responses(rng: random.Random, code: str, name: str, name_en: str, scenario: str) -> list[list]:
@@ -135,12 +133,12 @@ def _responses(rng: random.Random, code: str, name: str, name_en: str, scenario:
         suggestion = rng.choice(["", "ควรจัดอบรมต่อเนื่อง", "งบประมาณไม่เพียงพอ", "-ไม่มี-",
                                  "=HYPERLINK(\"http://example.com\",\"ดูเพิ่มเติม\")", "ขอบคุณครับ"])
         email = f"p{code}{i:02d}@example.com"
-        rows.append([_thai_stamp(when), email, _typed_name(rng, code, name, name_en), person,
+        rows.append([forms_stamp(when), email, _typed_name(rng, code, name, name_en), person,
                      POSITIONS[i % len(POSITIONS)], *answers, suggestion, when])
     if scenario == "early_test":
         # The team tested the form before it opened: that response does not count.
         test_time = FORM_OPENS - timedelta(days=2)
-        rows.append([_thai_stamp(test_time), "test@example.com", name, "ทดสอบ ระบบ", "ทดสอบ",
+        rows.append([forms_stamp(test_time), "test@example.com", name, "ทดสอบ ระบบ", "ทดสอบ",
                      *["มาก"] * len(QUESTIONS_LIKERT), "ทดสอบ", test_time])
         rows = rows[:-2] + rows[-1:]  # so this unit has 9 real responses: overdue
     return rows
@@ -151,7 +149,7 @@ def _stray_responses(rng: random.Random) -> list[list]:
     rows = []
     for i, typed in enumerate(["ไม่ระบุ", "สำนักงานพัฒนาชุมชน", "กทม"]):
         when = datetime(2022, 11, 3 + i, 11, 0, tzinfo=BANGKOK)
-        rows.append([_thai_stamp(when), f"unknown{i}@example.com", typed, "ไม่ทราบ ชื่อ", "อื่น ๆ",
+        rows.append([forms_stamp(when), f"unknown{i}@example.com", typed, "ไม่ทราบ ชื่อ", "อื่น ๆ",
                      *["ปานกลาง"] * len(QUESTIONS_LIKERT), "", when])
     return rows
 
@@ -187,7 +185,7 @@ def _uploads(rng: random.Random, uploads: Path, code: str, name: str, name_en: s
         _write(folder / "ภาพถ่าย" / f"IMG_{2000 + i}.jpg", content, base + timedelta(minutes=5 + i))
 
 
-DEMO_CONFIG = """\
+DEMO_CONFIG = f"""\
 # Demo campaign written by `tidtam demo`: the same shape as ../config.yaml, on offline backends.
 campaign:
   id: cdd-lessons-2565-demo
@@ -201,7 +199,7 @@ units:
 sources:
   questionnaire_form:
     backend: forms_export
-    path: exports/questionnaire.csv
+    path: "{DEMO_EXPORT}"   # Responses tab → ⋮ → Download responses (.csv), saved as it arrives
   uploads:
     backend: local_folder
     path: uploads

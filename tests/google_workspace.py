@@ -13,8 +13,10 @@ from typing import Any
 
 import yaml
 
-from connectors.forms_export import EMAIL_HEADERS, TIMESTAMP_HEADERS, FormsExportSource
+from connectors.forms_columns import EMAIL_HEADERS, TIMESTAMP_HEADERS
+from connectors.forms_export import FormsExportSource
 from ingest.demo import LIKERT_LABELS, QUESTIONS_LIKERT, DemoWorkspace, write_demo
+from ingest.demo_forms import read_forms_download
 from tests.emulator import Emulator, service_account_info
 
 FORM_ID = "1FAIpQLSdemoQuestionnaire2565"
@@ -42,7 +44,7 @@ def seed_demo(emu: Emulator, root: Path, *, shared_drive: bool = False, demo: De
               state: str = "tidtam-state-google.sqlite", **google: Any) -> GoogleWorkspace:
     """Write the demo (unless given) and mirror it into `emu`; returns ids and the Google config."""
     demo = demo or write_demo(root)
-    _seed_form(emu, demo.root / "exports" / "questionnaire.csv")
+    _seed_form(emu, demo.export)
     drive_id = emu.drive.add_shared_drive("ศูนย์ข้อมูล สพจ.") if shared_drive else None
     folder_id = emu.drive.add_folder("ถอดบทเรียน 2565 (ตัวอย่าง)", None, drive_id)
     folders, files = _seed_tree(emu, demo.root / "uploads", folder_id)
@@ -70,8 +72,8 @@ def write_google_config(root: Path, base_url: str, *, folder_id: str, spreadshee
 
 
 def _seed_form(emu: Emulator, export: Path) -> None:
-    header = export.read_text(encoding="utf-8-sig").splitlines()[0].split(",")
-    titles = [h for h in header if h.lower() not in TIMESTAMP_HEADERS + EMAIL_HEADERS]
+    header, _ = read_forms_download(export.read_bytes())
+    titles = [h for h in header if h.lower() not in TIMESTAMP_HEADERS | EMAIL_HEADERS]
     qids = {title: f"{0x1a2b3c00 + i:08x}" for i, title in enumerate(titles)}
     questions = [(qids[t], t, "choice", LIKERT_LABELS) if t in QUESTIONS_LIKERT else (qids[t], t, "text")
                  for t in titles]

@@ -11,7 +11,8 @@ from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.cli import cli
-from ingest.demo import write_demo
+from ingest.demo import DEMO_EXPORT, DOWNLOADED_AT, FORM_TITLE, write_demo
+from ingest.demo_forms import forms_download_zip
 
 AS_OF = "2022-11-12T17:00"
 
@@ -142,7 +143,7 @@ def test_deleted_file_disappears_on_the_next_sync(workspace, tmp_path):
 def test_a_broken_source_does_not_stop_the_others(workspace, tmp_path):
     copy = tmp_path / "ws"
     shutil.copytree(workspace, copy)
-    (copy / "exports" / "questionnaire.csv").write_text("not,a,forms,export\n1,2,3,4\n", encoding="utf-8")
+    (copy / DEMO_EXPORT).write_bytes(forms_download_zip(FORM_TITLE, b"not,a,forms,export\n1,2,3,4", DOWNLOADED_AT))
     result = CliRunner().invoke(cli, ["sync", "--config", str(copy / "config.yaml"), "--as-of", AS_OF])
     assert result.exit_code == 2
     book = XlsxWarehouse(copy / "tidtam-warehouse.xlsx").read()
@@ -187,7 +188,7 @@ def test_a_replay_only_plans_and_a_failed_source_sends_nothing(workspace, tmp_pa
     replay = CliRunner().invoke(cli, ["sync", "--config", config, "--as-of", "2022-11-14T10:00"])
     assert replay.exit_code == 0 and "planned (not sent): planned" in replay.output, replay.output
     assert len(outbox(copy)) == len(outbox(workspace))
-    (copy / "exports" / "questionnaire.csv").write_text("not,a,forms,export\n1,2,3,4\n", encoding="utf-8")
+    (copy / DEMO_EXPORT).write_bytes(forms_download_zip(FORM_TITLE, b"not,a,forms,export\n1,2,3,4", DOWNLOADED_AT))
     failed = CliRunner().invoke(cli, ["sync", "--config", config, "--as-of", "2022-11-14T10:00", "--email"])
     assert failed.exit_code == 2 and "planned (not sent)" in failed.output, failed.output
     assert len(outbox(copy)) == len(outbox(workspace))

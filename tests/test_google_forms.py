@@ -10,8 +10,10 @@ import pytest
 from connectors.forms_export import FormsExportSource
 from connectors.google_forms import FormsApiSource, FormsSheetSource
 from ingest.demo import write_demo
+from ingest.demo_forms import read_forms_download
+from ingest.forms_time import parse_forms_timestamp, spreadsheet_zone
 from tests.emulator import Emulator
-from tests.emulator.sheets import Cell
+from tests.emulator.sheets import Cell, serial_number
 from tests.google_workspace import google_api
 
 T0 = datetime(2022, 11, 3, 2, 0, tzinfo=UTC)
@@ -153,26 +155,63 @@ def test_a_form_not_shared_is_fatal_with_the_fix(emu, tmp_path):
         FormsApiSource(google_api(emu, tmp_path), "1Missing").responses()
 
 
-def test_the_linked_response_sheet_reads_like_the_export(emu, tmp_path):
-    demo = write_demo(tmp_path / "demo")
-    export = demo.root / "exports" / "questionnaire.csv"
-    import csv
-
-    with export.open(encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.reader(handle))
-    book = emu.sheets.create(tabs=("การตอบแบบฟอร์ม 1", "สรุป"))
+def seed_linked_sheet(emu: Emulator, export, *, tabs=("สรุป", "การตอบแบบฟอร์ม 1"), zone="Asia/Bangkok",
+                      pattern="d/M/yyyy, H:mm:ss") -> str:
+    """A linked response sheet as Forms fills it: the timestamp column holds date-time serial numbers
+    (wall time in the spreadsheet's zone) shown through the locale's pattern; answers are text."""
+    header, rows = read_forms_download(export.read_bytes())
+    book = emu.sheets.create(tabs=tabs)
+    emu.sheets.book(book).locale, emu.sheets.book(book).time_zone = "th_TH", zone
     sheet = emu.sheets.sheet(book, "การตอบแบบฟอร์ม 1")
     sheet.rows = len(rows) + 10
-    for r, row in enumerate(rows):
-        for c, value in enumerate(row):
+    for c, title in enumerate(header):
+        sheet.cells[(0, c)] = Cell(title)
+    for r, row in enumerate(rows, start=1):
+        wall = parse_forms_timestamp(row[0]).astimezone(spreadsheet_zone(zone)).replace(tzinfo=None)
+        sheet.cells[(r, 0)] = Cell(serial_number(wall), date_pattern=pattern)
+        for c, value in enumerate(row[1:], start=1):
             if value:
                 sheet.cells[(r, c)] = Cell(value)
+    return book
+
+
+def test_the_linked_response_sheet_reads_like_the_download(emu, tmp_path):
+    demo = write_demo(tmp_path / "demo")
+    book = seed_linked_sheet(emu, demo.export)
     source = FormsSheetSource(google_api(emu, tmp_path), book)
     batch = source.responses()
-    expected = FormsExportSource(export).responses()
+    expected = FormsExportSource(demo.export).responses()
+    assert not batch.problems and len(batch.responses) == len(expected.responses) > 600
     assert [(r.response_id, r.created_at, r.answers, r.respondent_email) for r in batch.responses] == [
         (r.response_id, r.created_at, r.answers, r.respondent_email) for r in expected.responses]
+    # The responses are on the second tab: found by their header, not by their place.
     assert batch.responses[0].origin == f"sheet {book} tab การตอบแบบฟอร์ม 1 row 2"
+    (stamps,) = [c for c in emu.calls("sheets.spreadsheets.values.get")
+                 if c.query.get("valueRenderOption") == ["UNFORMATTED_VALUE"]]
+    assert stamps.query["dateTimeRenderOption"] == ["SERIAL_NUMBER"]
     emu.reset_counts()
-    source.responses(batch.cursor)  # the tab's name is remembered: one call
-    assert dict(emu.counts) == {"sheets.spreadsheets.values.get": 1}
+    source.responses(batch.cursor)  # the tab and the zone are remembered
+    assert dict(emu.counts) == {"sheets.spreadsheets.values.get": 2}
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "GMT-04:00"])
+def test_serial_numbers_are_read_in_the_spreadsheets_own_zone(emu, tmp_path, zone):
+    """A sheet kept in another zone (or a custom "GMT-04:00" one) holds other wall times for the same
+    instants; read in its own zone, every arrival time is the one the form recorded."""
+    demo = write_demo(tmp_path / "demo")
+    book = seed_linked_sheet(emu, demo.export, zone=zone, pattern="M/d/yyyy h:mm:ss AM/PM")
+    batch = FormsSheetSource(google_api(emu, tmp_path), book).responses()
+    expected = FormsExportSource(demo.export).responses()
+    assert len(expected.responses) > 600 and not batch.problems
+    assert [r.created_at for r in batch.responses] == [r.created_at for r in expected.responses]
+
+
+def test_the_timestamp_column_is_found_by_its_values_under_an_unknown_name(emu, tmp_path):
+    book = emu.sheets.create(tabs=("Réponses au formulaire 1",))
+    sheet = emu.sheets.sheet(book, "Réponses au formulaire 1")
+    sheet.cells.update({(0, 0): Cell("Submitted"), (0, 1): Cell("จังหวัด"),
+                        (1, 0): Cell(serial_number(datetime(2022, 11, 7, 23, 59, 59, tzinfo=UTC)), date_pattern="d/M/yyyy, H:mm:ss"),
+                        (1, 1): Cell("น่าน")})
+    (response,) = FormsSheetSource(google_api(emu, tmp_path), book).responses().responses
+    assert response.created_at == datetime(2022, 11, 7, 16, 59, 59, tzinfo=UTC)  # 23:59:59 in Bangkok
+    assert response.answers == {"จังหวัด": "น่าน"}

@@ -10,6 +10,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 from . import fields as fieldmask
@@ -45,6 +46,9 @@ FORMAT_REQUESTS = {
 class Cell:
     value: str | float | bool | None
     formula: str | None = None  # set only when the API stored a formula (USER_ENTERED "=…")
+    # A DATE_TIME number format's pattern ("d/M/yyyy, H:mm:ss") when `value` is a date-time serial
+    # number, as in the timestamp column Forms fills in a linked response sheet.
+    date_pattern: str | None = None
 
 
 @dataclass
@@ -161,9 +165,40 @@ def to_cell(raw: Any, user_entered: bool) -> Cell | None:
     return Cell(text)
 
 
-def render(cell: Cell | None, option: str) -> Any:
+# Sheets API, DateTimeRenderOption: SERIAL_NUMBER (the default) gives a date-time as a serial number,
+# "days since December 30th 1899" with the time as the fraction of a day; FORMATTED_STRING gives it in
+# its number format. Both apply only to UNFORMATTED_VALUE: "This is ignored if valueRenderOption is
+# FORMATTED_VALUE." https://developers.google.com/sheets/api/reference/rest/v4/DateTimeRenderOption and
+# https://developers.google.com/sheets/api/reference/rest/v4/spreadsheets.values/get
+SERIAL_EPOCH = datetime(1899, 12, 30)  # noqa: DTZ001 - wall time in the spreadsheet's timeZone
+VALUE_RENDER_OPTIONS = ("FORMATTED_VALUE", "UNFORMATTED_VALUE", "FORMULA")
+DATE_TIME_RENDER_OPTIONS = ("SERIAL_NUMBER", "FORMATTED_STRING")
+_PATTERN_TOKEN = re.compile(r"yyyy|yy|MM|M|dd|d|HH|H|hh|h|mm|ss|AM/PM")
+
+
+def serial_number(wall: datetime) -> float:
+    """The serial number Sheets stores for a wall-clock date-time (no zone: the sheet's own)."""
+    return (wall.replace(tzinfo=None) - SERIAL_EPOCH) / timedelta(days=1)
+
+
+def format_date_time(serial: float, pattern: str) -> str:
+    """A serial number shown through a date-time pattern (the tokens the Sheets date formats use)."""
+    wall = SERIAL_EPOCH + timedelta(milliseconds=round(serial * 86_400_000))
+    hour12 = wall.hour % 12 or 12
+    parts = {"yyyy": f"{wall.year:04d}", "yy": f"{wall.year % 100:02d}", "MM": f"{wall.month:02d}",
+             "M": str(wall.month), "dd": f"{wall.day:02d}", "d": str(wall.day), "HH": f"{wall.hour:02d}",
+             "H": str(wall.hour), "hh": f"{hour12:02d}", "h": str(hour12), "mm": f"{wall.minute:02d}",
+             "ss": f"{wall.second:02d}", "AM/PM": "PM" if wall.hour >= 12 else "AM"}
+    return _PATTERN_TOKEN.sub(lambda m: parts[m.group(0)], pattern)
+
+
+def render(cell: Cell | None, option: str, date_option: str = "SERIAL_NUMBER") -> Any:
     if cell is None:
         return ""
+    if cell.date_pattern is not None and isinstance(cell.value, float) and cell.formula is None:
+        if option == "FORMATTED_VALUE" or date_option == "FORMATTED_STRING":
+            return format_date_time(cell.value, cell.date_pattern)
+        return cell.value
     if cell.formula is not None:
         if option == "FORMULA":
             return cell.formula
@@ -529,8 +564,13 @@ class SheetsState:
                 f"Max rows: {sheet.rows}, max columns: {sheet.cols}",
             )
         option = call.param("valueRenderOption") or "FORMATTED_VALUE"
+        date_option = call.param("dateTimeRenderOption") or "SERIAL_NUMBER"
+        if option not in VALUE_RENDER_OPTIONS:
+            raise ApiError(400, f"Invalid value at 'value_render_option' ({option})")
+        if date_option not in DATE_TIME_RENDER_OPTIONS:
+            raise ApiError(400, f"Invalid value at 'date_time_render_option' ({date_option})")
         major = call.param("majorDimension") or "ROWS"
-        values = _extract(sheet, r0, c0, r1, c1, option)
+        values = _extract(sheet, r0, c0, r1, c1, option, date_option)
         if major == "COLUMNS":
             values = _transpose(values)
         out: dict[str, Any] = {"range": format_range(sheet.title, r0, c0, r1, c1), "majorDimension": major}
@@ -712,7 +752,8 @@ def _non_empty(cell: Cell) -> bool:
     return cell.formula is not None or cell.value not in (None, "")
 
 
-def _extract(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, option: str) -> list[list[Any]]:
+def _extract(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, option: str,
+             date_option: str = "SERIAL_NUMBER") -> list[list[Any]]:
     present = [
         (r, c) for (r, c), cell in sheet.cells.items() if r0 <= r <= r1 and c0 <= c <= c1 and _non_empty(cell)
     ]
@@ -726,7 +767,7 @@ def _extract(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, option: str) -> l
         if r not in last_col:
             rows.append([])
             continue
-        rows.append([render(sheet.cells.get((r, c)), option) for c in range(c0, last_col[r] + 1)])
+        rows.append([render(sheet.cells.get((r, c)), option, date_option) for c in range(c0, last_col[r] + 1)])
     return rows
 
 
