@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from ingest.alerts import SourceWarning
 from ingest.campaign import Campaign
 
 MAX_REASONS = 3  # reasons kept per source for the run log, the terminal and the digest
@@ -77,3 +79,30 @@ def withheld_deliverables(campaign: Campaign, sources: Iterable[str]) -> tuple[s
     """The deliverables fed by these sources, in campaign order: their statuses cannot be trusted."""
     names: Collection[str] = set(sources)
     return tuple(d.id for d in campaign.deliverables if d.source in names)
+
+
+def source_warnings(campaign: Campaign, health: Iterable[SourceHealth], failed: Mapping[str, str]) -> list[SourceWarning]:
+    """What the digest opens with, and whose deliverables no reminder mentions: the sources that failed
+    (name → the error) and those that read too little."""
+    def role(name: str) -> str:
+        return campaign.sources[name].role if name in campaign.sources else "responses"
+
+    warnings = [SourceWarning(name, withheld_deliverables(campaign, [name]), True, role=role(name),
+                              reasons=(detail,) if detail else ()) for name, detail in failed.items()]
+    return warnings + [SourceWarning(h.source, withheld_deliverables(campaign, [h.source]), False, h.read,
+                                     h.rejected, h.role, h.reasons) for h in health if h.degraded]
+
+
+def run_counts(health: Iterable[SourceHealth], failed: Mapping[str, str]) -> dict[str, Any]:
+    """What the run log keeps of this, so `tidtam alerts` later withholds what the sync withheld."""
+    return {"sources": {h.source: {"read": h.read, "rejected": h.rejected, "reasons": list(h.reasons)}
+                        for h in health},
+            "failed_sources": dict(failed)}
+
+
+def warnings_of_run(campaign: Campaign, counts: Mapping[str, Any]) -> list[SourceWarning]:
+    """The warnings of a logged run (its `counts`), judged by the campaign's current `max_rejected`."""
+    health = [SourceHealth(name, campaign.sources[name].role, int(c.get("read", 0)), int(c.get("rejected", 0)),
+                           campaign.sources[name].max_rejected, tuple(c.get("reasons", ())))
+              for name, c in (counts.get("sources") or {}).items() if name in campaign.sources]
+    return source_warnings(campaign, health, counts.get("failed_sources") or {})

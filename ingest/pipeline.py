@@ -10,9 +10,9 @@ from ingest.alerting import AlertReport, alerts_table, send_alerts
 from ingest.alerts import SourceWarning
 from ingest.backends import Backends
 from ingest.campaign import Campaign
-from ingest.collect import Collected, Progress, collect
+from ingest.collect import Progress, collect
 from ingest.errors import TidtamError, unexpected
-from ingest.health import SourceHealth, source_health, withheld_deliverables
+from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.normalize import Tables, normalize
 from ingest.state import StateStore
 from ingest.status import Evaluation, evaluate
@@ -60,10 +60,11 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         evaluation = evaluate(campaign, tables.items, now)
         health = source_health(campaign, collected.reads)
         degraded = [h for h in health if h.degraded]
-        alerts, alert_error = _alert(campaign, evaluation, state, backends, now, _warnings(campaign, collected, degraded))
+        failed = {p.source: p.detail for p in collected.problems if p.kind == "source_failed"}
+        alerts, alert_error = _alert(campaign, evaluation, state, backends, now,
+                                     source_warnings(campaign, health, failed))
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
-                  "inspected": collected.inspected, "full": full, **evaluation.counts(),
-                  "sources": {h.source: {"read": h.read, "rejected": h.rejected} for h in health},
+                  "inspected": collected.inspected, "full": full, **evaluation.counts(), **run_counts(health, failed),
                   **({f"mail_{k}": v for k, v in alerts.counts().items() if v} if alerts else {})}
         outcome = run_outcome(collected.failed_sources, alert_error, degraded)
         error = "; ".join([f"source {s} failed" for s in collected.failed_sources] + ([alert_error] if alert_error else [])
@@ -88,18 +89,6 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         raise
     return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected, alerts, alert_error,
                      health)
-
-
-def _warnings(campaign: Campaign, collected: Collected, degraded: list[SourceHealth]) -> list[SourceWarning]:
-    """The sources whose deliverables' statuses cannot be trusted in this run: failed, or degraded."""
-    failures = {p.source: p.detail for p in collected.problems if p.kind == "source_failed"}
-    warnings = [SourceWarning(name, withheld_deliverables(campaign, [name]), True,
-                              role=campaign.sources[name].role if name in campaign.sources else "responses",
-                              reasons=(failures.get(name, ""),) if failures.get(name) else ())
-                for name in collected.failed_sources]
-    warnings += [SourceWarning(h.source, withheld_deliverables(campaign, [h.source]), False, h.read, h.rejected,
-                               h.role, h.reasons) for h in degraded]
-    return warnings
 
 
 def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backends: Backends, now: datetime,
