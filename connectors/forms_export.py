@@ -63,7 +63,7 @@ def responses_from_rows(name: str, header: list[str], rows: list[list[Any]], *,
         try:
             created = _timestamp(values[stamp_col], day_first, serial_zone)
         except DateParseError:
-            problems.append(f"{origin}: timestamp {values[stamp_col]!r} is not a date; row skipped")
+            problems.append(f"{origin}: timestamp shaped {_shape(values[stamp_col])!r} is not a date; row skipped")
             continue
         answers = {}
         for c, title in enumerate(columns):
@@ -92,6 +92,16 @@ def _day_first(stamps: list[Any], timestamp_order: str | None) -> bool:
         return True
     # Only a US-English export puts the month first; a day above 12 in second place proves it.
     return not any(s > 12 for s in seconds)
+
+
+def _shape(value: Any, limit: int = 40) -> str:
+    """What a cell looks like, not what it says: digits as 9, letters as a (Thai as ก). A problem's
+    message reaches logs and the `runs` tab, where respondents' text must not (a misread column may
+    hold answers); the shape still shows why it is not a date ("9999/99/99 99:99:99 aa aaa+9")."""
+    text = str(value)
+    shape = "".join("9" if c.isdigit() else "ก" if "\u0e00" <= c <= "\u0e7f" else "a" if c.isalpha() else
+                    c if c.isprintable() else "?" for c in text[:limit])
+    return shape + ("…" if len(text) > limit else "")
 
 
 def _blank(value: Any) -> bool:

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.base import Table
+from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
 from ingest.errors import FatalSourceError
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 
 TIME_ZONE = "Asia/Bangkok"  # the stale-sync formula uses NOW(), which follows the spreadsheet's zone
 CELL_LIMIT = 10_000_000  # Google's cells per spreadsheet, over all tabs
-CELL_CHARS = 50_000  # Google's characters per cell
+CELL_CHARS = SHEETS_CELL_CHARS  # Google's characters per cell
 REQUEST_BYTES = 1_500_000  # Google advises requests under 2 MB
 PIECE_ROWS = 250  # small pieces pack requests full: 2,000-row pieces of long answers left them half empty
 # Tabs deleted or resized by hand go unnoticed while their content does not change: read the
@@ -37,7 +38,6 @@ PIECE_ROWS = 250  # small pieces pack requests full: 2,000-row pieces of long an
 VERIFY_EVERY = 48
 WRITES_PER_MINUTE = 60  # Sheets' write requests per minute per user
 _SERIAL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # day 0 of spreadsheet dates
-_CUT = " …(ตัดทอน)"  # marks an answer cut to Google's cell size
 _HEADER_GREY = {"red": 0.867, "green": 0.867, "blue": 0.867}
 _META_FIELDS = "properties/timeZone,sheets/properties(sheetId,title,gridProperties(rowCount,columnCount))"
 
@@ -295,8 +295,8 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
 
 def _rows(table: Table) -> list[list[Any]]:
     """What the tab shows: the note (if any), the header, then the rows; values as the API takes them."""
-    rows: list[list[Any]] = [[table.note]] if table.note else []
-    rows.append([str(h) for h in table.header])
+    rows: list[list[Any]] = [[_cell(table.note)]] if table.note else []
+    rows.append([_cell(str(h)) for h in table.header])
     rows.extend([_cell(v) for v in row] for row in table.rows)
     return rows
 
@@ -314,9 +314,8 @@ def _cell(value: Any) -> Any:
         return round((local.replace(tzinfo=UTC) - _SERIAL_EPOCH) / timedelta(days=1), 8)
     if isinstance(value, date):
         return (datetime(value.year, value.month, value.day, tzinfo=UTC) - _SERIAL_EPOCH).days
-    text = str(value)
     # Google refuses a whole request for one cell over its limit: cut that one answer instead.
-    return text if len(text) <= CELL_CHARS else text[: CELL_CHARS - len(_CUT)] + _CUT
+    return cell_text(value, CELL_CHARS)
 
 
 def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, formula: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from connectors.base import Table
+from connectors.cells import EXCEL_CELL_CHARS, cell_text
 from ingest.errors import FatalSourceError
 
 _HEADER_FONT = Font(bold=True)
@@ -51,19 +52,20 @@ class XlsxWarehouse:
 def _write_sheet(sheet, table: Table) -> None:
     offset = 0
     if table.note:
-        sheet.cell(row=1, column=1, value=table.note).font = Font(italic=True)
+        sheet.cell(row=1, column=1, value=_cell_value(table.note)).font = Font(italic=True)
         offset = 1
     if table.note_formula:
         sheet.cell(row=1, column=len(table.header) + 1, value=table.note_formula).font = Font(bold=True)
     for column, title in enumerate(table.header, start=1):
-        cell = sheet.cell(row=offset + 1, column=column, value=title)
+        cell = sheet.cell(row=offset + 1, column=column, value=_cell_value(title))
         cell.font, cell.fill = _HEADER_FONT, _HEADER_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     colours = list(table.sheet_format.row_colours) if table.sheet_format else []
     for index, row in enumerate(table.rows):
         fill = PatternFill("solid", fgColor=colours[index].lstrip("#")) if index < len(colours) and colours[index] else None
         for column, value in enumerate(row, start=1):
-            cell = sheet.cell(row=offset + 2 + index, column=column, value=_cell_value(value))
+            value = _cell_value(value)
+            cell = sheet.cell(row=offset + 2 + index, column=column, value=value)
             if isinstance(value, str) and value.startswith("="):
                 # Respondent text is data: openpyxl would store "=..." as a formula unless told otherwise.
                 cell.data_type = "s"
@@ -81,4 +83,8 @@ def _cell_value(value: object) -> object:
     if isinstance(value, datetime):
         # Excel has no time zones: write the Bangkok wall-clock time, which is what coordinators read.
         return value.replace(tzinfo=None)
+    if isinstance(value, str):
+        # openpyxl refuses control characters (IllegalCharacterError) and Excel a cell over its limit:
+        # the text is cleaned and cut instead, so one stray byte never stops the whole write.
+        return cell_text(value, EXCEL_CELL_CHARS)
     return value

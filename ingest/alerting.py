@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -30,6 +30,7 @@ from ingest.alerts import (
     Digest,
     MailProblem,
     Reminder,
+    SourceWarning,
     plan_alerts,
     plan_digest,
 )
@@ -72,6 +73,7 @@ class AlertReport:
     settled: dict[str, str] = field(default_factory=dict)  # message id of a crashed run → what it became
     stopped: str = ""  # why sending stopped before the end of the plan (the rest goes on a later run)
     budget_used: int = 0  # recipients today, before this run
+    withheld: tuple[str, ...] = ()  # deliverables no reminder mentions in this run (their source was not read)
 
     def counts(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -130,13 +132,16 @@ def _token() -> str:
 
 def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, mailer: Mailer | None,
                 now: datetime, *, dry_run: bool = False, policy: AlertPolicy | None = None,
-                templates: Templates | None = None, token: Callable[[], str] = _token) -> AlertReport:
+                templates: Templates | None = None, token: Callable[[], str] = _token,
+                warnings: Sequence[SourceWarning] = ()) -> AlertReport:
     """Plan reminders and the digest at `now` and send them by the policy, each at most once.
 
     With `dry_run` (or no mailer, or `mail.alerts.enabled: false`) nothing is sent or recorded: the
     report says what would be sent and why. Sending stops at the first transient failure (the rest
     is planned again by the next run); a recipient refused for good does not stop the others.
+    The deliverables of a source in `warnings` are in no reminder; the digest opens with the warning.
     """
+    withheld = tuple(dict.fromkeys(i for w in warnings for i in w.deliverables))
     policy = policy or policy_of(campaign)
     if policy.digest_at is None and campaign.schedule and campaign.schedule.digest_at:
         policy = replace(policy, digest_at=clock_time(campaign.schedule.digest_at))
@@ -145,22 +150,23 @@ def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, m
     settled = {} if dry_run else _settle(alert_log, mailer, now)
     already = alert_log.recorded_stages()
     used = alert_log.recipients_on(now.astimezone(BANGKOK).date())
-    first = plan_alerts(campaign, evaluation, policy, already, now, budget_used=used)
+    first = plan_alerts(campaign, evaluation, policy, already, now, budget_used=used, withheld=withheld)
     last_day, last_as_of, reported = alert_log.last_digest()
     digest = plan_digest(campaign, evaluation, policy, now, last_day=last_day, reported=reported,
                          mail_problems=_mail_problems(campaign, alert_log, last_as_of, first),
-                         reminders_sent=_reminders_since(alert_log, last_as_of))
+                         reminders_sent=_reminders_since(alert_log, last_as_of), warnings=warnings)
     if digest and used + digest.recipients > policy.daily_budget:
         digest = None  # over today's budget: tomorrow's digest covers the same ground
     reserved = digest.recipients if digest else 0
-    plan = plan_alerts(campaign, evaluation, policy, already, now, budget_used=used + reserved) if digest else first
+    plan = plan_alerts(campaign, evaluation, policy, already, now, budget_used=used + reserved,
+                       withheld=withheld) if digest else first
     templates = templates or Templates(_folder(campaign, policy.templates) if policy.templates else None)
 
     # Everything is rendered before anything is recorded: a broken edited template stops the run clean.
     batch: list[tuple[Intent, EmailMessage]] = []
     if digest:
         batch.append(_digest_intent(campaign, digest, policy, now, templates, token()))
-    report = AlertReport(now, dry_run, plan, digest, settled=settled, budget_used=used)
+    report = AlertReport(now, dry_run, plan, digest, settled=settled, budget_used=used, withheld=withheld)
     for reminder in plan.send:
         try:
             batch.append(_reminder_intent(campaign, reminder, policy, now, templates, token()))

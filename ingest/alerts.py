@@ -118,11 +118,13 @@ def due_stage(stages: Sequence[Stage], deadline: datetime, now: datetime) -> Sta
 
 
 def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, already: Collection[StageKey],
-                now: datetime, *, budget_used: int = 0) -> AlertPlan:
+                now: datetime, *, budget_used: int = 0, withheld: Collection[str] = ()) -> AlertPlan:
     """Which units get a reminder now, and which wait for budget or for the end of quiet hours.
 
     `already` holds every stage recorded in the state (sent, failed, or of unknown outcome);
-    `budget_used` counts today's recipients so far, the digest's included.
+    `budget_used` counts today's recipients so far, the digest's included. Deliverables in `withheld`
+    (their source failed or could not read its rows in this run) are left out of every reminder: a
+    unit may look as if it owed them only because its rows could not be read.
     """
     stages = policy.stages
     deliverables = {d.id: d for d in campaign.deliverables}
@@ -133,7 +135,7 @@ def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
         unit = units.get(status.code)
         if unit is None:
             continue
-        reminder = _reminder(unit, status, deliverables, stages, recorded, now)
+        reminder = _reminder(unit, status, deliverables, stages, recorded, now, set(withheld))
         if reminder is None:
             continue
         to = []
@@ -165,9 +167,11 @@ def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
 
 
 def _reminder(unit: Unit, status: UnitStatus, deliverables: dict[str, Deliverable], stages: Sequence[Stage],
-              already: set[StageKey], now: datetime) -> Reminder | None:
+              already: set[StageKey], now: datetime, withheld: Collection[str] = ()) -> Reminder | None:
     lines, triggers, notes = [], [], []
     for deliverable_id, cell in status.deliverables.items():
+        if deliverable_id in withheld:
+            continue
         deliverable = deliverables[deliverable_id]
         if cell.status not in OWED:
             if cell.status != "excused":
@@ -224,6 +228,20 @@ class MailProblem:
 
 
 @dataclass(frozen=True)
+class SourceWarning:
+    """A source whose deliverables' statuses cannot be trusted in this run: it failed, or it could not
+    read all (or more than `max_rejected`) of its rows. The digest opens with it."""
+
+    source: str
+    deliverables: tuple[str, ...]  # ids, in campaign order
+    failed: bool
+    read: int = 0
+    rejected: int = 0
+    role: str = "responses"
+    reasons: tuple[str, ...] = ()  # the first few, "where: what"
+
+
+@dataclass(frozen=True)
 class Digest:
     day: date
     as_of: datetime
@@ -237,6 +255,7 @@ class Digest:
     breaches: tuple[Breach, ...]  # all current ones, recorded so that tomorrow shows only newer ones
     mail_problems: tuple[MailProblem, ...] = ()
     reminders_sent: int = 0  # since the previous digest
+    warnings: tuple[SourceWarning, ...] = ()
 
     @property
     def key(self) -> StageKey:
@@ -260,9 +279,11 @@ def breaches(campaign: Campaign, evaluation: Evaluation) -> tuple[Breach, ...]:
 
 def plan_digest(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, now: datetime, *,
                 last_day: date | None, reported: Collection[tuple[str, str, str]],
-                mail_problems: Sequence[MailProblem] = (), reminders_sent: int = 0) -> Digest | None:
+                mail_problems: Sequence[MailProblem] = (), reminders_sent: int = 0,
+                warnings: Sequence[SourceWarning] = ()) -> Digest | None:
     """Today's digest, or None: already sent today, too early, quiet hours, nobody to send to, or
-    nothing left to say (every unit done and no new rule break)."""
+    nothing left to say (every unit done, no new rule break, every source read). The deliverables of
+    a source in `warnings` are left out of the missing and overdue lists: the warning explains why."""
     local = now.astimezone(BANGKOK)
     if not policy.digest or not policy.coordinators or last_day == local.date():
         return None
@@ -274,16 +295,20 @@ def plan_digest(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
     reported = set(reported)
     new = tuple(b for b in current if b.key not in reported)
     owed = any(c.status in OWED for u in evaluation.units for c in u.deliverables.values())
-    if not owed and not new and not mail_problems:
+    if not owed and not new and not mail_problems and not warnings:
         return None
     deliverables = {d.id: d for d in campaign.deliverables}
+    withheld = {i for w in warnings for i in w.deliverables}
 
     def shortfall(state: str) -> tuple[UnitShortfall, ...]:
-        return tuple(
-            UnitShortfall(u.code, u.name, tuple((deliverables[i], c) for i, c in u.deliverables.items()
-                                                if c.status == state))
-            for u in evaluation.units if any(c.status == state for c in u.deliverables.values()))
+        found = []
+        for u in evaluation.units:
+            lines = tuple((deliverables[i], c) for i, c in u.deliverables.items()
+                          if c.status == state and i not in withheld)
+            if lines:
+                found.append(UnitShortfall(u.code, u.name, lines))
+        return tuple(found)
 
     return Digest(local.date(), now, policy.coordinators, evaluation.rates, evaluation.rates_by_deliverable,
                   evaluation.counts(), shortfall("missing"), shortfall("overdue"), new, current,
-                  tuple(mail_problems), reminders_sent)
+                  tuple(mail_problems), reminders_sent, tuple(warnings))

@@ -64,6 +64,8 @@ class SourceSpec:
     backend: str
     role: SourceKind
     settings: Mapping[str, Any] = field(default_factory=dict)
+    # The share of rows (or files) a run may reject before it counts as degraded (ingest.health).
+    max_rejected: float = 0.2
 
 
 @dataclass(frozen=True)

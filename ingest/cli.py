@@ -17,15 +17,17 @@ from ingest.cli_alerts import alerts_command
 from ingest.cli_doctor import doctor_command
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
-from ingest.errors import TidtamError
+from ingest.errors import TidtamError, unexpected_traceback
 from ingest.jobs import sync_job
 from ingest.normalize import normalize
 from ingest.pipeline import RunReport
-from ingest.report import evaluation_csv, evaluation_json, print_summary, print_units_table
+from ingest.report import evaluation_csv, evaluation_json, print_degraded, print_summary, print_units_table
 from ingest.state import StateStore
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK, DateParseError, parse_datetime
 
+# `sync` read its sources but one rejected all, or too many, of its rows (ingest.health); 0-3 are taken.
+EXIT_DEGRADED = 4
 console = Console()
 err_console = Console(stderr=True, soft_wrap=True)  # paths in errors must stay copyable
 
@@ -87,6 +89,8 @@ def _print_alerts(report: RunReport) -> None:
     counts = {k: v for k, v in report.alerts.counts().items() if v}
     verb = "planned (not sent)" if report.alerts.dry_run else "mail"
     console.print(f"{verb}: " + (", ".join(f"{k} {v}" for k, v in counts.items()) or "nothing due"))
+    if report.alerts.withheld:
+        console.print("no reminders about: " + ", ".join(report.alerts.withheld) + " (their source was not read)")
     if report.alerts.stopped:
         err_console.print(f"[yellow]sending stopped:[/] {report.alerts.stopped}; a later run sends the rest")
 
@@ -129,16 +133,22 @@ def demo(directory: Path, as_of: datetime | None) -> None:
 def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float, email: bool | None) -> None:
     """Read every source, update the warehouse and the tracking sheet.
 
+    Exits 2 when a source failed, 4 when a source could not read all, or more than its
+    max_rejected share, of its rows (the run is "degraded"); the warehouse is written either way.
+
     Example: tidtam sync --config config.yaml --as-of 2022-11-12T17:00
     """
     report, campaign = _sync(config, as_of, full=full, wait=wait, email=email)
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
     _print_alerts(report)
+    print_degraded(err_console, campaign, report.degraded)
     if report.failed_sources:
         for problem in report.tables.problems.itertuples():
             if problem.kind == "source_failed":
                 err_console.print(f"[red]source {problem.source} failed:[/] {problem.detail}")
         sys.exit(2)
+    if report.degraded:
+        sys.exit(EXIT_DEGRADED)
 
 
 @cli.command()
@@ -195,7 +205,7 @@ def main() -> None:
     except TidtamError as exc:
         err_console.print(f"[red]error:[/] {exc}")
         sys.exit(exc.exit_code)
-    except Exception:
-        logging.getLogger("tidtam").exception("unexpected error")
+    except Exception as exc:  # noqa: BLE001 - the stack is logged, the message withheld (it may quote answers)
+        logging.getLogger("tidtam").error("unexpected error\n%s", unexpected_traceback(exc))
         err_console.print("[red]unexpected error[/] (details above); please report it with the command you ran")
         sys.exit(1)

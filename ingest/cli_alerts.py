@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from ingest.alerts import Reminder
 from ingest.campaign import Campaign
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
+from ingest.health import warnings_of_run
 from ingest.lock import sync_lock
 from ingest.normalize import normalize
 from ingest.state import StateStore
@@ -66,7 +68,10 @@ def _run(campaign: Campaign, mailer: Mailer | None, as_of: datetime, *, dry_run:
     state = StateStore(campaign.state_path)
     try:
         evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of)
-        return send_alerts(campaign, evaluation, state, mailer, as_of, dry_run=dry_run)
+        # What the last sync could not read, it could not count: the same deliverables are withheld here.
+        runs = state.runs()
+        warnings = warnings_of_run(campaign, json.loads(runs[-1]["counts"] or "{}")) if runs else []
+        return send_alerts(campaign, evaluation, state, mailer, as_of, dry_run=dry_run, warnings=warnings)
     finally:
         state.close()
 

@@ -22,6 +22,7 @@ from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
+from ingest.health import SourceRead, too_many_rejected
 from ingest.inspect import INSPECTOR_VERSION, inspect_document, inspect_other, inspect_photo, sniff
 from ingest.routing import route
 from ingest.state import StateStore
@@ -57,6 +58,7 @@ class Collected:
     routes: dict[str, str] = field(default_factory=dict)  # file id → deliverable id
     problems: list[Problem] = field(default_factory=list)
     failed_sources: list[str] = field(default_factory=list)
+    reads: dict[str, SourceRead] = field(default_factory=dict)  # source name → this run's counts (failed: absent)
     cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
     inspected: int = 0  # files downloaded and inspected in this run
 
@@ -71,10 +73,18 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
     for name, source in responses_sources.items():
         try:
             batch = source.responses(since=None if full else state.cursor(name))
-            state.merge_responses(name, batch.responses, complete=batch.complete)
-            if batch.cursor:
-                collected.cursors[name] = batch.cursor
             collected.problems.extend(Problem("row_unreadable", name, p.split(":")[0], detail=p) for p in batch.problems)
+            read = collected.reads[name] = SourceRead(read=len(batch.responses) + len(batch.problems))
+            for problem in batch.problems:
+                read.reject(problem)
+            if too_many_rejected(read, campaign.sources[name].max_rejected if name in campaign.sources else 0.2):
+                # As for a failed source, the last good read stands: a broken export must not empty the state.
+                log.info("source %s: %d of %d rows unreadable; its last good read is kept", name, read.rejected,
+                            read.read)
+            else:
+                state.merge_responses(name, batch.responses, complete=batch.complete)
+                if batch.cursor:
+                    collected.cursors[name] = batch.cursor
         except (SourceError, InputError) as exc:
             log.warning("source %s failed: %s", name, exc)
             collected.failed_sources.append(name)
@@ -92,12 +102,18 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
                 collected.cursors[name] = listing.cursor
             collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
                                       for p in listing.problems)
+            # A folder that cannot be listed counts as one rejected item: how many files it holds is unknown.
+            read = collected.reads[name] = SourceRead(read=len(listing.problems))
+            for problem in listing.problems:
+                read.reject(problem)
         except (SourceError, InputError) as exc:
             log.warning("source %s failed: %s", name, exc)
             collected.failed_sources.append(name)
             collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
         files = state.files(name)
         collected.files[name] = files
+        if name in collected.reads:
+            collected.reads[name].read += len(files)
         deliverables = [d for d in campaign.deliverables if d.source == name]
         _inspect_all(files, name, source, deliverables, state, collected, workers=workers, progress=progress)
     return collected
@@ -190,6 +206,8 @@ def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, 
     if read.error is not None or read.facts is None:
         exc = read.error
         collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name, str(exc)))
+        if source_name in collected.reads:
+            collected.reads[source_name].reject(str(exc))
         reason = getattr(exc, "reason_th", "") or "อ่านไฟล์ไม่ได้"
         _keep(collected, file, read.deliverable, FileFacts("", file.size or 0, "unknown",
                                                             violations=(Violation("unreadable", reason, str(exc)),)))

@@ -183,8 +183,24 @@ def _sources(raw: Any, base_dir: Path, problems: _Problems) -> dict[str, SourceS
         settings = dict(spec)
         if "path" in settings:
             settings["path"] = str(_resolve(base_dir, settings["path"]))
-        sources[str(name)] = SourceSpec(str(name), backend, role, settings)  # type: ignore[arg-type]
+        max_rejected = _share(settings.pop("max_rejected", None), f"{where}.max_rejected", problems)
+        sources[str(name)] = SourceSpec(str(name), backend, role, settings, max_rejected)  # type: ignore[arg-type]
     return sources
+
+
+def _share(value: Any, where: str, problems: _Problems, default: float = 0.2) -> float:
+    """A share from 0 to 1, written 0.2 or "20%"."""
+    if value is None:
+        return default
+    text = str(value).strip()
+    try:
+        share = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+    except ValueError:
+        share = -1.0
+    if isinstance(value, bool) or not 0 <= share <= 1:
+        problems.add(where, f"{value!r} is not a share from 0 to 1 (write 0.2 or \"20%\")")
+        return default
+    return share
 
 
 def _when(value: Any, where: str, problems: _Problems) -> datetime | None:

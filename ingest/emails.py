@@ -21,7 +21,7 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from ingest.addresses import has_control, mailbox, plain_address
 from ingest.alert_policy import AlertPolicy
-from ingest.alerts import Digest, OwedLine, Reminder
+from ingest.alerts import Digest, OwedLine, Reminder, SourceWarning
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError
 from ingest.status import STATUS_TH, Rates
@@ -165,7 +165,21 @@ def digest_context(campaign: Campaign, digest: Digest, policy: AlertPolicy, now:
         "new_breaches": [{"unit": b.unit_name, "title": b.title, "reason": b.reason} for b in digest.new_breaches],
         "mail_problems": [{"unit": p.unit, "address": p.address, "problem": p.problem} for p in digest.mail_problems],
         "reminders_sent": digest.reminders_sent,
+        "warnings": [_warning_context(w, titles) for w in digest.warnings],
     }
+
+
+def _warning_context(warning: SourceWarning, titles: Mapping[str, str]) -> dict[str, Any]:
+    """A source that was not read well enough, as the digest's opening says it (Thai)."""
+    noun = "แถว" if warning.role == "responses" else "ไฟล์/โฟลเดอร์"
+    if warning.failed:
+        what = "อ่านแหล่งข้อมูลนี้ไม่ได้เลยในรอบนี้ (ใช้ข้อมูลที่อ่านได้ครั้งก่อน)"
+    elif warning.rejected >= warning.read:
+        what = f"อ่านไม่ได้ทั้งหมด {warning.rejected:,} {noun}"
+    else:
+        what = f"อ่านไม่ได้ {warning.rejected:,} จาก {warning.read:,} {noun}"
+    return {"source": warning.source, "titles": ", ".join(titles[i] for i in warning.deliverables if i in titles),
+            "what": what, "reasons": list(warning.reasons)}
 
 
 def build_message(*, subject: str, text: str, html: str, sender: str, to: Sequence[str], cc: Sequence[str] = (),

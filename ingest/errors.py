@@ -16,7 +16,9 @@
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Sequence
+from pathlib import Path
 
 
 class TidtamError(Exception):
@@ -92,3 +94,20 @@ class PermanentRecipientError(FatalSourceError):
 
 class DeliveryUnknownError(SourceError):
     """A message was handed to the mail server but no reply came back: it may or may not be delivered."""
+
+
+def unexpected(exc: BaseException) -> str:
+    """An error tidtam did not raise on purpose, named by its type and the line that raised it, without
+    its message: a library's message may quote the data it choked on (openpyxl's IllegalCharacterError
+    quotes the whole answer), and respondents' text must stay out of logs and the `runs` tab."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return type(exc).__name__
+    last = frames[-1]
+    return f"{type(exc).__name__} at {Path(last.filename).name}:{last.lineno} (in {last.name})"
+
+
+def unexpected_traceback(exc: BaseException) -> str:
+    """The stack of an unexpected error for a bug report: every frame, no message (see `unexpected`)."""
+    stack = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+    return f"Traceback (most recent call last), message withheld:\n{stack}{unexpected(exc)}"

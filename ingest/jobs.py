@@ -22,7 +22,7 @@ def needs_full_sync(campaign: Campaign, state: StateStore, now: datetime) -> boo
     """True when no successful full re-read happened within `schedule.full_every` (default 24 h)."""
     every = campaign.schedule.full_every if campaign.schedule else timedelta(hours=24)
     for run in reversed(state.runs()):
-        if run["outcome"] in ("ok", "partial") and json.loads(run["counts"] or "{}").get("full"):
+        if run["outcome"] in ("ok", "partial", "degraded") and json.loads(run["counts"] or "{}").get("full"):
             return now - datetime.fromisoformat(run["started_at"]) >= every
     return True
 

@@ -7,10 +7,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ingest.alerting import AlertReport, alerts_table, send_alerts
+from ingest.alerts import SourceWarning
 from ingest.backends import Backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
-from ingest.errors import TidtamError
+from ingest.errors import TidtamError, unexpected
+from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.normalize import Tables, normalize
 from ingest.state import StateStore
 from ingest.status import Evaluation, evaluate
@@ -28,10 +30,23 @@ class RunReport:
     inspected_files: int = 0
     alerts: AlertReport | None = None
     alert_error: str = ""
+    health: list[SourceHealth] = field(default_factory=list)
+
+    @property
+    def degraded(self) -> list[SourceHealth]:
+        """Sources that could not read all, or too many, of their rows in this run."""
+        return [h for h in self.health if h.degraded]
 
     @property
     def outcome(self) -> str:
-        return "partial" if self.failed_sources or self.alert_error else "ok"
+        return run_outcome(self.failed_sources, self.alert_error, self.degraded)
+
+
+def run_outcome(failed_sources: list[str], alert_error: str, degraded: list[SourceHealth]) -> str:
+    """`partial` when a source or the mail failed, `degraded` when a source read too little, else `ok`."""
+    if failed_sources or alert_error:
+        return "partial"
+    return "degraded" if degraded else "ok"
 
 
 def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: datetime, *,
@@ -44,12 +59,17 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
                             now=now)
         tables = normalize(campaign, collected)
         evaluation = evaluate(campaign, tables.items, now)
-        alerts, alert_error = _alert(campaign, evaluation, state, backends, now, collected.failed_sources)
+        health = source_health(campaign, collected.reads)
+        degraded = [h for h in health if h.degraded]
+        failed = {p.source: p.detail for p in collected.problems if p.kind == "source_failed"}
+        alerts, alert_error = _alert(campaign, evaluation, state, backends, now,
+                                     source_warnings(campaign, health, failed))
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
-                  "inspected": collected.inspected, "full": full, **evaluation.counts(),
+                  "inspected": collected.inspected, "full": full, **evaluation.counts(), **run_counts(health, failed),
                   **({f"mail_{k}": v for k, v in alerts.counts().items() if v} if alerts else {})}
-        outcome = "partial" if collected.failed_sources or alert_error else "ok"
-        error = "; ".join([f"source {s} failed" for s in collected.failed_sources] + ([alert_error] if alert_error else []))
+        outcome = run_outcome(collected.failed_sources, alert_error, degraded)
+        error = "; ".join([f"source {s} failed" for s in collected.failed_sources] + ([alert_error] if alert_error else [])
+                          + [f"degraded: {h.summary()}" for h in degraded])
         finished = clock()
         state.finish_run(run_id, finished, outcome, counts=counts, error=error,
                          api_calls=dict(backends.api_calls() - calls_before))
@@ -65,21 +85,23 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         state.finish_run(run_id, clock(), "failed", error=str(exc), api_calls=dict(backends.api_calls() - calls_before))
         raise
     except Exception as exc:
-        state.finish_run(run_id, clock(), "failed", error=f"{type(exc).__name__}: {exc}",
+        state.finish_run(run_id, clock(), "failed", error=unexpected(exc),
                          api_calls=dict(backends.api_calls() - calls_before))
         raise
-    return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected, alerts, alert_error)
+    return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected, alerts, alert_error,
+                     health)
 
 
 def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backends: Backends, now: datetime,
-           failed_sources: list[str]) -> tuple[AlertReport | None, str]:
-    """Send the reminders and digest due at `now`. A failed source can make a unit look missing, so
-    then nothing is sent (only planned). A broken template must not keep the tracking sheet stale,
-    so an alerting error is reported on the run and the run goes on."""
+           warnings: list[SourceWarning]) -> tuple[AlertReport | None, str]:
+    """Send the reminders and digest due at `now`. A source that failed or read too little can make a
+    unit look missing, so its deliverables get no reminder (the others do) and the digest opens with
+    it. A broken template must not keep the tracking sheet stale, so an alerting error is reported on
+    the run and the run goes on."""
     if not campaign.mail:
         return None, ""
     try:
-        return send_alerts(campaign, evaluation, state, backends.mailer, now, dry_run=bool(failed_sources)), ""
+        return send_alerts(campaign, evaluation, state, backends.mailer, now, warnings=warnings), ""
     except TidtamError as exc:
         log.error("alerts not sent: %s", exc)
         return None, f"alerts not sent: {exc}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from datetime import datetime
 from typing import Any
 
@@ -19,8 +20,17 @@ def _default(value: Any) -> Any:
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
 def to_json(record: Any) -> str:
-    return json.dumps(_plain(record), default=_default, ensure_ascii=False, sort_keys=True)
+    plain = _plain(record)
+    text = json.dumps(plain, default=_default, ensure_ascii=False, sort_keys=True)
+    if _SURROGATE.search(text):
+        # A local file name with undecodable bytes holds lone surrogates (Python's surrogateescape),
+        # which UTF-8 cannot carry: escaped as \udcXX they are stored, and read back, unchanged.
+        text = json.dumps(plain, default=_default, ensure_ascii=True, sort_keys=True)
+    return text
 
 
 def _plain(value: Any) -> Any:

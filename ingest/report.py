@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from ingest.campaign import Campaign
+from ingest.health import SourceHealth
 from ingest.status import STATUS_TH, URGENCY, Evaluation
 
 _STYLE = {"missing": "bold red", "overdue": "red", "partial": "yellow", "waiting": "white", "late": "cyan",
@@ -94,3 +95,14 @@ def print_summary(console: Console, campaign: Campaign, evaluation: Evaluation, 
     r = evaluation.rates
     console.print(f"units: {len(evaluation.units)} · all deliverables complete: {r.units_complete} "
                   f"({r.completeness:.1%}) · on time: {r.units_on_time} ({r.timeliness:.1%}) · problems to review: {problems}")
+
+
+def print_degraded(console: Console, campaign: Campaign, degraded: list[SourceHealth]) -> None:
+    """Say plainly that the statuses of some deliverables cannot be trusted, and why."""
+    for sick in degraded:
+        titles = ", ".join(d.title for d in campaign.deliverables if d.source == sick.source)
+        console.print(f"[bold red]degraded:[/] source {sick.source} could not read {sick.rejected} of {sick.read} "
+                      f"{sick.noun}; the statuses of {titles or 'its deliverables'} above are not reliable and "
+                      "no reminder about them was sent")
+        for reason in sick.reasons:
+            console.print(f"  first: {reason}")

@@ -23,7 +23,7 @@ from ingest.alert_policy import clock_time
 from ingest.alerting import policy_of
 from ingest.campaign import Campaign, Schedule
 from ingest.config import load_campaign
-from ingest.errors import ConfigError, TidtamError
+from ingest.errors import ConfigError, TidtamError, unexpected_traceback
 from ingest.jobs import sync_job
 from ingest.thaidate import BANGKOK
 
@@ -56,17 +56,24 @@ def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callab
     campaign = load_campaign(config)
     if campaign.schedule is None:
         raise ConfigError(["schedule: is required for `tidtam serve` (e.g. `schedule: {every: 15m}`)"])
-    outcomes = {"ok": 0, "partial": 0, "failed": 0, "missed": 0}
+    outcomes = {"ok": 0, "partial": 0, "degraded": 0, "failed": 0, "missed": 0}
     scheduler = BlockingScheduler(timezone=BANGKOK, job_defaults={
         "coalesce": True, "max_instances": 1, "misfire_grace_time": int(campaign.schedule.misfire_grace.total_seconds())})
 
     def run() -> str:
         try:
             _, report = sync_job(config, wait_seconds=lock_wait_seconds, command="serve")
+            for sick in report.degraded:
+                # The service keeps running (the next run may read fine); the journal says why this one is not ok.
+                log.error("run %s degraded: %s", report.run_id, sick.summary())
             return report.outcome
         except TidtamError as exc:
             # Logged and recorded in the run log; the next scheduled run tries again.
             log.error("sync failed: %s", exc)
+            return "failed"
+        except Exception as exc:  # noqa: BLE001 - logged here, without its message, instead of by APScheduler
+            # APScheduler would log the message, which may quote respondents' text; the run log has the rest.
+            log.error("sync failed: %s", unexpected_traceback(exc))
             return "failed"
 
     def listen(event: JobExecutionEvent) -> None:
@@ -77,7 +84,7 @@ def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callab
             return
         outcome = "failed" if event.code == EVENT_JOB_ERROR else (event.retval or "ok")
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        if max_runs is not None and sum(outcomes[k] for k in ("ok", "partial", "failed")) >= max_runs:
+        if max_runs is not None and sum(outcomes[k] for k in ("ok", "partial", "degraded", "failed")) >= max_runs:
             threading.Thread(target=scheduler.shutdown, kwargs={"wait": False}, daemon=True).start()
 
     scheduler.add_listener(listen, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)

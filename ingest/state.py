@@ -107,11 +107,11 @@ class StateStore:
 
     def merge_files(self, source: str, files: Iterable[UploadedFile], *, complete: bool,
                     removed_ids: Iterable[str] = ()) -> None:
-        rows = [(source, f.file_id, to_json(f)) for f in files]
+        rows = [(source, _key(f.file_id), to_json(f)) for f in files]
         with self.transaction() as db:
             if complete:
                 db.execute("DELETE FROM files WHERE source = ?", (source,))
-            db.executemany("DELETE FROM files WHERE source = ? AND file_id = ?", [(source, i) for i in removed_ids])
+            db.executemany("DELETE FROM files WHERE source = ? AND file_id = ?", [(source, _key(i)) for i in removed_ids])
             db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
 
     def files(self, source: str) -> list[UploadedFile]:
@@ -128,13 +128,13 @@ class StateStore:
     # -- file facts: bytes are read and parsed once per version -----------------------------
     def facts(self, file_id: str, version: str, rules: str) -> FileFacts | None:
         row = self.db.execute("SELECT facts FROM file_facts WHERE file_id = ? AND version = ? AND rules = ?",
-                              (file_id, version, rules)).fetchone()
+                              (_key(file_id), version, rules)).fetchone()
         return facts_from_json(row[0]) if row else None
 
     def save_facts(self, file_id: str, version: str, rules: str, facts: FileFacts) -> None:
         with self.transaction() as db:
-            db.execute("DELETE FROM file_facts WHERE file_id = ?", (file_id,))
-            db.execute("INSERT INTO file_facts VALUES (?, ?, ?, ?)", (file_id, version, rules, to_json(facts)))
+            db.execute("DELETE FROM file_facts WHERE file_id = ?", (_key(file_id),))
+            db.execute("INSERT INTO file_facts VALUES (?, ?, ?, ?)", (_key(file_id), version, rules, to_json(facts)))
 
     # -- cursors ---------------------------------------------------------------------------
     def cursor(self, source: str) -> str | None:
@@ -174,3 +174,13 @@ class StateStore:
                                  "FROM runs ORDER BY run_id")
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+def _key(file_id: str) -> str | bytes:
+    """A file id as SQLite can store it: a local file name with undecodable bytes holds lone surrogates
+    (Python's surrogateescape), which UTF-8 text cannot carry, so that id is kept as its original bytes."""
+    try:
+        file_id.encode("utf-8")
+    except UnicodeEncodeError:
+        return file_id.encode("utf-8", "surrogateescape")
+    return file_id

@@ -181,7 +181,7 @@ def test_the_demo_mails_the_late_units_and_the_coordinators_once(workspace, tmp_
     assert len(outbox(copy)) == len(mails)
 
 
-def test_a_replay_only_plans_and_a_failed_source_sends_nothing(workspace, tmp_path):
+def test_a_replay_only_plans_and_a_failed_source_sends_nothing_about_its_deliverables(workspace, tmp_path):
     copy = tmp_path / "ws"
     shutil.copytree(workspace, copy)
     config = str(copy / "config.yaml")
@@ -190,8 +190,18 @@ def test_a_replay_only_plans_and_a_failed_source_sends_nothing(workspace, tmp_pa
     assert len(outbox(copy)) == len(outbox(workspace))
     (copy / DEMO_EXPORT).write_bytes(forms_download_zip(FORM_TITLE, b"not,a,forms,export\n1,2,3,4", DOWNLOADED_AT))
     failed = CliRunner().invoke(cli, ["sync", "--config", config, "--as-of", "2022-11-14T10:00", "--email"])
-    assert failed.exit_code == 2 and "planned (not sent)" in failed.output, failed.output
-    assert len(outbox(copy)) == len(outbox(workspace))
+    assert failed.exit_code == 2 and "no reminders about: questionnaire" in failed.output, failed.output
+    # The uploads were read: their reminders (1 day before 15 Nov) go; none speaks of the questionnaire,
+    # and the day's digest opens by saying that source could not be read.
+    before = {p.name for p in (workspace / "outbox").glob("*.eml")}
+    new = [m for p, m in zip(sorted((copy / "outbox").glob("*.eml")), outbox(copy), strict=True) if p.name not in before]
+    digests = [m for m in new if m["X-Tidtam-Stage"] == "digest"]
+    reminders = [m for m in new if m not in digests]
+    assert reminders and all("questionnaire" not in m["X-Tidtam-Stage"] for m in reminders)
+    assert all("แบบสอบถาม" not in m.get_body(("plain",)).get_content() for m in reminders)
+    (digest,) = digests
+    assert digest.get_body(("plain",)).get_content().startswith("⚠ คำเตือน")
+    assert "อ่านแหล่งข้อมูลนี้ไม่ได้เลย" in digest.get_body(("plain",)).get_content()
 
 
 def test_every_command_has_help_with_an_example():

@@ -22,6 +22,13 @@ CELL_LIMIT = 10_000_000
 CELL_LIMIT_MESSAGE = (
     "This action would increase the number of cells in the workbook above the limit of 10000000 cells."
 )
+# A cell holds at most 50,000 characters; a write with a longer one is refused whole, with this 400
+# INVALID_ARGUMENT message (Google states no page for the number: the message is the one its API
+# returns, as quoted in github.com/airbytehq/airbyte/issues/15500 and freelabz/secator/issues/96; the
+# Sheets API reference, spreadsheets/other#DataExecutionErrorCode TOO_MANY_CHARS_PER_CELL, names a
+# "maximum characters allowed in a single cell").
+CELL_CHARS = 50_000
+CELL_CHARS_MESSAGE = "Your input contains more than the maximum of 50000 characters in a single cell."
 DEFAULT_ROWS, DEFAULT_COLS = 1000, 26
 # Requests whose payload is stored per tab so tests can read formatting back.
 FORMAT_REQUESTS = {
@@ -150,7 +157,7 @@ def to_cell(raw: Any, user_entered: bool) -> Cell | None:
         return Cell(raw)
     if isinstance(raw, int | float):
         return Cell(float(raw))
-    text = str(raw)
+    text = _within_cell_limit(str(raw))
     if not user_entered:
         return Cell(text)
     if text.startswith("="):
@@ -895,13 +902,13 @@ def _update_cells(sheet: Sheet, p: dict[str, Any]) -> None:
             if not v:
                 sheet.cells.pop(key, None)
             elif "formulaValue" in v:
-                sheet.cells[key] = Cell(None, formula=v["formulaValue"])
+                sheet.cells[key] = Cell(None, formula=_within_cell_limit(str(v["formulaValue"])))
             elif "numberValue" in v:
                 sheet.cells[key] = Cell(float(v["numberValue"]))
             elif "boolValue" in v:
                 sheet.cells[key] = Cell(bool(v["boolValue"]))
             elif "stringValue" in v:
-                sheet.cells[key] = Cell(str(v["stringValue"]))
+                sheet.cells[key] = Cell(_within_cell_limit(str(v["stringValue"])))
 
 
 def _grid_data(sheet: Sheet) -> dict[str, Any]:
@@ -926,6 +933,13 @@ def _grid_data(sheet: Sheet) -> dict[str, Any]:
             cells.append({"userEnteredValue": uev, "formattedValue": render(cell, "FORMATTED_VALUE")})
         row_data.append({"values": cells})
     return {"startRow": 0, "startColumn": 0, "rowData": row_data}
+
+
+def _within_cell_limit(text: str) -> str:
+    # Every write applies to a copy of the spreadsheet that is kept only on success: nothing is written.
+    if len(text) > CELL_CHARS:
+        raise ApiError(400, CELL_CHARS_MESSAGE)
+    return text
 
 
 def _check_limit(book: Spreadsheet) -> None:
