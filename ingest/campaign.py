@@ -64,6 +64,7 @@ class SourceSpec:
     backend: str
     role: SourceKind
     settings: Mapping[str, Any] = field(default_factory=dict)
+    max_rejected: float = 0.2  # share of a source's rows that may be rejected before the source counts as failed
 
 
 @dataclass(frozen=True)
