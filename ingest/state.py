@@ -59,9 +59,9 @@ TABLES = ("responses", "files", "file_facts", "cursors", "kv", "runs", "alert_me
 
 # What to do when the file cannot be used. The alert log inside it is what keeps a reminder from being
 # sent twice, so starting over from an empty file must never happen silently.
-RECOVERY = ("Restore it from a backup if you have one. Otherwise move it aside (mv {path} {path}.broken) and run "
-            "`tidtam sync` again: responses and files are read again from the sources, but the record of mail "
-            "already sent is lost, so first set `mail.alerts.enabled: false` in the config until the next "
+RECOVERY = ("Move it aside (mv {path} {path}.broken) and put back a backup copy if you have one. Without a "
+            "backup, run `tidtam sync` again: responses and files are read again from the sources, but the record "
+            "of mail already sent is lost, so first set `mail.alerts.enabled: false` in the config until the next "
             "reminder stage is due (the warehouse's alerts tab lists what was sent).")
 
 

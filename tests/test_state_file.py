@@ -115,7 +115,7 @@ def test_random_bytes_in_its_pages_are_one_clear_error(workspace, capsys, comman
     code, err = run_cli(args, capsys)
     assert code == 2, err
     assert f"state file {state}" in err and ("damaged" in err or "not a usable SQLite database" in err), err
-    assert "Restore it from a backup" in err and "Traceback" not in err and "unexpected error" not in err
+    assert "Move it aside" in err and "Traceback" not in err and "unexpected error" not in err
     assert mails(workspace) == sent
 
 
