@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from connectors.xlsx_warehouse import XlsxWarehouse
@@ -215,6 +215,9 @@ ROW = st.lists(CELL, min_size=0, max_size=7).flatmap(
 
 @BOUNDED
 @given(st.lists(ROW, max_size=8))
+# Found by this property: a row shorter than the header left the dedupe answer missing (NaN) and
+# normalize crashed with "expected string or bytes-like object, got 'float'".
+@example([["3/11/2565, 9:15:00", "a@example.com", "ยะลา"]])
 def test_any_forms_export_rows_end_cleanly(rows):
     run_in_workspace(rows=rows)
 
