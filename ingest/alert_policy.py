@@ -30,6 +30,7 @@ Keys (everything optional except `sender` once the section exists; no `mail:` se
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -164,7 +165,9 @@ def alert_policy_from_config(section: Mapping | None, problems: list[str], *, pa
 def _unknown(section: Mapping, known: set[str], path: str, problems: list[str]) -> None:
     for key in section:
         if key not in known:
-            problems.append(f"{path}.{key}: is not a known key (known: {', '.join(sorted(known))})")
+            close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.6)
+            hint = f"; did you mean `{close[0]}`?" if close else ""
+            problems.append(f"{path}.{key}: is not a known key{hint} (known: {', '.join(sorted(known))})")
 
 
 def _addresses(value: Any, path: str, problems: list[str]) -> tuple[str, ...]:

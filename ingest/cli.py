@@ -22,7 +22,7 @@ from ingest.jobs import sync_job
 from ingest.normalize import normalize
 from ingest.pipeline import RunReport
 from ingest.report import evaluation_csv, evaluation_json, print_degraded, print_summary, print_units_table
-from ingest.state import StateStore
+from ingest.state import StateStore, state_errors
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK, DateParseError, parse_datetime
 
@@ -175,11 +175,13 @@ def status(config: Path, as_of: datetime | None, fmt: str) -> None:
     Example: tidtam status --config config.yaml --as-of 2022-11-16T09:00 --format json
     """
     campaign = load_campaign(config)
-    state = StateStore(campaign.state_path)
-    try:
-        evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of or _now())
-    finally:
-        state.close()
+    with state_errors(campaign.state_path):
+        state = StateStore(campaign.state_path, check=True)
+        try:
+            evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items,
+                                  as_of or _now())
+        finally:
+            state.close()
     if fmt == "json":
         click.echo(evaluation_json(campaign, evaluation))
     elif fmt == "csv":

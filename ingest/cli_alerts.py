@@ -17,7 +17,7 @@ from ingest.config import load_campaign
 from ingest.health import warnings_of_run
 from ingest.lock import sync_lock
 from ingest.normalize import normalize
-from ingest.state import StateStore
+from ingest.state import StateStore, state_errors
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK, DateParseError, format_thai_short, parse_datetime
 
@@ -65,7 +65,12 @@ def alerts_command(config: Path, as_of: datetime, dry_run: bool) -> None:
 
 
 def _run(campaign: Campaign, mailer: Mailer | None, as_of: datetime, *, dry_run: bool) -> AlertReport:
-    state = StateStore(campaign.state_path)
+    with state_errors(campaign.state_path):
+        return _run_on_state(campaign, mailer, as_of, dry_run=dry_run)
+
+
+def _run_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime, *, dry_run: bool) -> AlertReport:
+    state = StateStore(campaign.state_path, check=True)
     try:
         evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of)
         # What the last sync could not read, it could not count: the same deliverables are withheld here.

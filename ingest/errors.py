@@ -9,7 +9,7 @@
     │   │   └── PermanentRecipientError  a mail server refused recipients for good (5xx); others may have it
     │   └── DeliveryUnknownError     the connection died after a message was handed over: sent or not,
     │                                nobody knows, so it is never sent again automatically
-    ├── StateError                   the state database is corrupt, locked or from a newer tidtam
+    ├── StateError                   the state file is corrupt, empty, foreign, locked or from a newer tidtam
     └── ItemError                    one item (a file, a row) is unusable; it becomes an invalid item
                                      or a `problems` row and the run goes on
 """

@@ -13,7 +13,7 @@ from ingest.collect import Progress
 from ingest.config import load_campaign
 from ingest.lock import sync_lock
 from ingest.pipeline import RunReport, run_once
-from ingest.state import StateStore
+from ingest.state import StateStore, state_errors
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,9 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
     campaign = load_campaign(config)
     backends = build_backends(campaign, email=as_of is None if email is None else email)
     try:
-        with sync_lock(campaign.state_path, command=command, wait_seconds=wait_seconds):
-            state = StateStore(campaign.state_path)
+        with sync_lock(campaign.state_path, command=command, wait_seconds=wait_seconds), \
+                state_errors(campaign.state_path):
+            state = StateStore(campaign.state_path, check=True)
             try:
                 now = datetime.now(UTC)
                 if full is None:

@@ -120,7 +120,8 @@ def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.Data
     columns = [f"q:{k}" for k in key if f"q:{k}" in frame.columns]
     if not columns:
         return frame
-    identity = frame[columns].astype(str).map(lambda v: re.sub(r"\s+", "", v).lower()).agg("|".join, axis=1)
+    # A row shorter than the header leaves its answer missing (NaN, which astype(str) keeps under pandas' string dtype).
+    identity = frame[columns].fillna("").astype(str).map(lambda v: re.sub(r"\s+", "", v).lower()).agg("|".join, axis=1)
     identity = frame["unit_code"].astype(str) + "|" + identity
     frame = frame.copy()
     attributed = frame["unit_code"] != ""

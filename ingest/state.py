@@ -55,32 +55,88 @@ MIGRATIONS: list[str] = [
 ]
 
 
-class StateStore:
-    """One SQLite file per campaign."""
+TABLES = ("responses", "files", "file_facts", "cursors", "kv", "runs", "alert_messages", "alert_stages")
 
-    def __init__(self, path: str | Path) -> None:
+# What to do when the file cannot be used. The alert log inside it is what keeps a reminder from being
+# sent twice, so starting over from an empty file must never happen silently.
+RECOVERY = ("Move it aside (mv {path} {path}.broken) and put back a backup copy if you have one. Without a "
+            "backup, run `tidtam sync` again: responses and files are read again from the sources, but the record "
+            "of mail already sent is lost, so first set `mail.alerts.enabled: false` in the config until the next "
+            "reminder stage is due (the warehouse's alerts tab lists what was sent).")
+
+
+def unusable(path: str | Path, exc: sqlite3.Error) -> StateError:
+    """The one StateError for any SQLite failure on the state file: what happened and what to do."""
+    text = str(exc)
+    if isinstance(exc, sqlite3.OperationalError) and ("locked" in text or "busy" in text):
+        return StateError(f"state file {path} is locked by another program ({text}); close it (a database "
+                          "browser, a backup tool) and run again")
+    if isinstance(exc, sqlite3.OperationalError) and ("unable to open" in text or "readonly" in text):
+        return StateError(f"state file {path} cannot be opened for writing ({text}); check that its folder "
+                          "exists and this user may write there")
+    return StateError(f"state file {path} is not a usable SQLite database ({text}). " + RECOVERY.format(path=path))
+
+
+@contextmanager
+def state_errors(path: str | Path) -> Iterator[None]:
+    """Turn an SQLite error anywhere in the block (a page that rots mid-run) into one clear StateError."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise unusable(path, exc) from None
+
+
+class StateStore:
+    """One SQLite file per campaign. Only a path that does not exist yet is a new, empty state."""
+
+    def __init__(self, path: str | Path, *, check: bool = False) -> None:
         self.path = Path(path)
-        try:
+        existed = self.path.exists()
+        size = self.path.stat().st_size if existed else 0
+        with state_errors(self.path):
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
-        except sqlite3.DatabaseError as exc:
-            raise StateError(
-                f"state file {self.path} is not a usable SQLite database ({exc}). Move it aside and run "
-                "`tidtam sync` again: the state is rebuilt from the sources (alerts already sent are then "
-                "no longer known, so run with --no-email once).") from None
+            try:
+                if check:
+                    self._check_integrity()
+                version = self._version(existed, size)  # before anything writes to the file
+                self.db.execute("PRAGMA journal_mode=WAL")
+                self.db.execute("PRAGMA foreign_keys=ON")
+                self._migrate(version)
+            except BaseException:
+                self.db.close()
+                raise
 
     def close(self) -> None:
         self.db.close()
 
-    def _migrate(self) -> None:
+    def _check_integrity(self) -> None:
+        # quick_check reads every page (O(N), unlike integrity_check it skips index-content matching).
+        found = [row[0] for row in self.db.execute("PRAGMA quick_check(5)")]
+        if found != ["ok"]:
+            raise StateError(f"state file {self.path} is damaged (SQLite quick_check: {'; '.join(found)}). "
+                             + RECOVERY.format(path=self.path))
+
+    def _version(self, existed: bool, size: int) -> int:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StateError(f"state file {self.path} was written by a newer tidtam (schema {version}); upgrade tidtam")
+        if version == 0 and existed:
+            # A zero-length file (a truncated copy, `: > file`) or another program's database. Taking it
+            # for a new state would forget every mail already sent and send them all again.
+            what = "is empty (0 bytes)" if size == 0 else "holds no tidtam tables"
+            raise StateError(f"state file {self.path} {what}, so tidtam cannot tell which reminders were already "
+                             "sent and refuses to start over on its own. " + RECOVERY.format(path=self.path))
+        return version
+
+    def _migrate(self, version: int) -> None:
         for number in range(version, len(MIGRATIONS)):
             # executescript commits whatever is open first, so the transaction is spelled out inside it.
             self.db.executescript(f"BEGIN IMMEDIATE;\n{MIGRATIONS[number]}\nPRAGMA user_version = {number + 1};\nCOMMIT;")
+        present = {name for (name,) in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        missing = [t for t in TABLES if t not in present]
+        if missing:
+            raise StateError(f"state file {self.path} lacks tidtam's tables {', '.join(missing)} (schema {version}). "
+                             + RECOVERY.format(path=self.path))
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -156,7 +212,13 @@ class StateStore:
 
     # -- run log ---------------------------------------------------------------------------
     def start_run(self, started_at: datetime, as_of: datetime) -> int:
+        """A new run row. Called under the campaign's lock, so a row still `running` is a run that was
+        killed (kill -9, power loss) before it could finish: it becomes `interrupted`."""
         with self.transaction() as db:
+            for run_id, begun in db.execute("SELECT run_id, started_at FROM runs WHERE outcome = 'running'").fetchall():
+                db.execute("UPDATE runs SET outcome = 'interrupted', error = ? WHERE run_id = ?",
+                           (f"started {begun} and never finished (the process was killed or crashed); "
+                            "found by the next run", run_id))
             cursor = db.execute("INSERT INTO runs (started_at, as_of) VALUES (?, ?)",
                                 (started_at.isoformat(), as_of.isoformat()))
             return int(cursor.lastrowid)

@@ -49,7 +49,7 @@ EDITS = {
     "no units": (lambda c: c.pop("units"), "units: is required"),
     "write pace not a number": (lambda c: c.update(warehouse={"backend": "google_sheets", "spreadsheet_id": "1W",
                                                               "writes_per_minute": "fast"}),
-                                "warehouse.writes_per_minute: 'fast' is not a positive whole number"),
+                                "warehouse.writes_per_minute: 'fast' must be a whole number of at least 1"),
 }
 
 
@@ -91,3 +91,80 @@ def test_the_shipped_config_yaml_is_valid(tmp_path):
     campaign = campaign_from_mapping(yaml.safe_load(shipped.read_text(encoding="utf-8")), base_dir=tmp_path)
     assert campaign.sources["uploads"].backend == "drive"
     assert campaign.deliverable("photos").expected == 5
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    """`tidtam ARGS` through the real entry point (errors become exit codes in `main`)."""
+    from ingest.cli import main
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["tidtam", *args])
+        with pytest.raises(SystemExit) as caught:
+            main()
+    return caught.value.code, capsys.readouterr().err
+
+
+def write_config(config: dict, tmp_path: Path) -> Path:
+    (tmp_path / "contacts.csv").write_text("code,emails\n95,a@example.com\n", encoding="utf-8")
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(config, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+UNKNOWN_KEYS = {
+    "rules typo": (lambda c: c["deliverables"][1]["rules"].update(forbid_picture=False),
+                   "deliverables[1].rules.forbid_picture: is not a document rules setting; "
+                   "did you mean `forbid_pictures`?"),
+    "top level": (lambda c: c.update(deliverable=[]), "deliverable: is not a top-level setting; "
+                                                      "did you mean `deliverables`?"),
+    "source": (lambda c: c["sources"]["uploads"].update(pth="x"), "sources.uploads.pth: is not a source setting; "
+                                                                  "did you mean `path`?"),
+    "mail": (lambda c: c["mail"]["alerts"].update(repeat_evry=2), "mail.alerts.repeat_evry: is not a known key; "
+                                                                  "did you mean `repeat_every`?"),
+    "photo rules": (lambda c: c["deliverables"][2]["rules"].update(min_widht=1), "did you mean `min_width`?"),
+}
+
+
+@pytest.mark.parametrize(("edit", "message"), UNKNOWN_KEYS.values(), ids=UNKNOWN_KEYS.keys())
+def test_an_unknown_key_is_an_error_with_a_suggestion(edit, message, tmp_path):
+    config = base()
+    edit(config)
+    assert any(message in p for p in problems_of(config, tmp_path)), problems_of(config, tmp_path)
+
+
+# The seven wrong types that ended in a traceback (issue 13, item 4), and a string for the state mapping.
+WRONG_TYPES = {
+    "min_width": (lambda c: c["deliverables"][2]["rules"].update(min_width="640px"),
+                  "deliverables[2].rules.min_width: '640px' must be a whole number of pixels"),
+    "max_file_mb": (lambda c: c["deliverables"][1]["rules"].update(max_file_mb="25"),
+                    "deliverables[1].rules.max_file_mb: '25' must be a number of megabytes"),
+    "min_text_chars": (lambda c: c["deliverables"][1]["rules"].update(min_text_chars="many"),
+                       "deliverables[1].rules.min_text_chars: 'many' must be a whole number"),
+    "units.exclude": (lambda c: c["units"].update(exclude=10), "units.exclude: 10 must be a list of unit codes"),
+    "overrides": (lambda c: c.update(overrides=5), "overrides: 5 must be a list of overrides"),
+    "dedupe_key": (lambda c: c["deliverables"][0].update(dedupe_key=5),
+                   "deliverables[0].dedupe_key: 5 must be a question, or a list of questions"),
+    "parts": (lambda c: c["deliverables"][1]["rules"].update(parts=3), "deliverables[1].rules.parts: 3 must be a list"),
+    "state as a string": (lambda c: c.update(state="other.sqlite"),
+                          "state: 'other.sqlite' must be a mapping like `state: {path: tidtam-state.sqlite}`"),
+}
+
+
+@pytest.mark.parametrize(("edit", "message"), WRONG_TYPES.values(), ids=WRONG_TYPES.keys())
+def test_a_wrong_type_exits_2_with_its_key_path(edit, message, tmp_path, capsys):
+    config = base()
+    edit(config)
+    code, err = run_cli(["sync", "--config", str(write_config(config, tmp_path))], capsys)
+    assert code == 2, err
+    assert message in " ".join(err.split()), err
+    assert "Traceback" not in err
+    assert not (tmp_path / ".lock").exists() and not list(tmp_path.glob("*.sqlite*"))
+
+
+def test_an_impossible_yaml_date_is_a_config_error(tmp_path, capsys):
+    # PyYAML turns an unquoted 2565-13-01 into a ValueError while loading, not a YAMLError.
+    path = write_config(base(), tmp_path)
+    path.write_text(path.read_text(encoding="utf-8").replace("due: 15 พ.ย. 2565", "due: 2565-13-01", 1),
+                    encoding="utf-8")
+    code, err = run_cli(["sync", "--config", str(path)], capsys)
+    assert code == 2 and "not valid YAML" in err, err

@@ -39,9 +39,9 @@ def test_settings_are_parsed_and_paths_resolved(tmp_path):
 
 
 @pytest.mark.parametrize(("google", "problem"), [
-    ({"credentials": 3}, "google.credentials: must be the path"),
+    ({"credentials": 3}, "google.credentials: 3 must be the path"),
     ({"subject": "admin"}, "google.subject: 'admin' must be the e-mail address"),
-    ({"max_attempts": 0}, "google.max_attempts: 0 must be from 1 to 20"),
+    ({"max_attempts": 0}, "google.max_attempts: 0 must be a whole number from 1 to 20"),
     ({"max_attempts": 2.5}, "google.max_attempts: 2.5 must be a whole number"),
     ({"timeout_seconds": "x"}, "google.timeout_seconds: 'x' must be a number"),
     ({"api_base_url": "ftp://x"}, "google.api_base_url: 'ftp://x' must be a URL"),

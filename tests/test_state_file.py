@@ -1,0 +1,142 @@
+"""A state file that is empty, foreign, damaged or left by a killed run never resends mail or ends in a traceback."""
+
+from __future__ import annotations
+
+import random
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connectors.xlsx_warehouse import XlsxWarehouse
+from ingest.cli import cli, main
+
+AS_OF = "2022-11-12T17:00"
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("demo")
+    result = CliRunner().invoke(cli, ["demo", "--dir", str(root)])
+    assert result.exit_code == 0, result.output
+    assert len(list((root / "outbox").glob("*.eml"))) > 20  # the demo mails the late units
+    return root
+
+
+@pytest.fixture
+def workspace(demo, tmp_path) -> Path:
+    copy = tmp_path / "ws"
+    shutil.copytree(demo, copy)
+    return copy
+
+
+def run_cli(args: list[str], capsys) -> tuple[int, str]:
+    """`tidtam ARGS` through the real entry point, where errors become messages and exit codes."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sys, "argv", ["tidtam", *args])
+        try:
+            main()
+            code = 0
+        except SystemExit as exc:
+            code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, " ".join((captured.err + captured.out).split())
+
+
+def sync(workspace: Path, capsys) -> tuple[int, str]:
+    return run_cli(["sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF, "--email"], capsys)
+
+
+def mails(workspace: Path) -> int:
+    return len(list((workspace / "outbox").glob("*.eml")))
+
+
+def test_a_zero_length_state_file_is_refused_and_nothing_is_resent(workspace, capsys):
+    sent = mails(workspace)
+    state = workspace / "tidtam-state.sqlite"
+    for leftover in workspace.glob("tidtam-state.sqlite-*"):  # the WAL files of the lost database
+        leftover.unlink()
+    state.write_bytes(b"")
+    code, err = sync(workspace, capsys)
+    assert code == 2, err
+    assert f"state file {state} is empty (0 bytes)" in err and "mv " in err and "enabled: false" in err, err
+    assert "Traceback" not in err
+    assert mails(workspace) == sent  # before the fix: 54 reminders and a digest went out again
+    assert state.stat().st_size == 0  # left as it was for the operator to inspect
+
+
+def test_a_database_without_tidtams_tables_is_refused(workspace, capsys):
+    state = workspace / "tidtam-state.sqlite"
+    for leftover in workspace.glob("tidtam-state.sqlite*"):
+        leftover.unlink()
+    with sqlite3.connect(state) as other:
+        other.execute("CREATE TABLE notes (text TEXT)")
+    other.close()
+    code, err = sync(workspace, capsys)
+    assert code == 2 and "holds no tidtam tables" in err, err
+    assert mails(workspace) == len(list((workspace / "outbox").glob("*.eml")))
+
+
+def test_a_dropped_alert_table_is_refused(workspace, capsys):
+    sent = mails(workspace)
+    with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
+        db.execute("DROP TABLE alert_stages")
+    db.close()
+    code, err = sync(workspace, capsys)
+    assert code == 2 and "lacks tidtam's tables alert_stages" in err, err
+    assert mails(workspace) == sent
+
+
+def damage(path: Path, seed: int) -> None:
+    """Random bytes over the pages after the first two (the header and schema stay readable)."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    data = bytearray(path.read_bytes())
+    page = int.from_bytes(data[16:18], "big")
+    rng = random.Random(seed)
+    for number in rng.sample(range(2, len(data) // page), k=min(6, len(data) // page - 2)):
+        data[number * page:(number + 1) * page] = rng.randbytes(page)
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("command", ["sync", "status", "alerts"])
+def test_random_bytes_in_its_pages_are_one_clear_error(workspace, capsys, command):
+    state = workspace / "tidtam-state.sqlite"
+    damage(state, seed=13)
+    sent = mails(workspace)
+    args = {"sync": ["sync", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF, "--email"],
+            "status": ["status", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF],
+            "alerts": ["alerts", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF]}[command]
+    code, err = run_cli(args, capsys)
+    assert code == 2, err
+    assert f"state file {state}" in err and ("damaged" in err or "not a usable SQLite database" in err), err
+    assert "Move it aside" in err and "Traceback" not in err and "unexpected error" not in err
+    assert mails(workspace) == sent
+
+
+def test_a_killed_run_is_marked_interrupted_by_the_next(workspace, capsys):
+    state = workspace / "tidtam-state.sqlite"
+    # A run that dies after recording its start: the process is killed with SIGKILL, as by the OOM killer.
+    killed = subprocess.run(
+        [sys.executable, "-c", "import os, sys\nfrom datetime import datetime\nfrom ingest.state import StateStore\n"
+         "s = StateStore(sys.argv[1])\n"
+         "s.start_run(datetime.fromisoformat('2022-11-12T10:00:00+00:00'), "
+         "datetime.fromisoformat('2022-11-12T10:00:00+00:00'))\nos.kill(os.getpid(), 9)", str(state)],
+        capture_output=True, timeout=60)
+    assert killed.returncode == -9
+    code, err = sync(workspace, capsys)
+    assert code == 0, err
+    runs = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()["runs"]
+    header, rows = runs[0], runs[1:]
+    interrupted = [dict(zip(header, r, strict=True)) for r in rows if r[header.index("outcome")] == "interrupted"]
+    assert len(interrupted) == 1, rows
+    assert interrupted[0]["finished_at"] in ("", None)
+    assert str(interrupted[0]["started_at"]).startswith("2022-11-12 17:00")  # shown in Bangkok time
+    assert "started 2022-11-12T10:00:00+00:00 and never finished" in interrupted[0]["error"]
+    assert rows[-1][header.index("outcome")] == "ok"
+    assert not [r for r in rows if r[header.index("outcome")] == "running"]
