@@ -40,6 +40,7 @@ _MAIN_TYPES = {
     "application/vnd.ms-word.template.macroEnabledTemplate.main+xml":
         "เป็นไฟล์แม่แบบ Word ที่มีมาโคร (.dotm) ต้องบันทึกเป็นไฟล์ .docx",
 }
+_LIBXML_OUT_OF_MEMORY = ("Memory allocation failed", "unknown error")
 _LEADERS = re.compile(r"[.…_\-–]{3,}|\s+")
 ZIP_LIMITS = ZipLimits()
 # Bump when inspection finds different facts in the same bytes, so facts cached under an older
@@ -157,7 +158,9 @@ def _read_word(content: bytes, rules: DocumentRules) -> ReadDocument | Violation
         raise  # the worker's memory cap: the whole inspection ends as "too large or too complex"
     except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many kinds (KeyError, ValueError,
         # XMLSyntaxError, NotImplementedError, ...) on a damaged package; one file must not stop the run.
-        if "Memory allocation failed" in str(exc):  # libxml2's words when the memory cap is hit
+        if type(exc).__name__ == "XMLSyntaxError" and str(exc).startswith(_LIBXML_OUT_OF_MEMORY):
+            # Every part already parsed cleanly with expat (docx_safety), so lxml failing on one is
+            # libxml2 running out of the worker's memory: its words then, measured under a cap.
             raise MemoryError(str(exc)) from None
         return Violation("unreadable", "เปิดไฟล์ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกใหม่เป็น .docx",
                          f"{type(exc).__name__}: {exc}"[:300])

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ingest.campaign import PhotoRules
 from ingest.facts import Violation
+from ingest.workers import memory_headroom
 
 try:  # HEIC/HEIF is what iPhones upload; pillow-heif teaches Pillow to open it.
     from pillow_heif import register_heif_opener
@@ -36,6 +37,9 @@ MAX_DECODED_PIXELS = 50_000_000
 # set to the same limit, so it never refuses a real photo before ours decides (its default, 89 MP,
 # refused the 200 MP one).
 Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+# Memory a decode takes per decoded pixel, measured in a worker: HEIC 7.0-7.5 bytes (libheif's YUV
+# frames, its RGB output and Pillow's copy), PNG 3.9 for RGB; JPEG is decoded small (draft).
+_DECODE_BYTES_PER_PIXEL = {"HEIF": 8, "PNG": 5, "WEBP": 5, "JPEG": 4, "MPO": 4}
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 # What Pillow and its plugins raise on bytes that are not, or no longer, a decodable image.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
@@ -92,6 +96,10 @@ def check_photo(content: bytes, kind: str, rules: PhotoRules) -> PhotoCheck:
                         "กรุณาส่งภาพถ่ายต้นฉบับจากกล้องหรือโทรศัพท์ (JPEG หรือ HEIC)",
                         f"{image.format} {image.size[0]}x{image.size[1]}: {decoded} pixels to decode > "
                         f"{MAX_DECODED_PIXELS}"),))
+                need = decoded * _DECODE_BYTES_PER_PIXEL.get(image.format or "", 5)
+                if (room := memory_headroom()) is not None and need > room:
+                    # libheif reports a failed allocation as a broken image: refuse before decoding.
+                    raise MemoryError(f"{image.format} {image.size[0]}x{image.size[1]} needs ~{need // 2**20} MB")
                 image.load()
     except Image.DecompressionBombError as exc:  # Pillow's own cap, met at open, before ours
         return PhotoCheck(None, None, (Violation("too_large", "ภาพมีความละเอียดสูงผิดปกติ ระบบไม่เปิดอ่าน",

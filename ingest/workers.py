@@ -35,7 +35,7 @@ class WorkerLimits:
     """What one task may use. The memory cap is address space added to what a fresh worker holds
     (about 80 MB of virtual memory once the inspection modules are imported), so it is the task's own."""
 
-    memory_bytes: int = 256 * MB
+    memory_bytes: int = 384 * MB  # a 48 MP HEIC photo, the largest decoded whole, needs ~340 MB (measured)
     seconds: float = 60.0  # wall clock, from the moment the task is handed to the worker
     processes: int = max(1, min(4, os.cpu_count() or 1))
 
@@ -181,9 +181,9 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
             return  # the parent has gone
         try:
             result = func(content, *args)
-        except MemoryError:
+        except MemoryError as exc:
             del content
-            conn.send(("memory", f"more than {memory_bytes // MB} MB needed"))
+            conn.send(("memory", f"more than {memory_bytes // MB} MB needed {exc}".strip()))
             return  # the heap may be in any state: the pool starts a fresh worker
         except Exception:  # noqa: BLE001 - any bug in a task is reported back as that task's outcome
             conn.send(("error", traceback.format_exc()[-2000:]))
@@ -192,12 +192,28 @@ def _serve(conn: Connection, memory_bytes: int) -> None:
         conn.send(("ok", result))
 
 
+def memory_headroom() -> int | None:
+    """Bytes this process may still map under its memory cap; None when it has none. Lets a task
+    refuse work it can tell will not fit (a library may report a failed allocation as bad input)."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    if soft == resource.RLIM_INFINITY:
+        return None
+    try:
+        return soft - _virtual_size()
+    except OSError:
+        return None
+
+
+def _virtual_size() -> int:
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        return int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+
+
 def _cap_memory(extra: int) -> None:
     """Limit the address space to what the worker has now plus `extra`: allocations beyond raise
     MemoryError (or fail in C code), and the task ends as "memory" instead of growing the machine's."""
     try:
-        with open("/proc/self/statm", encoding="ascii") as statm:
-            virtual = int(statm.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        virtual = _virtual_size()
     except OSError:  # no /proc (not Linux): the time limit still holds, the memory cap cannot be set
         log.warning("cannot read /proc/self/statm: workers run without a memory cap")
         return
