@@ -64,8 +64,10 @@ def _not_image(kind: str, detail: str) -> PhotoCheck:
     return PhotoCheck(None, None, (Violation("not_image", reason, detail),))
 
 
-def _displayed_size(image: Image.Image) -> tuple[int, int]:
-    width, height = image.size
+def _displayed_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    """`size` (as stored) turned as shown. Pillow finds a PNG's EXIF only by decoding the whole image
+    (its eXIf chunk may follow the pixels), so this comes after the decode limits."""
+    width, height = size
     try:
         orientation = image.getexif().get(0x0112)
     except _DECODE_ERRORS:  # a broken EXIF block does not make a broken photo
@@ -86,12 +88,12 @@ def check_photo(content: bytes, kind: str, rules: PhotoRules) -> PhotoCheck:
                     return PhotoCheck(*image.size, (Violation(
                         "too_large", "ภาพมีความละเอียดสูงผิดปกติ ระบบไม่เปิดอ่าน",
                         f"{image.size[0]}x{image.size[1]} > {MAX_PHOTO_PIXELS} pixels"),))
-                width, height = _displayed_size(image)
+                stored = image.size
                 if image.format == "JPEG" or image.format == "MPO":
                     # Decoding at 1/8 scale still reads every byte, so truncation is still caught.
                     image.draft("RGB", (max(1, image.size[0] // 8), max(1, image.size[1] // 8)))
                 if (decoded := image.size[0] * image.size[1]) > MAX_DECODED_PIXELS:
-                    return PhotoCheck(width, height, (Violation(
+                    return PhotoCheck(*stored, (Violation(
                         "too_large", f"ภาพ {image.format} ความละเอียดสูงเกินกว่าจะตรวจได้ ({decoded / 1e6:.0f} ล้านพิกเซล) "
                         "กรุณาส่งภาพถ่ายต้นฉบับจากกล้องหรือโทรศัพท์ (JPEG หรือ HEIC)",
                         f"{image.format} {image.size[0]}x{image.size[1]}: {decoded} pixels to decode > "
@@ -100,6 +102,7 @@ def check_photo(content: bytes, kind: str, rules: PhotoRules) -> PhotoCheck:
                 if (room := memory_headroom()) is not None and need > room:
                     # libheif reports a failed allocation as a broken image: refuse before decoding.
                     raise MemoryError(f"{image.format} {image.size[0]}x{image.size[1]} needs ~{need // 2**20} MB")
+                width, height = _displayed_size(image, stored)
                 image.load()
     except Image.DecompressionBombError as exc:  # Pillow's own cap, met at open, before ours
         return PhotoCheck(None, None, (Violation("too_large", "ภาพมีความละเอียดสูงผิดปกติ ระบบไม่เปิดอ่าน",

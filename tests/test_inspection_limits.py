@@ -13,14 +13,16 @@ import shutil
 from pathlib import Path
 
 import pytest
-from docx_corpus import bloated_record
+from docx_corpus import bloated_record, png_bomb
 from PIL import Image
 
 from connectors.local_folder import LocalFolderSource
+from ingest.campaign import PhotoRules
 from ingest.collect import Collected, collect
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.facts import TOO_COMPLEX_TH
+from ingest.inspect import inspect_photo
 from ingest.state import StateStore
 from ingest.workers import MB, WorkerLimits
 
@@ -111,3 +113,11 @@ def test_a_file_that_ended_its_worker_is_remembered_until_a_new_version_is_uploa
     third = _sync(demo, uploads, state, WorkerLimits(processes=2))
     assert third.inspected == 1
     assert "too_complex" not in {v.code for v in third.facts[changed.relative_to(uploads).as_posix()].violations}
+
+
+def test_a_png_beyond_a_phones_pixels_is_refused_before_it_is_decoded():
+    # 60 MP: under the declared cap (a 200 MP phone photo) but no phone writes a PNG, HEIC or WebP this
+    # big, and decoding it whole would take ~300 MB. (Before, it was decoded and called damaged.)
+    facts = inspect_photo(png_bomb(10_000, 6_000), PhotoRules(min_width=640, min_height=480))
+    assert [v.code for v in facts.violations] == ["too_large"]
+    assert "60 ล้านพิกเซล" in facts.violations[0].reason_th and (facts.width, facts.height) == (10_000, 6_000)
