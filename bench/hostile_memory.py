@@ -8,7 +8,7 @@ then adds hostile uploads to eight provinces and syncs a copy of it, each sync a
           only ~5:1, so it met every old cap) and eight 110-megapixel PNGs
   within  the largest the new caps let through: records with three 3.6 MB parts of short runs (all XML
           11.6 MB, under the 12 MB cap) and eight 48-megapixel PNGs (under the 50 MP decode cap)
-Prints per sync: wall time, peak RSS summed over the tree, the largest single process, the verdict on
+Prints per sync: wall time, peak RSS and PSS summed over the tree, the largest single process, the verdict on
 each hostile file, and whether every other file got the same facts as in the reference.
 
     uv run python bench/hostile_memory.py --scenario issue
@@ -106,35 +106,40 @@ def _tree(root: int) -> list[int]:
     return pids
 
 
-def _rss(pid: int) -> int:
+def _memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes; PSS shares each shared page among the processes mapping
+    it, so PSS summed over the tree is the tree's real footprint (RSS summed counts libraries twice)."""
+    found = {"Rss:": 0, "Pss:": 0}
     try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                key = line.split(":")[0] + ":"
+                if key in found:
+                    found[key] = int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 0
+    return found["Rss:"], found["Pss:"]
 
 
 def measured_sync(config: Path) -> dict[str, float]:
-    """One `sync --full` in a subprocess; its tree's RSS is summed every 20 ms (shared pages are counted
-    in each process, so the sum errs high). The inspection workers are forked from a forkserver that
-    is a child of the sync, so they are in its tree."""
+    """One `sync --full` in a subprocess; its tree's RSS and PSS are summed every 20 ms. The inspection
+    workers are forked from a forkserver that is a child of the sync, so they are in its tree."""
     command = [sys.executable, "-m", "ingest", "sync", "--config", str(config), "--as-of", AS_OF, "--full"]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak_tree = peak_one = 0
+    peak_tree = peak_pss = peak_one = 0
     processes = set()
     done = threading.Event()
 
     def sample() -> None:
-        nonlocal peak_tree, peak_one
+        nonlocal peak_tree, peak_pss, peak_one
         while not done.is_set():
             pids = _tree(process.pid)
             processes.update(pids)
-            sizes = [_rss(p) for p in pids]
-            peak_tree, peak_one = max(peak_tree, sum(sizes)), max(peak_one, max(sizes, default=0))
+            sizes = [_memory(p) for p in pids]
+            peak_tree = max(peak_tree, sum(rss for rss, _ in sizes))
+            peak_pss = max(peak_pss, sum(pss for _, pss in sizes))
+            peak_one = max(peak_one, max((rss for rss, _ in sizes), default=0))
             time.sleep(0.02)
 
     sampler = threading.Thread(target=sample)
@@ -146,7 +151,8 @@ def measured_sync(config: Path) -> dict[str, float]:
     if process.returncode != 0:
         raise SystemExit(f"sync failed ({process.returncode}):\n{output}")
     print(output.strip().splitlines()[-2] if output.strip() else "", flush=True)
-    return {"wall_s": round(wall, 1), "peak_tree_mb": round(peak_tree / MB), "peak_process_mb": round(peak_one / MB),
+    return {"wall_s": round(wall, 1), "peak_tree_rss_mb": round(peak_tree / MB), "peak_tree_pss_mb": round(peak_pss / MB),
+            "peak_process_rss_mb": round(peak_one / MB),
             "processes": len(processes)}
 
 
