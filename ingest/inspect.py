@@ -45,7 +45,7 @@ _LEADERS = re.compile(r"[.…_\-–]{3,}|\s+")
 ZIP_LIMITS = ZipLimits()
 # Bump when inspection finds different facts in the same bytes, so facts cached under an older
 # inspector are checked again (part of the cache key, beside the rules).
-INSPECTOR_VERSION = 2
+INSPECTOR_VERSION = 3  # 3: altChunk pictures, XML size caps, photo decode caps (issue 13)
 
 
 def sniff(content: bytes) -> str:
