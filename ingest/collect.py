@@ -2,8 +2,10 @@
 
 A source that fails is reported and its last known data is used, so one broken source never stops
 the others; a file that cannot be read is one problem, never a crashed run. Files whose facts are not
-cached yet are downloaded and inspected on a few threads (a download is mostly waiting on the
-network); their results are kept in file order, so a run does not depend on which finished first.
+cached yet are downloaded on a few threads (a download is mostly waiting on the network) and inspected
+in worker processes with a memory cap and a time limit (`ingest.workers`): a file that exceeds either
+is one invalid item, remembered until its version changes. Results are kept in file order, so a run
+does not depend on which finished first.
 """
 
 from __future__ import annotations
@@ -23,9 +25,17 @@ from ingest.campaign import Campaign, Deliverable
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
 from ingest.health import SourceRead, too_many_rejected
-from ingest.inspect import INSPECTOR_VERSION, inspect_document, inspect_other, inspect_photo, sniff
+from ingest.inspect import (
+    INSPECTOR_VERSION,
+    inspect_document,
+    inspect_other,
+    inspect_photo,
+    sniff,
+    unchecked_facts,
+)
 from ingest.routing import route
 from ingest.state import StateStore
+from ingest.workers import Exceeded, WorkerLimits, WorkerPool
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -66,8 +76,9 @@ class Collected:
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
             uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
             full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS,
-            now: datetime | None = None) -> Collected:
-    """`now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
+            limits: WorkerLimits | None = None, now: datetime | None = None) -> Collected:
+    """`workers` download threads per source; `limits` caps each inspection (processes, memory, time).
+    `now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
     that first saw it (ingest.arrival); without it, files keep their creation time."""
     collected = Collected()
     for name, source in responses_sources.items():
@@ -115,7 +126,8 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
         if name in collected.reads:
             collected.reads[name].read += len(files)
         deliverables = [d for d in campaign.deliverables if d.source == name]
-        _inspect_all(files, name, source, deliverables, state, collected, workers=workers, progress=progress)
+        _inspect_all(files, name, source, deliverables, state, collected, workers=workers, limits=limits,
+                     progress=progress)
     return collected
 
 
@@ -146,9 +158,10 @@ class _Read:
 
 def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: UploadsSource,
                  deliverables: list[Deliverable], state: StateStore, collected: Collected, *, workers: int,
-                 progress: Progress | None = None) -> None:
-    """Inspect every file: cached facts at once, the rest downloaded on `workers` threads. At most a
-    few downloads per thread are held at a time, and results are kept strictly in file order."""
+                 limits: WorkerLimits | None, progress: Progress | None = None) -> None:
+    """Inspect every file: cached facts at once, the rest downloaded on `workers` threads, each handing
+    its bytes to a worker process. At most a few downloads per thread are held at a time, and results
+    are kept strictly in file order."""
     window = max(1, workers) * 4
     pending: deque[tuple[UploadedFile, str, Future[_Read] | None]] = deque()  # None: facts were cached
     done = 0
@@ -162,10 +175,13 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
         if progress:
             progress(source_name, done, len(files))
 
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"read-{source_name}") as pool:
+    # No process starts until a file needs inspecting (a no-change sync starts none).
+    with WorkerPool(limits, preload=("ingest.collect",)) as processes, \
+            ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"read-{source_name}") as pool:
         for file in files:
             deliverable, version, rules = _cached(file, deliverables, state, collected)
-            read = None if rules is None else pool.submit(_read, source, file, deliverable, rules, deliverables)
+            read = None if rules is None else pool.submit(_read, source, file, deliverable, rules, deliverables,
+                                                          processes)
             pending.append((file, version, read))
             while len(pending) > window or (pending and (pending[0][2] is None or pending[0][2].done())):
                 settle()
@@ -189,16 +205,33 @@ def _cached(file: UploadedFile, deliverables: list[Deliverable], state: StateSto
 
 
 def _read(source: UploadsSource, file: UploadedFile, deliverable: Deliverable | None, rules: str,
-          deliverables: list[Deliverable]) -> _Read:
-    """Download and inspect one file (runs on a worker thread: no state, no shared writes)."""
+          deliverables: list[Deliverable], processes: WorkerPool) -> _Read:
+    """Download one file and have a worker process inspect it (runs on a download thread: no state, no
+    shared writes)."""
     try:
         content = source.read(file)
     except (ItemError, SourceError) as exc:
         return _Read(deliverable, rules, error=exc)
+    outcome = processes.run(inspect_upload, content, file, deliverable, () if deliverable else tuple(deliverables))
+    if isinstance(outcome, Exceeded):
+        if outcome.limit == "error":  # a bug in inspection, not the file's fault: not remembered
+            log.error("inspecting %s failed:\n%s", file.origin or file.file_id, outcome.detail)
+            return _Read(deliverable, rules, error=ItemError(f"{file.origin or file.file_id}: inspection failed",
+                                                            reason_th="ตรวจไฟล์ไม่สำเร็จ"))
+        log.warning("%s: %s limit hit while inspecting (%s)", file.origin or file.file_id, outcome.limit,
+                    outcome.detail)
+        return _Read(deliverable, rules, unchecked_facts(content, f"{outcome.limit}: {outcome.detail}"))
+    deliverable, facts = outcome
+    return _Read(deliverable, _rules_key(deliverable), facts)
+
+
+def inspect_upload(content: bytes, file: UploadedFile, deliverable: Deliverable | None,
+                   deliverables: Sequence[Deliverable]) -> tuple[Deliverable | None, FileFacts]:
+    """Route a file its name did not route by what its bytes are, then inspect it under its deliverable's
+    rules. Runs in a worker process: everything that parses the bytes happens here."""
     if deliverable is None:
         deliverable = route(file, deliverables, sniff(content))
-        rules = _rules_key(deliverable)
-    return _Read(deliverable, rules, _facts(content, file, deliverable))
+    return deliverable, _facts(content, file, deliverable)
 
 
 def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, state: StateStore,

@@ -3,7 +3,8 @@ bullets and fills in any story part (body, headers, footers, notes, comments), a
 
 Elements are matched on their local names, so Strict Open XML (other namespace URIs) is caught too.
 The package thumbnail (docProps/thumbnail.*, written by Word's "save preview picture") is not a
-picture the province put in the record, so it is ignored.
+picture the province put in the record, so it is ignored. Content imported through `w:altChunk` is
+looked into too (`chunk_pictures`), and a .docx imported that way is searched like the record itself.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import posixpath
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
+from ingest.chunk_pictures import chunk_pictures
 from ingest.docx_safety import Package
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
@@ -189,6 +191,19 @@ def _image_parts(package: Package, skip: set[str]) -> list[PictureFinding]:
     return found
 
 
+def _alt_chunks(package: Package) -> list[PictureFinding]:
+    """Pictures inside altChunk imports; a nested .docx's findings are named "outer!inner"."""
+    defaults, overrides = _content_types(package)
+    found = []
+    for name, data in sorted(package.chunks.items()):
+        if name in package.nested:
+            found.extend(PictureFinding(f"{name}!{f.part}", f.kind, f.how) for f in find_pictures(package.nested[name]))
+            continue
+        ctype = overrides.get(name) or defaults.get(posixpath.splitext(name)[1].lstrip(".").lower(), "")
+        found.extend(PictureFinding(name, kind, how) for kind, how in chunk_pictures(data, ctype))
+    return found
+
+
 def find_pictures(package: Package) -> tuple[PictureFinding, ...]:
     """Every picture-like finding, in a stable order; empty for a text-only record."""
     skip = _thumbnails(package)
@@ -198,7 +213,8 @@ def find_pictures(package: Package) -> tuple[PictureFinding, ...]:
             continue
         found.extend(_markup(name, package.xml[name]))
     found.extend(_relationships(package))
-    found.extend(_image_parts(package, skip))
+    found.extend(_image_parts(package, skip | set(package.chunks)))
+    found.extend(_alt_chunks(package))
     return tuple(dict.fromkeys(found))
 
 

@@ -25,7 +25,7 @@ from ingest.campaign import DocumentRules, PhotoRules
 from ingest.docx_pictures import describe_th, find_pictures
 from ingest.docx_record import ReadDocument, clean_text, read_document
 from ingest.docx_safety import Package, UnsafePackage, ZipLimits, open_package
-from ingest.facts import FileFacts, RecordReading, Violation
+from ingest.facts import TOO_COMPLEX_TH, FileFacts, RecordReading, Violation
 from ingest.photo_check import check_photo
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc (and other OLE2 files)
@@ -49,11 +49,13 @@ _GOOGLE_KINDS = {_GOOGLE_DOC: "Google Docs", "application/vnd.google-apps.spread
 _RELATIONSHIP = re.compile(rb"<(?:\w+:)?Relationship\b[^>]*>")
 _OFFICE_DOCUMENT = re.compile(rb'Type="[^"]*/officeDocument"')
 _TARGET = re.compile(rb'Target="([^"]+)"')
+_LIBXML_OUT_OF_MEMORY = ("Memory allocation failed", "unknown error")
 _LEADERS = re.compile(r"[.…_\-–]{3,}|\s+")
 ZIP_LIMITS = ZipLimits()
 # Bump when inspection finds different facts in the same bytes, so facts cached under an older
 # inspector are checked again (part of the cache key, beside the rules).
-INSPECTOR_VERSION = 4  # 3: a mirror's Google pointer is a Google file; 4: records from every editor
+INSPECTOR_VERSION = 5  # 3: a mirror's Google pointer is a Google file; 4: records from every editor;
+# 5: altChunk pictures, XML size caps, photo decode caps
 
 
 def sniff(content: bytes) -> str:
@@ -182,8 +184,14 @@ def _read_word(content: bytes, rules: DocumentRules) -> ReadDocument | Violation
     try:
         document = Document(io.BytesIO(content))
         return read_document(document, rules.record_parts)
+    except MemoryError:
+        raise  # the worker's memory cap: the whole inspection ends as "too large or too complex"
     except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many kinds (KeyError, ValueError,
         # XMLSyntaxError, NotImplementedError, ...) on a damaged package; one file must not stop the run.
+        if type(exc).__name__ == "XMLSyntaxError" and str(exc).startswith(_LIBXML_OUT_OF_MEMORY):
+            # Every part already parsed cleanly with expat (docx_safety), so lxml failing on one is
+            # libxml2 running out of the worker's memory: its words then, measured under a cap.
+            raise MemoryError(str(exc)) from None
         return Violation("unreadable", "เปิดไฟล์ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกใหม่เป็น .docx",
                          f"{type(exc).__name__}: {exc}"[:300])
 
@@ -279,6 +287,14 @@ def inspect_photo(content: bytes, rules: PhotoRules) -> FileFacts:
     check = check_photo(content, kind, rules)
     return FileFacts(**base, content_type=kind, width=check.width, height=check.height,
                      violations=check.violations)
+
+
+def unchecked_facts(content: bytes, detail: str) -> FileFacts:
+    """A file whose inspection ran out of memory or time: one invalid item, kept under its version like
+    any other facts, so it is not tried again until the province uploads a new version. Only what is
+    cheap and safe to learn is filled in (digests, the type its first bytes claim)."""
+    return FileFacts(**_digests(content), content_type=sniff(content[:16]), violations=(Violation(
+        "too_complex", TOO_COMPLEX_TH, detail[:300]),))
 
 
 def inspect_other(content: bytes) -> FileFacts:

@@ -16,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from ingest.campaign import PhotoRules
 from ingest.facts import Violation
+from ingest.workers import memory_headroom
 
 try:  # HEIC/HEIF is what iPhones upload; pillow-heif teaches Pillow to open it.
     from pillow_heif import register_heif_opener
@@ -25,7 +26,20 @@ except ImportError:  # pragma: no cover - pillow-heif is a declared dependency
     pass
 
 PHOTO_KINDS = ("jpeg", "png", "heic", "webp")
-MAX_PHOTO_PIXELS = 120_000_000  # above any phone's normal mode; decoding more risks the run's memory
+# The largest phone photo: a 200-megapixel camera (Samsung Galaxy S23 Ultra) saves 16,320 x 12,240 =
+# 199.8 MP in its 200 MP mode (PCMag's review; the resolution as reported by Android Headlines).
+MAX_PHOTO_PIXELS = 210_000_000
+# Pixels actually decoded. A JPEG is decoded at 1/8 scale (so the 200 MP photo is 3.1 MP); HEIC, PNG
+# and WebP are decoded whole, and the largest phone photos in those formats are 48 MP (an iPhone's
+# "HEIF Max", 8,064 x 6,048 = 48.8 MP, iOS 17). At 3-4 bytes a pixel, 50 MP is 150-200 MB of memory.
+MAX_DECODED_PIXELS = 50_000_000
+# Pillow's own decompression-bomb check (a warning above MAX_IMAGE_PIXELS, an error above twice it) is
+# set to the same limit, so it never refuses a real photo before ours decides (its default, 89 MP,
+# refused the 200 MP one).
+Image.MAX_IMAGE_PIXELS = MAX_PHOTO_PIXELS
+# Memory a decode takes per decoded pixel, measured in a worker: HEIC 7.0-7.5 bytes (libheif's YUV
+# frames, its RGB output and Pillow's copy), PNG 3.9 for RGB; JPEG is decoded small (draft).
+_DECODE_BYTES_PER_PIXEL = {"HEIF": 8, "PNG": 5, "WEBP": 5, "JPEG": 4, "MPO": 4}
 _ROTATED = (5, 6, 7, 8)  # EXIF orientations that swap width and height
 # What Pillow and its plugins raise on bytes that are not, or no longer, a decodable image.
 _DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError, struct.error, IndexError,
@@ -50,8 +64,10 @@ def _not_image(kind: str, detail: str) -> PhotoCheck:
     return PhotoCheck(None, None, (Violation("not_image", reason, detail),))
 
 
-def _displayed_size(image: Image.Image) -> tuple[int, int]:
-    width, height = image.size
+def _displayed_size(image: Image.Image, size: tuple[int, int]) -> tuple[int, int]:
+    """`size` (as stored) turned as shown. Pillow finds a PNG's EXIF only by decoding the whole image
+    (its eXIf chunk may follow the pixels), so this comes after the decode limits."""
+    width, height = size
     try:
         orientation = image.getexif().get(0x0112)
     except _DECODE_ERRORS:  # a broken EXIF block does not make a broken photo
@@ -72,10 +88,21 @@ def check_photo(content: bytes, kind: str, rules: PhotoRules) -> PhotoCheck:
                     return PhotoCheck(*image.size, (Violation(
                         "too_large", "ภาพมีความละเอียดสูงผิดปกติ ระบบไม่เปิดอ่าน",
                         f"{image.size[0]}x{image.size[1]} > {MAX_PHOTO_PIXELS} pixels"),))
-                width, height = _displayed_size(image)
+                stored = image.size
                 if image.format == "JPEG" or image.format == "MPO":
                     # Decoding at 1/8 scale still reads every byte, so truncation is still caught.
                     image.draft("RGB", (max(1, image.size[0] // 8), max(1, image.size[1] // 8)))
+                if (decoded := image.size[0] * image.size[1]) > MAX_DECODED_PIXELS:
+                    return PhotoCheck(*stored, (Violation(
+                        "too_large", f"ภาพ {image.format} ความละเอียดสูงเกินกว่าจะตรวจได้ ({decoded / 1e6:.0f} ล้านพิกเซล) "
+                        "กรุณาส่งภาพถ่ายต้นฉบับจากกล้องหรือโทรศัพท์ (JPEG หรือ HEIC)",
+                        f"{image.format} {image.size[0]}x{image.size[1]}: {decoded} pixels to decode > "
+                        f"{MAX_DECODED_PIXELS}"),))
+                need = decoded * _DECODE_BYTES_PER_PIXEL.get(image.format or "", 5)
+                if (room := memory_headroom()) is not None and need > room:
+                    # libheif reports a failed allocation as a broken image: refuse before decoding.
+                    raise MemoryError(f"{image.format} {image.size[0]}x{image.size[1]} needs ~{need // 2**20} MB")
+                width, height = _displayed_size(image, stored)
                 image.load()
     except Image.DecompressionBombError as exc:  # Pillow's own cap, met at open, before ours
         return PhotoCheck(None, None, (Violation("too_large", "ภาพมีความละเอียดสูงผิดปกติ ระบบไม่เปิดอ่าน",

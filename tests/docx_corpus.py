@@ -336,6 +336,30 @@ def xlsx_like() -> bytes:
     return out.getvalue()
 
 
+def bloated_record(part_bytes: int, parts: int = 4, seed: int = 7) -> bytes:
+    """A valid record whose document.xml is padded to `part_bytes` with paragraphs of short runs of
+    random Thai letters, plus `parts - 1` more XML parts as big: well-formed, no entity, no DTD, and
+    compressing only ~5:1, so every zip cap is met. (The issue-13 attack: four 19 MB parts in a 15.7 MB
+    .docx.) Short runs make many elements per megabyte, which is what costs memory to parse."""
+    rng = random.Random(seed)
+    letters = [chr(c) for c in range(0x0E01, 0x0E2F)]  # ก..ฮ, 3 bytes each in UTF-8
+    words = ["".join(rng.choices(letters, k=12)) for _ in range(8192)]  # far beyond deflate's 32 KB window
+
+    def paragraphs(size: int) -> str:
+        count = max(1, size // 8 // 58)  # a run of 12 letters is 58 bytes
+        runs = [f"<w:r><w:t>{word}</w:t></w:r>" for word in rng.choices(words, k=count * 8)]
+        return "".join(f"<w:p>{''.join(runs[i:i + 8])}</w:p>" for i in range(0, len(runs), 8))
+
+    base = valid_record()
+    document = part(base, "word/document.xml")
+    at = document.rindex("<w:sectPr")
+    padded = document[:at] + paragraphs(part_bytes - len(document.encode())) + document[at:]
+    namespace = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+    extra = {f"word/notes{i}.xml": f'<w:ftr xmlns:w="{namespace}">{paragraphs(part_bytes - 80)}</w:ftr>'.encode()
+             for i in range(1, parts)}
+    return rezip(base, replace={"word/document.xml": padded.encode()}, add=extra)
+
+
 def blank_template() -> bytes:
     """The template as sent out: every answer a dotted line."""
     return make_record_docx("ยะลา", answers=[[""] * 10, [""] * 5, [""] * 5])
