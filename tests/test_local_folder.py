@@ -82,7 +82,10 @@ def test_sync_of_a_real_mirror_never_hangs_and_reports_each_odd_file_once(tmp_pa
     run = subprocess.run([sys.executable, "-m", "ingest", "sync", "--config", str(tmp_path / "config.yaml"),
                           "--as-of", "2022-11-12T17:00", "--no-email"],
                          capture_output=True, text=True, timeout=120, cwd=Path(__file__).parent.parent)
-    assert run.returncode == 0, run.stderr
+    # 11 odd objects among the 16 files and folders listed: far more than the default 20% a source may fail to read,
+    # so the run is degraded (exit 4) and says why; the warehouse is still written in full.
+    assert run.returncode == 4, run.stderr
+    assert "degraded: source uploads could not read 11 of 16 files or folders" in run.stderr
     assert "Traceback" not in run.stderr
 
     book = XlsxWarehouse(tmp_path / "warehouse.xlsx").read()
