@@ -20,14 +20,12 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import shutil
 import sqlite3
 import struct
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import zipfile
 import zlib
@@ -35,14 +33,14 @@ from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "bench")]
 
 from docx_corpus import bloated_record  # noqa: E402
+from proctree import MB, TreeSampler  # noqa: E402
 
 from ingest.demo import write_demo  # noqa: E402
 
 AS_OF = "2022-11-16T09:00"
-MB = 1024 * 1024
 
 
 def distinct(record: bytes, index: int) -> bytes:
@@ -91,69 +89,21 @@ def add_hostile(uploads: Path, scenario: str) -> dict[str, str]:
     return hostile
 
 
-def _tree(root: int) -> list[int]:
-    pids, frontier = [root], [root]
-    while frontier:
-        pid = frontier.pop()
-        try:
-            for task in os.listdir(f"/proc/{pid}/task"):
-                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
-                    found = [int(c) for c in children.read().split()]
-                pids.extend(found)
-                frontier.extend(found)
-        except OSError:
-            continue
-    return pids
-
-
-def _memory(pid: int) -> tuple[int, int]:
-    """(RSS, PSS) of one process in bytes; PSS shares each shared page among the processes mapping
-    it, so PSS summed over the tree is the tree's real footprint (RSS summed counts libraries twice)."""
-    found = {"Rss:": 0, "Pss:": 0}
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
-            for line in rollup:
-                key = line.split(":")[0] + ":"
-                if key in found:
-                    found[key] = int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return found["Rss:"], found["Pss:"]
-
-
 def measured_sync(config: Path) -> dict[str, float]:
     """One `sync --full` in a subprocess; its tree's RSS and PSS are summed every 20 ms. The inspection
     workers are forked from a forkserver that is a child of the sync, so they are in its tree."""
     command = [sys.executable, "-m", "ingest", "sync", "--config", str(config), "--as-of", AS_OF, "--full"]
     start = time.perf_counter()
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak_tree = peak_pss = peak_one = 0
-    processes = set()
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak_tree, peak_pss, peak_one
-        while not done.is_set():
-            pids = _tree(process.pid)
-            processes.update(pids)
-            sizes = [_memory(p) for p in pids]
-            peak_tree = max(peak_tree, sum(rss for rss, _ in sizes))
-            peak_pss = max(peak_pss, sum(pss for _, pss in sizes))
-            peak_one = max(peak_one, max((rss for rss, _ in sizes), default=0))
-            time.sleep(0.02)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
-    output, _ = process.communicate()
-    wall = time.perf_counter() - start
-    done.set()
-    sampler.join()
+    with TreeSampler(process.pid) as sampled:
+        output, _ = process.communicate()
+        wall = time.perf_counter() - start
     if process.returncode != 0:
         raise SystemExit(f"sync failed ({process.returncode}):\n{output}")
     print(output.strip().splitlines()[-2] if output.strip() else "", flush=True)
-    return {"wall_s": round(wall, 1), "peak_tree_rss_mb": round(peak_tree / MB), "peak_tree_pss_mb": round(peak_pss / MB),
-            "peak_process_rss_mb": round(peak_one / MB),
-            "processes": len(processes)}
+    return {"wall_s": round(wall, 1), "peak_tree_rss_mb": round(sampled.peak_rss / MB),
+            "peak_tree_pss_mb": round(sampled.peak_pss / MB), "peak_process_rss_mb": round(sampled.peak_one / MB),
+            "processes": len(sampled.processes)}
 
 
 def facts_by_file(state: Path) -> dict[str, dict]:

@@ -36,6 +36,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
 import time
@@ -50,6 +51,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.emu
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline import BaselineJob, BaselineResult, naive_sync, peak_rss_mb  # noqa: E402
+from proctree import MB, TreeSampler  # noqa: E402
 from scale_workspace import AS_OF, FORM_ID, SCALES, ScaleWorkspace, change_units, seed_scale  # noqa: E402
 
 from tests.emulator import Emulator  # noqa: E402
@@ -120,11 +122,14 @@ def _sync(config: str, full: bool) -> dict[str, Any]:
 
     rss_start = peak_rss_mb()
     started = time.perf_counter()
-    _, report = sync_job(config, as_of=AS_OF, full=full)
+    # The inspection workers run under a forkserver child of this process: sample the whole tree.
+    with TreeSampler(os.getpid()) as tree:
+        _, report = sync_job(config, as_of=AS_OF, full=full)
     seconds = time.perf_counter() - started
     return {"outcome": report.outcome, "inspected": report.inspected_files, "seconds": seconds,
             "responses": len(report.tables.responses), "files": len(report.tables.files),
-            "problems": len(report.tables.problems), "rss_start_mb": rss_start, "peak_rss_mb": peak_rss_mb()}
+            "problems": len(report.tables.problems), "rss_start_mb": rss_start, "peak_rss_mb": peak_rss_mb(),
+            "peak_tree_pss_mb": tree.peak_pss / MB}
 
 
 def _in_child(fn: Any, *args: Any) -> Any:
@@ -180,7 +185,8 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
             row["ratio"] = row["total"] / row["bound_total"]
             result["scenarios"][key] = row
             print(f"[{scale}] {label}: {row['total']:,} calls (bound {row['bound_total']:,}, "
-                  f"×{row['ratio']:.3f}), {run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:.0f} MB, "
+                  f"×{row['ratio']:.3f}), {run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:.0f} MB "
+                  f"(with inspection workers, PSS {run['peak_tree_pss_mb']:.0f} MB), "
                   f"{run['inspected']:,} inspected, {cells:,} cells; {dict(sorted(calls.items()))}", flush=True)
         result["baseline"] = asdict(_baseline(emu, workspace, tabs, workspace.responses + new_responses, sample,
                                               full_below))
@@ -240,7 +246,8 @@ def summary(result: dict[str, Any]) -> str:
     for row in result["scenarios"].values():
         lines.append(
             f"| {result['scale']} ({result['units']:,}) | {row['label']} | {row['total']:,} | {row['bound_total']:,} | "
-            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {row['peak_rss_mb']:.0f} | {row['cells']:,} "
+            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {row['peak_rss_mb']:.0f} / {row.get('peak_tree_pss_mb', float('nan')):.0f} | "
+            f"{row['cells']:,} "
             f"({row['cells'] / CELL_LIMIT:.1%}) | {calls:,} / {seconds:,.0f}{'*' if sampled else ''} | "
             f"{row['total'] / calls:.3f} | {row['seconds'] / seconds:.4f} |")
     return "\n".join(lines)

@@ -1,0 +1,71 @@
+"""Peak memory of a process and everything it started (inspection workers run under a forkserver
+child, so the process's own VmHWM leaves them out), sampled from /proc."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+
+MB = 1024 * 1024
+
+
+def tree(root: int) -> list[int]:
+    """`root` and every descendant, from /proc/<pid>/task/<tid>/children."""
+    pids, frontier = [root], [root]
+    while frontier:
+        pid = frontier.pop()
+        try:
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as children:
+                    found = [int(c) for c in children.read().split()]
+                pids.extend(found)
+                frontier.extend(found)
+        except OSError:
+            continue
+    return pids
+
+
+def memory(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of one process in bytes; PSS shares each shared page among the processes mapping
+    it, so PSS summed over the tree is the tree's real footprint (RSS summed counts libraries twice)."""
+    found = {"Rss:": 0, "Pss:": 0}
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="ascii") as rollup:
+            for line in rollup:
+                key = line.split(":")[0] + ":"
+                if key in found:
+                    found[key] = int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return found["Rss:"], found["Pss:"]
+
+
+class TreeSampler:
+    """Samples a process tree every `interval` seconds while in the `with` block; afterwards
+    `peak_rss`, `peak_pss` (summed over the tree) and `peak_one` (the largest process) in bytes."""
+
+    def __init__(self, root: int, interval: float = 0.02) -> None:
+        self.root, self.interval = root, interval
+        self.peak_rss = self.peak_pss = self.peak_one = 0
+        self.processes: set[int] = set()
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._done.is_set():
+            pids = tree(self.root)
+            self.processes.update(pids)
+            sizes = [memory(p) for p in pids]
+            self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in sizes))
+            self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
+            self.peak_one = max(self.peak_one, max((rss for rss, _ in sizes), default=0))
+            time.sleep(self.interval)
+
+    def __enter__(self) -> TreeSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
