@@ -25,7 +25,7 @@ import socket
 import tempfile
 import warnings
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -84,7 +84,7 @@ def linked_sheet_csv(header: list[str], rows: list[list[str]]) -> bytes:
 
 
 def workspace(root: Path, *, config: Any = None, export: tuple[str, bytes] | None = None,
-              uploads: dict[str, bytes] | None = None, odd: list[tuple[str, str]] = ()) -> Path:
+              uploads: dict[str, bytes] | None = None, odd: Sequence[tuple[str, str]] = ()) -> Path:
     with (root / "units.csv").open("w", encoding="utf-8", newline="") as handle:
         csv.writer(handle).writerows([["code", "name", "emails"], *[[c, n, f"cdd{c}@example.go.th"] for c, n in UNITS]])
     (root / "exports").mkdir()
