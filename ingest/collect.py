@@ -194,7 +194,7 @@ def _cached(file: UploadedFile, deliverables: list[Deliverable], state: StateSto
     """(deliverable, version, rules key); rules is None when the facts were cached (and kept already)."""
     deliverable = route(file, deliverables)
     version = file.md5 or file.version or (file.modified_at or file.created_at).isoformat()
-    rules = _rules_key(deliverable)
+    rules = _rules_key(deliverable, deliverables)
     cached = state.facts(file.file_id, version, rules)
     if cached is None:
         return deliverable, version, rules
@@ -222,7 +222,9 @@ def _read(source: UploadsSource, file: UploadedFile, deliverable: Deliverable | 
                     outcome.detail)
         return _Read(deliverable, rules, unchecked_facts(content, f"{outcome.limit}: {outcome.detail}"))
     deliverable, facts = outcome
-    return _Read(deliverable, _rules_key(deliverable), facts)
+    # Saved under the key it was looked up by (`rules`), even when its bytes routed it: a key taken from
+    # the routed deliverable is one the next sync cannot know before downloading, so it would never hit.
+    return _Read(deliverable, rules, facts)
 
 
 def inspect_upload(content: bytes, file: UploadedFile, deliverable: Deliverable | None,
@@ -272,10 +274,13 @@ def _keep(collected: Collected, file: UploadedFile, deliverable: Deliverable | N
         collected.routes[file.file_id] = deliverable.id
 
 
-def _rules_key(deliverable: Deliverable | None) -> str:
-    """Facts depend on the rules they were checked under: a changed rule re-checks every file."""
+def _rules_key(deliverable: Deliverable | None, deliverables: Sequence[Deliverable]) -> str:
+    """The key a file's facts are cached under, known before its bytes are. Facts depend on the rules they
+    were checked under: a changed rule re-checks every file. A file its name does not route is routed by
+    its content, to any deliverable without a `file_pattern`: its key covers all of their rules."""
     if deliverable is None:
-        return "unrouted"
+        by_content = ",".join(_rules_key(d, ()) for d in deliverables if not d.file_pattern)
+        return "by-content:" + hashlib.sha1(by_content.encode()).hexdigest()[:12]
     rules = deliverable.document_rules if deliverable.kind == "document" else deliverable.photo_rules
     # The inspector's version is part of the key: a better reader re-checks every file once.
     return hashlib.sha1(f"{deliverable.kind}:{rules!r}:{INSPECTOR_VERSION}".encode()).hexdigest()[:12]

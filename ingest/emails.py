@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
+from connectors.cells import clean_text
 from ingest.addresses import has_control, mailbox, plain_address
 from ingest.alert_policy import AlertPolicy
 from ingest.alerts import Digest, OwedLine, Reminder, SourceWarning
@@ -189,6 +190,10 @@ def build_message(*, subject: str, text: str, html: str, sender: str, to: Sequen
     for name, value in [("Subject", subject), ("Message-ID", msg_id), *(extra or {}).items()]:
         if has_control(value):
             raise ValueError(f"header {name} would contain a line break: {value!r}")
+    # A file or folder name with undecodable bytes (lone surrogates) or a config value with a stray
+    # control character can reach a reminder; UTF-8 cannot encode the one, a mail should not carry the
+    # other. Cleaned as for a warehouse cell (U+FFFD for a surrogate), never a failed run.
+    subject, text, html = clean_text(subject), clean_text(text), clean_text(html)
     message = EmailMessage(policy=MESSAGE_POLICY)
     message["Subject"] = subject
     message["From"] = mailbox(sender)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from connectors.base import FormResponse, UploadedFile
+from connectors.cells import clean_text
 from ingest.errors import StateError
 from ingest.facts import FileFacts
 from ingest.records import facts_from_json, file_from_json, response_from_json, to_json
@@ -225,11 +226,12 @@ class StateStore:
 
     def finish_run(self, run_id: int, finished_at: datetime, outcome: str, *, counts: dict[str, Any] | None = None,
                    api_calls: dict[str, int] | None = None, error: str = "") -> None:
+        # The error names files, whose names may hold lone surrogates (see _key): UTF-8 text cannot.
         with self.transaction() as db:
             db.execute("UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, api_calls = ?, error = ? "
                        "WHERE run_id = ?",
-                       (finished_at.isoformat(), outcome, json.dumps(counts or {}, ensure_ascii=False),
-                        json.dumps(api_calls or {}), error, run_id))
+                       (finished_at.isoformat(), outcome, clean_text(json.dumps(counts or {}, ensure_ascii=False)),
+                        json.dumps(api_calls or {}), clean_text(error), run_id))
 
     def runs(self) -> list[dict[str, Any]]:
         cursor = self.db.execute("SELECT run_id, started_at, finished_at, as_of, outcome, counts, api_calls, error "

@@ -100,6 +100,18 @@ def test_build_message_rejects_line_breaks(field, value):
         build_message(**args)
 
 
+def test_a_name_with_undecodable_bytes_is_mailed_with_a_replacement_character():
+    # Found by tests/test_properties.py: a file named in TIS-620 (listed by Python as lone surrogates,
+    # U+DC80-U+DCFF) reached the digest, and encoding the body as UTF-8 ended the run in a traceback.
+    name = b"\xc2\xd0\xc5\xd2.docx".decode("utf-8", "surrogateescape")  # "ยะลา" in TIS-620
+    message = build_message(subject=f"ทดสอบ {name}", text=f"ไฟล์ {name}", html=f"<p>ไฟล์ {name}</p>", sender=SENDER,
+                            to=["a@example.go.th"], now=at(1), msg_id="<a@example.go.th>")
+    parsed = message_from_bytes(message.as_bytes(), policy=policy.default)
+    assert "\ufffd\ufffd\ufffd\ufffd.docx" in parsed["Subject"]
+    assert "ไฟล์ \ufffd\ufffd\ufffd\ufffd.docx" in parsed.get_body(("plain",)).get_content()
+    assert "<p>ไฟล์ \ufffd\ufffd\ufffd\ufffd.docx</p>" in parsed.get_body(("html",)).get_content()
+
+
 def test_injected_unit_name_is_reported_and_the_others_still_go(tmp_path):
     c = campaign([unit("95", "ยะลา\r\nBcc: evil@example.com"), unit("70", "ราชบุรี")])
     evaluation = evaluate(c, items([]), at(4))

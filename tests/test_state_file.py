@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.cli import cli, main
+from ingest.state import StateStore
 
 AS_OF = "2022-11-12T17:00"
 
@@ -140,3 +142,20 @@ def test_a_killed_run_is_marked_interrupted_by_the_next(workspace, capsys):
     assert "started 2022-11-12T10:00:00+00:00 and never finished" in interrupted[0]["error"]
     assert rows[-1][header.index("outcome")] == "ok"
     assert not [r for r in rows if r[header.index("outcome")] == "running"]
+
+
+def test_a_run_error_naming_a_file_with_undecodable_bytes_is_logged(tmp_path):
+    # Found by tests/test_properties.py: a degraded run's error named a FIFO whose name holds bytes in
+    # TIS-620 (lone surrogates under surrogateescape); SQLite could not store it and the run ended in a
+    # traceback, exit 1, instead of exit 4.
+    name = b"\xc2\xd0\xc5\xd2.jpg".decode("utf-8", "surrogateescape")
+    state = StateStore(str(tmp_path / "state.sqlite"))
+    try:
+        moment = datetime(2022, 11, 12, 10, tzinfo=UTC)
+        run_id = state.start_run(moment, moment)
+        state.finish_run(run_id, moment, "degraded", counts={"first": name}, error=f"{name}: is a named pipe")
+        (run,) = state.runs()
+    finally:
+        state.close()
+    assert run["outcome"] == "degraded"
+    assert run["error"] == "\ufffd\ufffd\ufffd\ufffd.jpg: is a named pipe"
