@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from connectors.a1 import column_letters, quote_tab
 from connectors.base import Answer, FormResponse, ResponseBatch
 from connectors.forms_columns import is_timestamp_header, timestamp_column
 from connectors.forms_export import responses_from_rows
@@ -180,7 +181,7 @@ class FormsSheetSource:
         name = f"sheet {self.spreadsheet_id} tab {tab}"
         header, rows = [str(c) for c in values[0]], [list(r) for r in values[1:]]
         stamp_col = timestamp_column(name, header, rows)
-        letter = _column(stamp_col)
+        letter = column_letters(stamp_col)
         serials = self._values(tab, "UNFORMATTED_VALUE", f"{letter}2:{letter}")
         for row, cell in zip(rows, serials, strict=False):
             if row and cell and stamp_col < len(row):
@@ -207,7 +208,7 @@ class FormsSheetSource:
             return self.worksheet, zone
         if not titles:
             raise FatalSourceError(f"{self._what} has no tabs", source=self.spreadsheet_id)
-        ranges = [_quoted(t) + "!1:1" for t in titles]
+        ranges = [quote_tab(t) + "!1:1" for t in titles]
         body = self.api.call("sheets.spreadsheets.values.batchGet", lambda: http.values_batch_get(
             self.spreadsheet_id, ranges, params={"valueRenderOption": "FORMATTED_VALUE"}), what=self._what)
         headers = [(r.get("values") or [[]])[0] for r in body.get("valueRanges", [])]
@@ -222,27 +223,13 @@ class FormsSheetSource:
 
     def _values(self, tab: str, render: str, cells: str | None = None) -> list[list[Any]]:
         http = self.api.sheets_http(SCOPES["sheets_readonly"])
-        rng = _quoted(tab) + (f"!{cells}" if cells else "")
+        rng = quote_tab(tab) + (f"!{cells}" if cells else "")
         params = {"valueRenderOption": render}
         if render == "UNFORMATTED_VALUE":
             params["dateTimeRenderOption"] = "SERIAL_NUMBER"
         body = self.api.call("sheets.spreadsheets.values.get", lambda: http.values_get(
             self.spreadsheet_id, rng, params=params), what=self._what)
         return body.get("values", [])
-
-
-def _quoted(tab: str) -> str:
-    return "'" + tab.replace("'", "''") + "'"
-
-
-def _column(index: int) -> str:
-    """A1 letters of a 0-based column index (0 → A, 26 → AA)."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
 
 
 class _Cursor:

@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
+from connectors.a1 import column_letters, quote_tab
 from connectors.base import Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.google_api import GoogleApi, GoogleApiError
@@ -179,7 +180,7 @@ class GoogleSheetsWarehouse:
         self._check_cells(book, new_tabs)
         if plan.clear:
             self._call_write("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
-                self.spreadsheet_id, body={"ranges": [_quote(t) for t in plan.clear]}))
+                self.spreadsheet_id, body={"ranges": [quote_tab(t) for t in plan.clear]}))
         if plan.structure:
             self._batch_update(plan.structure)
         for body in _value_requests(plan.ranges):
@@ -289,7 +290,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
         plan.ranges.append((table.name, start, [rows_out[i] for i in range(start, stop)]))
     tab.formula, tab.formula_col = formula, width if formula else 0
     if formula and (formula != old.formula or old.formula_col != width or rewrite):
-        plan.formulas.append((f"{_quote(table.name)}!{_column(width)}1", formula))
+        plan.formulas.append((f"{quote_tab(table.name)}!{column_letters(width)}1", formula))
     return tab
 
 
@@ -384,7 +385,7 @@ def _value_requests(ranges: Sequence[tuple[str, int, list[list[Any]]]]) -> list[
 
 
 def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[tuple[dict[str, Any], int]]:
-    piece = {"range": f"{_quote(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
+    piece = {"range": f"{quote_tab(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
     size = len(json.dumps(piece, ensure_ascii=False).encode())
     if size <= REQUEST_BYTES or len(rows) == 1:
         return [(piece, size)]
@@ -427,16 +428,3 @@ def _new_sheet_id(name: str, book: _Book) -> int:
 def _rgb(colour: str) -> dict[str, float]:
     value = colour.lstrip("#")
     return {k: int(value[i: i + 2], 16) / 255 for k, i in (("red", 0), ("green", 2), ("blue", 4))}
-
-
-def _quote(tab: str) -> str:
-    return "'" + tab.replace("'", "''") + "'"
-
-
-def _column(index: int) -> str:
-    letters = ""
-    index += 1
-    while index:
-        index, remainder = divmod(index - 1, 26)
-        letters = chr(65 + remainder) + letters
-    return letters
