@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ingest.campaign import DocumentRules, PhotoRules
-from ingest.inspect import inspect_document, inspect_photo
+from ingest.file_checks import inspect_document, inspect_photo
 from tests.emulator import build_service, gspread_client, service_account_credentials
 
 SCOPES = ["https://www.googleapis.com/auth/drive.readonly", "https://www.googleapis.com/auth/forms.responses.readonly",

@@ -21,8 +21,8 @@ from pathlib import Path
 import geothai
 
 from ingest.campaign import DocumentRules
-from ingest.inspect import inspect_document
-from ingest.record_template import CONSENT_PATTERN, FOCUS_GROUP_PARTS, STYLES, make_record_docx
+from ingest.file_checks import inspect_document
+from ingest.record.template import CONSENT_PATTERN, FOCUS_GROUP_PARTS, STYLES, make_record_docx
 
 RULES = DocumentRules(consent_pattern=CONSENT_PATTERN, min_text_chars=2000, record_parts=FOCUS_GROUP_PARTS,
                       require_all_answers=True)

@@ -25,7 +25,7 @@ from PIL import Image, ImageDraw
 
 from ingest.campaign import Unit
 from ingest.demo import FIRST_NAMES, LAST_NAMES, LIKERT_LABELS, POSITIONS, QUESTIONS_LIKERT
-from ingest.record_template import make_record_docx
+from ingest.record.template import make_record_docx
 from ingest.thaidate import BANGKOK
 from ingest.units import UnitMatcher, geothai_name, registry_units
 from tests.emulator import Emulator, service_account_info

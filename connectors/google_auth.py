@@ -15,7 +15,7 @@ from typing import Any
 
 from google.oauth2 import service_account
 
-from ingest.addresses import mailbox
+from ingest.alerts.addresses import mailbox
 from ingest.errors import FatalSourceError
 
 _AUTH = "https://www.googleapis.com/auth/"

@@ -15,7 +15,7 @@ from connectors.google_forms import FormsApiSource, FormsSheetSource
 from connectors.google_sheets import WRITES_PER_MINUTE, GoogleSheetsWarehouse
 from connectors.local_folder import LocalFolderSource
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.alerting import build_mailer
+from ingest.alerts.send import build_mailer
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, FatalSourceError
 from ingest.state import StateStore

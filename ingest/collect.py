@@ -15,17 +15,17 @@ import logging
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from connectors.base import ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
 from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
+from ingest.collected import Collected, Problem
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
-from ingest.health import SourceRead, too_many_rejected
-from ingest.inspect import (
+from ingest.file_checks import (
     INSPECTOR_VERSION,
     inspect_document,
     inspect_other,
@@ -33,6 +33,7 @@ from ingest.inspect import (
     sniff,
     unchecked_facts,
 )
+from ingest.health import SourceRead, too_many_rejected
 from ingest.routing import route
 from ingest.state import StateStore
 from ingest.workers import Exceeded, WorkerLimits, WorkerPool
@@ -46,31 +47,6 @@ Progress = Callable[[str, int, int], None]
 # a request costs at most 33 units; beyond that Drive answers 403 userRateLimitExceeded / 429, which
 # connectors/google_api.py retries with backoff.
 DOWNLOAD_WORKERS = 8
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something a coordinator should look at; one row of the `problems` tab."""
-
-    kind: str  # source_failed, row_unreadable, folder_unreadable, unit_unmatched, unit_ambiguous, file_unreadable, file_unrouted
-    source: str
-    origin: str  # file/row/response where a person finds it
-    text: str = ""  # the raw text involved (e.g. what was typed for the province)
-    detail: str = ""
-    candidates: str = ""
-
-
-@dataclass
-class Collected:
-    responses: dict[str, list] = field(default_factory=dict)  # source name → FormResponse list
-    files: dict[str, list[UploadedFile]] = field(default_factory=dict)
-    facts: dict[str, FileFacts] = field(default_factory=dict)  # file id → facts
-    routes: dict[str, str] = field(default_factory=dict)  # file id → deliverable id
-    problems: list[Problem] = field(default_factory=list)
-    failed_sources: list[str] = field(default_factory=list)
-    reads: dict[str, SourceRead] = field(default_factory=dict)  # source name → this run's counts (failed: absent)
-    cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
-    inspected: int = 0  # files downloaded and inspected in this run
 
 
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],

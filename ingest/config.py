@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from ingest.alert_policy import alert_policy_from_config
+from ingest.alerts.policy import alert_policy_from_config
 from ingest.campaign import (
     Campaign,
     Deliverable,

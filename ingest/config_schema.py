@@ -242,7 +242,7 @@ class TopLevel(Section):
     state: Any = None
     google: Any = None
     schedule: Any = None
-    mail: Any = None  # validated by ingest.alert_policy
+    mail: Any = None  # validated by ingest.alerts.policy
 
 
 S = TypeVar("S", bound=Section)

@@ -18,7 +18,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw
 
 from ingest.demo_forms import forms_csv_bytes, forms_download_zip, forms_stamp
-from ingest.record_template import make_record_docx
+from ingest.record.template import make_record_docx
 from ingest.thaidate import BANGKOK
 from ingest.units import registry_units
 

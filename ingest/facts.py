@@ -1,6 +1,6 @@
 """What tidtam learns from an uploaded file's bytes, and the verdict of a deliverable's rules.
 
-Inspection (`ingest.inspect`) turns bytes into these facts once per file version; the facts are
+Inspection (`ingest.file_checks`) turns bytes into these facts once per file version; the facts are
 cached in the state database, so a file is downloaded and parsed again only when it changes.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 # Why a file that inspection gave up on is invalid: it ran out of the memory or time a worker is given
-# (`ingest.workers`), or it is far beyond any real record's size inside (`ingest.docx_safety`).
+# (`ingest.workers`), or it is far beyond any real record's size inside (`ingest.record.safety`).
 TOO_COMPLEX_TH = "ไฟล์ใหญ่หรือซับซ้อนเกินกว่าจะตรวจได้ กรุณาบันทึกไฟล์ใหม่แล้วอัปโหลดอีกครั้ง"
 # What the bytes really are, whatever the file is called.
 CONTENT_TYPES = ("docx", "doc", "pdf", "odt", "zip", "jpeg", "png", "heic", "webp", "gif", "text", "google_pointer",

@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.alerts import SourceWarning
+from ingest.alerts.plan import SourceWarning
 from ingest.campaign import Campaign
 
 MAX_REASONS = 3  # reasons kept per source for the run log, the terminal and the digest

@@ -14,7 +14,7 @@ import pandas as pd
 
 from connectors.base import FormResponse, UploadedFile
 from ingest.campaign import Campaign, Deliverable
-from ingest.collect import Collected, Problem
+from ingest.collected import Collected, Problem
 from ingest.facts import FileFacts
 from ingest.status import ITEM_COLUMNS
 from ingest.thaidate import BANGKOK, thai_digits_to_arabic

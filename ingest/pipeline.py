@@ -6,17 +6,18 @@ import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from ingest.alerting import AlertReport, alerts_table, send_alerts
-from ingest.alerts import SourceWarning
+from ingest.alerts.log import AlertLog
+from ingest.alerts.plan import SourceWarning
+from ingest.alerts.send import AlertReport, send_alerts
 from ingest.backends import Backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
 from ingest.errors import TidtamError, unexpected
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.normalize import Tables, normalize
+from ingest.publish.tabs import warehouse_tables
 from ingest.state import StateStore
 from ingest.status import Evaluation, evaluate
-from ingest.tracking import warehouse_tables
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +74,9 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         finished = clock()
         state.finish_run(run_id, finished, outcome, counts=counts, error=error,
                          api_calls=dict(backends.api_calls() - calls_before))
-        published = warehouse_tables(campaign, tables, evaluation, state.runs(), updated_at=clock())
-        backends.warehouse.write(published + ([alerts_table(state)] if campaign.mail else []))
+        backends.warehouse.write(warehouse_tables(
+            campaign, tables, evaluation, state.runs(), updated_at=clock(),
+            alert_messages=AlertLog(state).messages() if campaign.mail else None))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.
             state.finish_run(run_id, finished, outcome, counts=counts, error=error,

@@ -19,8 +19,8 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.alert_policy import clock_time
-from ingest.alerting import policy_of
+from ingest.alerts.policy import clock_time
+from ingest.alerts.send import policy_of
 from ingest.campaign import Campaign, Schedule
 from ingest.config import load_campaign
 from ingest.errors import ConfigError, TidtamError, unexpected_traceback

@@ -18,7 +18,7 @@ from connectors.base import FormResponse, UploadedFile
 from connectors.cells import clean_text
 from ingest.errors import StateError
 from ingest.facts import FileFacts
-from ingest.records import facts_from_json, file_from_json, response_from_json, to_json
+from ingest.state_codec import facts_from_json, file_from_json, response_from_json, to_json
 
 # Each entry migrates the schema from version i to i+1; append, never edit a shipped one.
 MIGRATIONS: list[str] = [
@@ -36,7 +36,7 @@ MIGRATIONS: list[str] = [
                        counts TEXT NOT NULL DEFAULT '{}', api_calls TEXT NOT NULL DEFAULT '{}',
                        error TEXT NOT NULL DEFAULT '');
     """,
-    # Alerts (ingest.alert_log): one row per message, and the stages it covers. The primary key of
+    # Alerts (ingest.alerts.log): one row per message, and the stages it covers. The primary key of
     # alert_stages is what makes a (unit, deliverable, stage, deadline) mail go out at most once.
     """
     CREATE TABLE alert_messages (message_id TEXT PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL,

@@ -53,7 +53,7 @@ class WorkerPool:
     """At most `limits.processes` workers, started on first use; `run` is safe to call from many
     threads at once (each call takes an idle worker, or waits for one)."""
 
-    def __init__(self, limits: WorkerLimits | None = None, *, preload: Iterable[str] = ("ingest.inspect",)) -> None:
+    def __init__(self, limits: WorkerLimits | None = None, *, preload: Iterable[str] = ("ingest.file_checks",)) -> None:
         self.limits = limits or WorkerLimits()
         self._context = multiprocessing.get_context("forkserver")
         # 'forkserver': a worker is forked from a small server process that imported only these

@@ -28,7 +28,7 @@ from email.message import EmailMessage
 
 from docx_corpus import RULES, Case, image_bytes, valid_record, with_body_xml
 
-from ingest.record_template import make_record_docx
+from ingest.record.template import make_record_docx
 
 AFCHUNK_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/aFChunk"
 DOCX_MAIN = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"

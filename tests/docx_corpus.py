@@ -21,7 +21,7 @@ from docx import Document
 from PIL import Image
 
 from ingest.campaign import DocumentRules
-from ingest.record_template import CONSENT_PATTERN, FOCUS_GROUP_PARTS, make_record_docx
+from ingest.record.template import CONSENT_PATTERN, FOCUS_GROUP_PARTS, make_record_docx
 
 RULES = DocumentRules(consent_pattern=CONSENT_PATTERN, min_text_chars=2000, record_parts=FOCUS_GROUP_PARTS)
 STRICT = DocumentRules(consent_pattern=CONSENT_PATTERN, min_text_chars=2000, record_parts=FOCUS_GROUP_PARTS,

@@ -29,7 +29,7 @@ import pytest
 from docx_corpus import libreoffice, part, rezip, valid_record
 from lxml import etree
 
-from ingest.record_template import (
+from ingest.record.template import (
     CONSENT_TEXT,
     FOCUS_GROUP_PARTS,
     FOCUS_GROUP_QUESTIONS,

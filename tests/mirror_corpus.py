@@ -14,7 +14,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ingest.record_template import make_record_docx
+from ingest.record.template import make_record_docx
 
 POINTERS = Path(__file__).parent / "fixtures/real/drive_mirror"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from ingest.cli_alerts import alerts_command
+from ingest.cli.alerts import alerts_command
 
 CONFIG = """\
 campaign: {id: cli-test, title: ทดสอบ}

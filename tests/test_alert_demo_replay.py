@@ -19,7 +19,7 @@ import yaml
 from click.testing import CliRunner
 from smtp_server import smtp_server
 
-from ingest.cli import cli
+from ingest.cli.main import cli
 from ingest.demo import write_demo
 
 DAYS = range(1, 21)

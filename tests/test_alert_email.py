@@ -12,11 +12,8 @@ import pytest
 from alert_fixtures import COORDINATOR, SENDER, at, campaign, delivered, items, mail_section, unit
 
 from connectors.outbox import OutboxMailer, eml_name
-from ingest.addresses import address_problem, mailbox
-from ingest.alert_policy import alert_policy_from_config
-from ingest.alerting import send_alerts
-from ingest.alerts import plan_alerts, plan_digest
-from ingest.emails import (
+from ingest.alerts.addresses import address_problem, mailbox
+from ingest.alerts.compose import (
     BUILTIN_TEMPLATES,
     Templates,
     build_message,
@@ -24,6 +21,9 @@ from ingest.emails import (
     due_text,
     reminder_message,
 )
+from ingest.alerts.plan import plan_alerts, plan_digest
+from ingest.alerts.policy import alert_policy_from_config
+from ingest.alerts.send import send_alerts
 from ingest.errors import ConfigError
 from ingest.state import StateStore
 from ingest.status import evaluate

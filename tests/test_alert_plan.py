@@ -8,8 +8,8 @@ from datetime import date, datetime, time
 import pytest
 from alert_fixtures import DUE_U, PHOTOS, at, campaign, delivered, items, mail_section, unit
 
-from ingest.alert_policy import AlertPolicy, QuietHours, alert_policy_from_config
-from ingest.alerts import StageKey, due_stage, plan_alerts, plan_digest
+from ingest.alerts.plan import StageKey, due_stage, plan_alerts, plan_digest
+from ingest.alerts.policy import AlertPolicy, QuietHours, alert_policy_from_config
 from ingest.campaign import Override
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK

@@ -12,8 +12,10 @@ from alert_fixtures import at, campaign, delivered, items, mail_section
 from smtp_server import smtp_server
 
 from connectors.smtp import SmtpMailer
-from ingest.alerting import alerts_table, send_alerts
+from ingest.alerts.log import AlertLog
+from ingest.alerts.send import send_alerts
 from ingest.campaign import Override
+from ingest.publish.analyst import alerts_table
 from ingest.state import StateStore
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK
@@ -142,7 +144,7 @@ def test_nothing_queued_held_or_failed_and_all_logged(replay):
     assert Counter(o.status for r in reports for o in r.outcomes) == {"sent": len(inbox.received)}
     bad = {u.code for u, s in units if s == "bad_address"}
     assert {p.unit for r in reports for p in r.plan.address_problems} == bad
-    rows = alerts_table(StateStore(state_path)).rows
+    rows = alerts_table(AlertLog(StateStore(state_path)).messages()).rows
     assert len(rows) == len(inbox.received) and {row[12] for row in rows} == {"sent"}
 
 

@@ -12,7 +12,9 @@ from smtp_server import Inbox, LoopbackController, smtp_server
 
 from connectors.outbox import OutboxMailer
 from connectors.smtp import SmtpMailer
-from ingest.alerting import alerts_table, send_alerts
+from ingest.alerts.log import AlertLog
+from ingest.alerts.send import send_alerts
+from ingest.publish.analyst import alerts_table
 from ingest.state import StateStore
 from ingest.status import evaluate
 
@@ -100,7 +102,7 @@ def test_crash_between_send_and_record_sends_nothing_twice(server, tmp_path):
     assert list(report.settled.values()) == ["unknown"]
     counts = {u: len(s) for u, s in stages_by_unit(inbox).items()}
     assert counts == {"digest": 1, "95": 1, "70": 1, "33": 1}
-    statuses = {row[2]: row[12] for row in alerts_table(StateStore(tmp_path / "s.sqlite")).rows}
+    statuses = {row[2]: row[12] for row in alerts_table(AlertLog(StateStore(tmp_path / "s.sqlite")).messages()).rows}
     assert sorted(statuses.values()) == ["sent", "sent", "sent", "unknown"]
 
 
@@ -158,7 +160,7 @@ def test_550_for_one_address_is_recorded_and_blocks_no_one(tmp_path):
         run(c, [], tmp_path / "s.sqlite", mailer, at(5))
         digest = inbox.messages()[-1].get_body(("plain",)).get_content()
         assert "gone@example.go.th: เซิร์ฟเวอร์อีเมลปฏิเสธ (550 5.1.1 no such user)" in digest
-    table = alerts_table(StateStore(tmp_path / "s.sqlite"))
+    table = alerts_table(AlertLog(StateStore(tmp_path / "s.sqlite")).messages())
     refused = {row[2]: row[13] for row in table.rows if row[1] == "reminder"}
     assert refused["95"] == "gone@example.go.th 550 5.1.1 no such user"
 
@@ -205,7 +207,7 @@ def test_dry_run_sends_and_records_nothing(server, tmp_path):
     c = campaign(UNITS)
     report = run(c, [], tmp_path / "s.sqlite", None, at(4))
     assert [o.status for o in report.outcomes] == ["planned"] * 4 and inbox.received == []
-    assert alerts_table(StateStore(tmp_path / "s.sqlite")).rows == []
+    assert alerts_table(AlertLog(StateStore(tmp_path / "s.sqlite")).messages()).rows == []
 
 
 def _self_signed(tmp_path):

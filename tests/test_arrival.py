@@ -19,7 +19,7 @@ from ingest.collect import collect
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.normalize import normalize
-from ingest.record_template import make_record_docx
+from ingest.record.template import make_record_docx
 from ingest.state import StateStore
 from ingest.status import evaluate
 from tests.emulator import DOCX, Emulator

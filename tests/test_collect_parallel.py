@@ -17,7 +17,8 @@ import pytest
 from connectors.base import UploadedFile
 from connectors.google_drive import DriveSource
 from connectors.local_folder import LocalFolderSource
-from ingest.collect import Collected, collect
+from ingest.collect import collect
+from ingest.collected import Collected
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.errors import ItemError

@@ -95,7 +95,7 @@ def test_the_shipped_config_yaml_is_valid(tmp_path):
 
 def run_cli(args: list[str], capsys) -> tuple[int, str]:
     """`tidtam ARGS` through the real entry point (errors become exit codes in `main`)."""
-    from ingest.cli import main
+    from ingest.cli.main import main
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(sys, "argv", ["tidtam", *args])

@@ -12,7 +12,8 @@ from pathlib import Path
 from connectors.base import UploadedFile
 from connectors.google_drive import DriveSource
 from connectors.local_folder import LocalFolderSource
-from ingest.collect import Collected, collect
+from ingest.collect import collect
+from ingest.collected import Collected
 from ingest.config import campaign_from_mapping
 from ingest.state import StateStore
 from tests.docx_corpus import image_bytes, valid_record

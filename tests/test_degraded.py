@@ -12,7 +12,7 @@ from small_workspace import AS_OF, write_workspace
 from smtp_server import smtp_server
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import EXIT_DEGRADED, cli
+from ingest.cli.main import EXIT_DEGRADED, cli
 from ingest.config import load_campaign
 from ingest.errors import ConfigError
 from ingest.health import SourceRead, too_many_rejected

@@ -9,9 +9,9 @@ import pytest
 from altchunk_corpus import ALT_CHUNK_CASES, DOCX_MAIN, nested, with_chunk
 from docx_corpus import RULES, Case, image_bytes
 
-from ingest.docx_pictures import describe_th, find_pictures
-from ingest.docx_safety import open_package
-from ingest.inspect import inspect_document
+from ingest.file_checks import inspect_document
+from ingest.record.pictures import describe_th, find_pictures
+from ingest.record.safety import open_package
 
 THAI = re.compile(r"[\u0E00-\u0E7F]")
 

@@ -17,8 +17,8 @@ from test_docx_record import HEADER, expected_rows
 
 from ingest.campaign import DocumentRules
 from ingest.facts import FileFacts
-from ingest.inspect import inspect_document, sniff
-from ingest.record_template import STYLES, default_answers, make_record_docx
+from ingest.file_checks import inspect_document, sniff
+from ingest.record.template import STYLES, default_answers, make_record_docx
 
 
 def rows(facts: FileFacts) -> list[tuple[int, int, str, str]]:

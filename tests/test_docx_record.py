@@ -10,9 +10,9 @@ from docx.oxml.ns import qn
 from docx_corpus import docx_from_lines, valid_record, with_body_xml
 
 from ingest.campaign import RecordPart
-from ingest.docx_record import focus_group_rows, read_document, read_header
 from ingest.facts import RecordReading
-from ingest.record_template import (
+from ingest.record.document import focus_group_rows, read_document, read_header
+from ingest.record.template import (
     FOCUS_GROUP_PARTS,
     FOCUS_GROUP_QUESTIONS,
     STYLES,

@@ -23,8 +23,8 @@ from docx_editors import libreoffice_file
 
 from ingest.campaign import DocumentRules
 from ingest.facts import FileFacts
-from ingest.inspect import inspect_document, sniff
-from ingest.record_template import make_record_docx
+from ingest.file_checks import inspect_document, sniff
+from ingest.record.template import make_record_docx
 
 THAI = re.compile(r"[\u0E00-\u0E7F]")
 KNOWN_CODES = {"not_docx", "encrypted", "unsafe_file", "unreadable", "has_pictures", "no_consent", "too_short",

@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import cli
+from ingest.cli.main import cli
 from ingest.demo import DEMO_EXPORT, DOWNLOADED_AT, FORM_TITLE, write_demo
 from ingest.demo_forms import forms_download_zip
 

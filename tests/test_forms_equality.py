@@ -11,7 +11,8 @@ import pytest
 from connectors.base import FormResponse
 from connectors.forms_export import FormsExportSource
 from connectors.local_folder import LocalFolderSource
-from ingest.collect import Collected, collect
+from ingest.collect import collect
+from ingest.collected import Collected
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.demo_forms import forms_csv_bytes, forms_stamp, read_forms_download

@@ -10,7 +10,7 @@ import requests
 import yaml
 from click.testing import CliRunner
 
-from ingest.cli_doctor import doctor_command
+from ingest.cli.doctor import doctor_command
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, seed_demo
 

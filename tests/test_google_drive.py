@@ -10,8 +10,8 @@ import pytest
 from connectors.google_drive import DOCUMENT, DriveSource
 from ingest.campaign import DocumentRules
 from ingest.errors import ItemError
-from ingest.inspect import inspect_document
-from ingest.record_template import make_record_docx
+from ingest.file_checks import inspect_document
+from ingest.record.template import make_record_docx
 from tests.emulator import DOCX, Emulator
 from tests.google_workspace import SA_EMAIL, google_api
 

@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import cli
+from ingest.cli.main import cli
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, GoogleWorkspace, seed_demo, write_google_config
 

@@ -21,14 +21,15 @@ from googleapiclient.errors import HttpError
 
 from connectors.gmail import GMAIL, GmailMailer
 from connectors.google_auth import SCOPES
-from ingest.alert_log import AlertLog
-from ingest.alerting import AlertReport, alerts_table, build_mailer, send_alerts
+from ingest.alerts.log import AlertLog
+from ingest.alerts.send import AlertReport, build_mailer, send_alerts
 from ingest.errors import (
     DeliveryUnknownError,
     FatalSourceError,
     PermanentRecipientError,
     RetryableSourceError,
 )
+from ingest.publish.analyst import alerts_table
 from ingest.state import StateStore
 from ingest.status import evaluate
 from tests.emulator import Emulator
@@ -159,7 +160,7 @@ def test_a_send_google_may_have_accepted_is_unknown_and_never_resent(emu, tmp_pa
     report = alert_run(campaign(UNITS), state_path, gmail(emu, tmp_path), at(5))
     assert sent_to_unit(emu, victim) == 1 and "unknown" not in [o.status for o in report.outcomes]
     assert "ไม่ทราบผลการส่ง" in digest_text(emu)
-    table = alerts_table(StateStore(state_path))
+    table = alerts_table(AlertLog(StateStore(state_path)).messages())
     status = list(table.header).index("status")
     assert [row[status] for row in table.rows if row[2] == victim] == ["unknown"]
 

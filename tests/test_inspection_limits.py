@@ -18,11 +18,12 @@ from PIL import Image
 
 from connectors.local_folder import LocalFolderSource
 from ingest.campaign import PhotoRules
-from ingest.collect import Collected, collect
+from ingest.collect import collect
+from ingest.collected import Collected
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.facts import TOO_COMPLEX_TH
-from ingest.inspect import inspect_photo
+from ingest.file_checks import inspect_photo
 from ingest.state import StateStore
 from ingest.workers import MB, WorkerLimits
 

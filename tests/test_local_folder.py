@@ -24,8 +24,8 @@ from ingest.campaign import DocumentRules
 from ingest.collect import collect
 from ingest.config import load_campaign
 from ingest.errors import ItemError
-from ingest.inspect import inspect_document
-from ingest.record_template import make_record_docx
+from ingest.file_checks import inspect_document
+from ingest.record.template import make_record_docx
 from ingest.state import StateStore
 from tests.emulator import DOCX, Emulator
 from tests.google_workspace import google_api

@@ -12,7 +12,7 @@ from docx_corpus import image_bytes, minimal_pdf, png_bomb, valid_record
 from PIL import Image
 
 from ingest.campaign import PhotoRules
-from ingest.inspect import inspect_photo
+from ingest.file_checks import inspect_photo
 
 
 def heif_can_encode() -> bool:

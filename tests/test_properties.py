@@ -2,7 +2,7 @@
 
 Each property builds a small workspace (four provinces, a Forms export, an upload folder, an xlsx
 warehouse, an outbox), changes one input with hypothesis, and runs `tidtam sync` through the real
-entry point (`ingest.cli.main`, where errors become exit codes). Every example must end as exit 0
+entry point (`ingest.cli.main.main`, where errors become exit codes). Every example must end as exit 0
 with a warehouse written (problem rows allowed), exit 4 (degraded: the warehouse written, its run
 marked so), or exit 2 with a message. Bounded for CI: derandomized, few examples each;
 `pytest tests/test_properties.py --hypothesis-show-statistics` prints how many ran.
@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, Phase, currently_in_test_context, event, exa
 from hypothesis import strategies as st
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import main
+from ingest.cli.main import main
 from ingest.config import campaign_from_mapping
 from ingest.demo_forms import forms_csv_bytes, forms_download_zip, forms_stamp
 from ingest.errors import ConfigError

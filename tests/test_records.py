@@ -10,7 +10,7 @@ import pytest
 
 from connectors.base import FormResponse, UploadedFile
 from ingest.facts import FileFacts, RecordAnswer, RecordReading, Violation
-from ingest.records import _default, facts_from_json, file_from_json, response_from_json, to_json
+from ingest.state_codec import _default, facts_from_json, file_from_json, response_from_json, to_json
 from ingest.thaidate import BANGKOK
 
 T = datetime(2022, 11, 14, 9, 30, tzinfo=BANGKOK)

@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import cli, main
+from ingest.cli.main import cli, main
 from ingest.state import StateStore
 
 AS_OF = "2022-11-12T17:00"

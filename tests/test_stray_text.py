@@ -13,7 +13,7 @@ from connectors.base import Table
 from connectors.cells import CUT_MARK, EXCEL_CELL_CHARS, SHEETS_CELL_CHARS, cell_text, clean_text
 from connectors.google_sheets import GoogleSheetsWarehouse
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli import cli
+from ingest.cli.main import cli
 from ingest.config import load_campaign
 from ingest.errors import unexpected, unexpected_traceback
 from ingest.state import StateStore

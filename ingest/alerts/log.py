@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ingest.alerts import DIGEST, StageKey
+from ingest.alerts.plan import DIGEST, StageKey
 from ingest.state import StateStore
 from ingest.thaidate import BANGKOK
 

@@ -1,7 +1,7 @@
 """Planning reminders and the coordinators' digest (pure): who is owed which stage mail at `now`.
 
 Values in, values out: statuses, the policy, the stages already recorded and the budget already
-used come in; an ordered plan comes out. Sending and recording live in ingest.alerting.
+used come in; an ordered plan comes out. Sending and recording live in ingest.alerts.send.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from ingest.addresses import address_problem
-from ingest.alert_policy import AlertPolicy, Stage
+from ingest.alerts.addresses import address_problem
+from ingest.alerts.policy import AlertPolicy, Stage
 from ingest.campaign import Campaign, Deliverable, Unit
 from ingest.status import URGENCY, DeliverableStatus, Evaluation, Rates, UnitStatus
 from ingest.thaidate import BANGKOK

@@ -1,6 +1,6 @@
 """Reminders and the digest rendered from Jinja2 templates into UTF-8 EmailMessages (text + HTML).
 
-Templates live in ingest/templates; a coordinator may put edited copies of any of them in the
+Templates live in ingest/alerts/templates; a coordinator may put edited copies of any of them in the
 folder named by `mail.templates`. The subject is the template's `{% set subject %}` block.
 """
 
@@ -20,9 +20,9 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 
 from connectors.cells import clean_text
-from ingest.addresses import has_control, mailbox, plain_address
-from ingest.alert_policy import AlertPolicy
-from ingest.alerts import Digest, OwedLine, Reminder, SourceWarning
+from ingest.alerts.addresses import has_control, mailbox, plain_address
+from ingest.alerts.plan import Digest, OwedLine, Reminder, SourceWarning
+from ingest.alerts.policy import AlertPolicy
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError
 from ingest.status import STATUS_TH, Rates
@@ -43,7 +43,7 @@ class Templates:
         loaders: list[jinja2.BaseLoader] = []
         if folder is not None:
             if not Path(folder).is_dir():
-                raise ConfigError([f"mail.templates: {folder} is not a folder (copy ingest/templates there "
+                raise ConfigError([f"mail.templates: {folder} is not a folder (copy ingest/alerts/templates there "
                                    "and edit the copies)"])
             loaders.append(jinja2.FileSystemLoader(str(folder)))
         loaders.append(jinja2.FileSystemLoader(str(BUILTIN_TEMPLATES)))

@@ -13,8 +13,8 @@ import posixpath
 from dataclasses import dataclass
 from xml.etree.ElementTree import Element
 
-from ingest.chunk_pictures import chunk_pictures
-from ingest.docx_safety import Package
+from ingest.record.altchunk import chunk_pictures
+from ingest.record.safety import Package
 
 _IMAGE_MAGIC = (b"\xff\xd8\xff", b"\x89PNG", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
 _MEDIA_DIRS = ("word/media/", "word/embeddings/")

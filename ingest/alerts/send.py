@@ -19,12 +19,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
 
-from connectors.base import Mailer, Table
-from ingest.alert_log import AlertLog, Intent, breach_payload
-from ingest.alert_policy import AlertPolicy, alert_policy_from_config, clock_time
-from ingest.alerts import (
+from connectors.base import Mailer
+from ingest.alerts.compose import Templates, digest_message, message_id, reminder_message
+from ingest.alerts.log import AlertLog, Intent, breach_payload
+from ingest.alerts.plan import (
     DIGEST,
     AlertPlan,
     Digest,
@@ -34,8 +33,8 @@ from ingest.alerts import (
     plan_alerts,
     plan_digest,
 )
+from ingest.alerts.policy import AlertPolicy, alert_policy_from_config, clock_time
 from ingest.campaign import Campaign
-from ingest.emails import Templates, digest_message, message_id, reminder_message
 from ingest.errors import (
     ConfigError,
     DeliveryUnknownError,
@@ -280,20 +279,3 @@ def _mail_problems(campaign: Campaign, alert_log: AlertLog, since: datetime | No
 
 def _reminders_since(alert_log: AlertLog, since: datetime | None) -> int:
     return sum(row["status"] in ("sent", "partial") for row in alert_log.messages(kind="reminder", since=since))
-
-
-ALERT_COLUMNS = ("message_id", "kind", "unit_code", "unit_name", "stage", "stages", "owed", "to", "cc", "subject",
-                 "as_of", "day", "status", "refused", "error", "finished_at")
-
-
-def alerts_table(state: StateStore) -> Table:
-    """The `alerts` warehouse tab: one row per reminder or digest tidtam recorded, oldest first."""
-    rows: list[list[Any]] = []
-    for row in AlertLog(state).messages():
-        refused = "; ".join(f"{a} {code} {reply}" for a, (code, reply) in row["refused"].items())
-        rows.append([
-            row["message_id"], row["kind"], row["unit"], row["unit_name"], row["stage"], row["stages"], row["owed"],
-            ", ".join(row["recipients"]["to"]), ", ".join(row["recipients"]["cc"]), row["subject"],
-            datetime.fromisoformat(row["as_of"]), row["day"], row["status"], refused, row["error"],
-            datetime.fromisoformat(row["finished_at"]) if row["finished_at"] else ""])
-    return Table("alerts", list(ALERT_COLUMNS), rows)

@@ -14,7 +14,7 @@ When the record has part headings, numbered lines before the first heading (a li
 are never questions. Reading stops at the signature ("ลงชื่อ") or a final certification line.
 
 Missing and unanswered questions are listed in the `RecordReading`; whether they make the file
-invalid is the rules' decision (`DocumentRules.require_all_answers`, see `ingest.inspect`).
+invalid is the rules' decision (`DocumentRules.require_all_answers`, see `ingest.file_checks`).
 Participants are kept as a count only: their names are personal data (PDPA) and not needed here.
 """
 

@@ -1,4 +1,4 @@
-"""The `tidtam doctor` command (registered on the CLI group in ingest.cli)."""
+"""The `tidtam doctor` command (registered on the CLI group in ingest.cli.main)."""
 
 from __future__ import annotations
 

@@ -22,11 +22,11 @@ import zlib
 from docx import Document
 
 from ingest.campaign import DocumentRules, PhotoRules
-from ingest.docx_pictures import describe_th, find_pictures
-from ingest.docx_record import ReadDocument, clean_text, read_document
-from ingest.docx_safety import Package, UnsafePackage, ZipLimits, open_package
 from ingest.facts import TOO_COMPLEX_TH, FileFacts, RecordReading, Violation
 from ingest.photo_check import check_photo
+from ingest.record.document import ReadDocument, clean_text, read_document
+from ingest.record.pictures import describe_th, find_pictures
+from ingest.record.safety import Package, UnsafePackage, ZipLimits, open_package
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc (and other OLE2 files)
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # a password-protected .docx is an OLE2 file

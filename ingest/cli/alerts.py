@@ -1,4 +1,4 @@
-"""The `tidtam alerts` command (registered on the CLI group in ingest.cli): show, or send, reminders."""
+"""The `tidtam alerts` command (registered on the CLI group in ingest.cli.main): show, or send, reminders."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 
 from connectors.base import Mailer
-from ingest.alerting import AlertReport, build_mailer, policy_of, send_alerts
-from ingest.alerts import Reminder
+from ingest.alerts.plan import Reminder
+from ingest.alerts.send import AlertReport, build_mailer, policy_of, send_alerts
 from ingest.campaign import Campaign
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign

@@ -15,7 +15,7 @@ Keys (everything optional except `sender` once the section exists; no `mail:` se
       sender: "ทีมติดตาม สถาบันการพัฒนาชุมชน <tidtam@example.go.th>"
       reply_to: cdi@example.go.th
       coordinators: [cdi@example.go.th]    # receive the daily digest (and Cc of reminders if asked)
-      templates: mail-templates  # a folder of edited copies of ingest/templates/*.j2 (any subset)
+      templates: mail-templates  # a folder of edited copies of ingest/alerts/templates/*.j2 (any subset)
       alerts:
         enabled: true            # false: plan and show, never send
         stages: [-3, -1, 1]      # days relative to each deliverable's deadline (-3 = 3 days before)
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time
 from typing import Any
 
-from ingest.addresses import address_problem, mailbox
+from ingest.alerts.addresses import address_problem, mailbox
 from ingest.thaidate import BANGKOK, thai_digits_to_arabic
 
 MAIL_BACKENDS = ("outbox", "smtp", "gmail")
@@ -115,7 +115,7 @@ def alert_policy_from_config(section: Mapping | None, problems: list[str], *, pa
     if section is None or section == {}:
         return AlertPolicy()
     if not isinstance(section, Mapping):
-        problems.append(f"{path}: must be a mapping (see the keys in ingest/alert_policy.py)")
+        problems.append(f"{path}: must be a mapping (see the keys in ingest/alerts/policy.py)")
         return AlertPolicy()
     _unknown(section, _MAIL_KEYS, path, problems)
     alerts = section.get("alerts") or {}

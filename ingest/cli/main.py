@@ -13,8 +13,8 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ingest.cli_alerts import alerts_command
-from ingest.cli_doctor import doctor_command
+from ingest.cli.alerts import alerts_command
+from ingest.cli.doctor import doctor_command
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.errors import TidtamError, unexpected_traceback

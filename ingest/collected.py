@@ -1,0 +1,38 @@
+"""What step 1 hands to step 2: everything the sources gave, and what went wrong reading them.
+
+Its own module so that the pure normalization step depends on this data, not on the threaded I/O
+of `ingest.collect` that produces it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from connectors.base import UploadedFile
+from ingest.facts import FileFacts
+from ingest.health import SourceRead
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something a coordinator should look at; one row of the `problems` tab."""
+
+    kind: str  # source_failed, row_unreadable, folder_unreadable, unit_unmatched, unit_ambiguous, file_unreadable, file_unrouted
+    source: str
+    origin: str  # file/row/response where a person finds it
+    text: str = ""  # the raw text involved (e.g. what was typed for the province)
+    detail: str = ""
+    candidates: str = ""
+
+
+@dataclass
+class Collected:
+    responses: dict[str, list] = field(default_factory=dict)  # source name → FormResponse list
+    files: dict[str, list[UploadedFile]] = field(default_factory=dict)
+    facts: dict[str, FileFacts] = field(default_factory=dict)  # file id → facts
+    routes: dict[str, str] = field(default_factory=dict)  # file id → deliverable id
+    problems: list[Problem] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)
+    reads: dict[str, SourceRead] = field(default_factory=dict)  # source name → this run's counts (failed: absent)
+    cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
+    inspected: int = 0  # files downloaded and inspected in this run

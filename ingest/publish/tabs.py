@@ -1,0 +1,27 @@
+"""Every warehouse tab of a run, in the order the workbook shows them."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from connectors.base import Table
+from ingest.campaign import Campaign
+from ingest.normalize import Tables
+from ingest.publish.analyst import alerts_table, frame_table, runs_table
+from ingest.publish.tracking import tracking_table
+from ingest.status import Evaluation
+
+
+def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
+                     *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None) -> list[Table]:
+    """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
+    return [
+        tracking_table(campaign, evaluation, updated_at=updated_at),
+        frame_table("responses", tables.responses),
+        frame_table("files", tables.files),
+        frame_table("focus_group", tables.focus_group),
+        frame_table("problems", tables.problems),
+        runs_table(runs),
+    ] + ([alerts_table(alert_messages)] if alert_messages is not None else [])
