@@ -1,4 +1,5 @@
-"""The sync job as the CLI and the scheduler run it: lock, decide full or incremental, run once."""
+"""One function per command, as the CLI and the scheduler run them: load the campaign, lock what must
+be locked, run, return what the command prints. Nothing here prints."""
 
 from __future__ import annotations
 
@@ -7,13 +8,21 @@ import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from connectors.base import Mailer
+from ingest.alerts.send import AlertReport, build_mailer, send_alerts
 from ingest.backends import build_backends
 from ingest.campaign import Campaign
-from ingest.collect import Progress
+from ingest.collect import Progress, collect_from_state
 from ingest.config import load_campaign
+from ingest.demo import DemoWorkspace, write_demo
+from ingest.doctor import Finding, diagnose
+from ingest.health import warnings_of_run
 from ingest.lock import sync_lock
+from ingest.normalize import normalize
 from ingest.pipeline import RunReport, run_once
 from ingest.state import StateStore, state_errors
+from ingest.status import Evaluation, evaluate
+from ingest.thaidate import BANGKOK
 
 log = logging.getLogger(__name__)
 
@@ -49,3 +58,68 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
         backends.close()
     log.info("run %s: %s (%s)", report.run_id, report.outcome, "full" if full else "incremental")
     return campaign, report
+
+
+def demo_job(directory: Path, *, as_of: datetime | None = None,
+             progress: Progress | None = None) -> tuple[DemoWorkspace, Campaign, RunReport]:
+    """Write the demo workspace and sync it as of its day (or `as_of`), mailing into its outbox."""
+    workspace = write_demo(directory)
+    campaign, report = sync_job(workspace.config, as_of=as_of or workspace.as_of, wait_seconds=30,
+                                progress=progress, email=True)
+    return workspace, campaign, report
+
+
+def evaluate_stored(campaign: Campaign, state: StateStore, as_of: datetime) -> Evaluation:
+    """Each unit's status at `as_of` from what the last sync stored: steps 2 and 3 without asking a source."""
+    return evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of)
+
+
+def status_job(config: str | Path, as_of: datetime | None = None) -> tuple[Campaign, Evaluation]:
+    """`tidtam status`: the stored state evaluated at `as_of` (default now); reads no source, takes no lock."""
+    campaign = load_campaign(config)
+    with state_errors(campaign.state_path):
+        state = StateStore(campaign.state_path, check=True)
+        try:
+            return campaign, evaluate_stored(campaign, state, as_of or _now())
+        finally:
+            state.close()
+
+
+def alerts_job(config: str | Path, as_of: datetime | None = None, *, dry_run: bool = False) -> AlertReport:
+    """`tidtam alerts`: the reminders and digest due at `as_of` (default now) from the stored state.
+    A dry run plans without a mailer or the lock; otherwise it holds the sync lock while it sends."""
+    campaign = load_campaign(config)
+    as_of = as_of or _now()
+    if dry_run:
+        return _alerts_on_state(campaign, None, as_of)
+    mailer = build_mailer(campaign)
+    try:
+        with sync_lock(campaign.state_path, command="alerts"):
+            return _alerts_on_state(campaign, mailer, as_of)
+    finally:
+        close = getattr(mailer, "close", None)
+        if close:
+            close()
+
+
+def _alerts_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime) -> AlertReport:
+    with state_errors(campaign.state_path):
+        state = StateStore(campaign.state_path, check=True)
+        try:
+            evaluation = evaluate_stored(campaign, state, as_of)
+            # What the last sync could not read, it could not count: the same deliverables are withheld here.
+            runs = state.runs()
+            warnings = warnings_of_run(campaign, json.loads(runs[-1]["counts"] or "{}")) if runs else []
+            return send_alerts(campaign, evaluation, state, mailer, as_of, dry_run=mailer is None,
+                               warnings=warnings)
+        finally:
+            state.close()
+
+
+def doctor_job(config: str | Path) -> list[Finding]:
+    """`tidtam doctor`: the campaign's Google key, scopes and access to each configured resource."""
+    return diagnose(load_campaign(config))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).astimezone(BANGKOK)

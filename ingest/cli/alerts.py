@@ -2,42 +2,25 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from connectors.base import Mailer
-from ingest.alerts.plan import Reminder
-from ingest.alerts.send import AlertReport, build_mailer, policy_of, send_alerts
-from ingest.campaign import Campaign
-from ingest.collect import collect_from_state
-from ingest.config import load_campaign
-from ingest.health import warnings_of_run
-from ingest.lock import sync_lock
-from ingest.normalize import normalize
-from ingest.state import StateStore, state_errors
-from ingest.status import evaluate
-from ingest.thaidate import BANGKOK, DateParseError, format_thai_short, parse_datetime
+from ingest.cli.options import as_of_option, config_option
+from ingest.thaidate import format_thai_short
 
-
-def _as_of(ctx: click.Context, param: click.Parameter, value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC).astimezone(BANGKOK)
-    try:
-        return parse_datetime(value, end_of_day=True)
-    except DateParseError as exc:
-        raise click.BadParameter(f"{value!r} is not a date/time ({exc}); e.g. 2022-11-12T09:00 or "
-                                 "'12/11/2565 09:00'") from None
+if TYPE_CHECKING:
+    from ingest.alerts.plan import Reminder
+    from ingest.alerts.send import AlertReport
 
 
 @click.command("alerts")
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
-@click.option("--as-of", "as_of", callback=_as_of, default=None, metavar="TIME",
-              help="Plan as at this time instead of now (replays a past day; a bare date means its end).")
+@config_option
+@as_of_option("Plan as at this time instead of now (replays a past day; a bare date means its end).")
 @click.option("--dry-run", is_flag=True, help="Show what would be sent and why; send and record nothing.")
-def alerts_command(config: Path, as_of: datetime, dry_run: bool) -> None:
+def alerts_command(config: Path, as_of: datetime | None, dry_run: bool) -> None:
     """Send the reminders and the daily digest that are due, from what the last sync stored.
 
     Each reminder stage goes to a unit at most once; over the daily budget the rest waits for
@@ -45,40 +28,13 @@ def alerts_command(config: Path, as_of: datetime, dry_run: bool) -> None:
 
     Example: tidtam alerts --config config.yaml --as-of 2022-11-12T09:00 --dry-run
     """
-    campaign = load_campaign(config)
-    policy = policy_of(campaign)
-    mailer = None if dry_run else build_mailer(campaign, policy)
-    try:
-        if dry_run:
-            report = _run(campaign, None, as_of, dry_run=True)
-        else:
-            with sync_lock(campaign.state_path, command="alerts"):
-                report = _run(campaign, mailer, as_of, dry_run=False)
-    finally:
-        close = getattr(mailer, "close", None)
-        if close:
-            close()
+    from ingest.jobs import alerts_job
+
+    report = alerts_job(config, as_of, dry_run=dry_run)
     _show(report)
     if report.stopped:
         click.echo(f"sending stopped: {report.stopped}; the rest is sent by a later run", err=True)
         raise SystemExit(1)
-
-
-def _run(campaign: Campaign, mailer: Mailer | None, as_of: datetime, *, dry_run: bool) -> AlertReport:
-    with state_errors(campaign.state_path):
-        return _run_on_state(campaign, mailer, as_of, dry_run=dry_run)
-
-
-def _run_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime, *, dry_run: bool) -> AlertReport:
-    state = StateStore(campaign.state_path, check=True)
-    try:
-        evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of)
-        # What the last sync could not read, it could not count: the same deliverables are withheld here.
-        runs = state.runs()
-        warnings = warnings_of_run(campaign, json.loads(runs[-1]["counts"] or "{}")) if runs else []
-        return send_alerts(campaign, evaluation, state, mailer, as_of, dry_run=dry_run, warnings=warnings)
-    finally:
-        state.close()
 
 
 def _show(report: AlertReport) -> None:

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import click
 
-from ingest.config import load_campaign
-from ingest.doctor import diagnose
+from ingest.cli.options import config_option
 
 
 @click.command("doctor")
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@config_option
 def doctor_command(config: Path) -> None:
     """Check the Google key, its scopes, and access to every configured form, folder and spreadsheet.
 
@@ -19,7 +18,9 @@ def doctor_command(config: Path) -> None:
 
     Example: tidtam doctor --config config.yaml
     """
-    findings = diagnose(load_campaign(config))
+    from ingest.jobs import doctor_job
+
+    findings = doctor_job(config)
     for finding in findings:
         click.echo(f"{'✓' if finding.ok else '✗'} {finding.subject}: {finding.detail}")
     if not all(f.ok for f in findings):

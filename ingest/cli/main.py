@@ -4,49 +4,44 @@ from __future__ import annotations
 
 import logging
 import sys
-import time
-import tracemalloc
-from datetime import UTC, datetime
+from datetime import datetime
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ingest.cli.alerts import alerts_command
 from ingest.cli.doctor import doctor_command
-from ingest.collect import collect_from_state
-from ingest.config import load_campaign
+from ingest.cli.options import as_of_option, config_option
 from ingest.errors import TidtamError, unexpected_traceback
-from ingest.jobs import sync_job
-from ingest.normalize import normalize
-from ingest.pipeline import RunReport
-from ingest.report import evaluation_csv, evaluation_json, print_degraded, print_summary, print_units_table
-from ingest.state import StateStore, state_errors
-from ingest.status import evaluate
-from ingest.thaidate import BANGKOK, DateParseError, parse_datetime
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from ingest.collect import Progress as ProgressCallback
+    from ingest.pipeline import RunReport
+
+# Commands import what they run when they run: `tidtam --help` and `tidtam status --help` must not pay
+# for pandas, openpyxl or the Google client (tests/test_startup.py, bench/startup.py).
 
 # `sync` read its sources but one rejected all, or too many, of its rows (ingest.health); 0-3 are taken.
 EXIT_DEGRADED = 4
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)  # paths in errors must stay copyable
 
 
-class AsOf(click.ParamType):
-    name = "TIME"
+@cache
+def _console() -> Console:
+    from rich.console import Console
 
-    def convert(self, value, param, ctx):
-        if isinstance(value, datetime):
-            return value
-        try:
-            # "--as-of 2565-11-12" means the start of nothing in particular: take the given time, else noon.
-            return parse_datetime(value, end_of_day=True)
-        except DateParseError as exc:
-            self.fail(f"{value!r} is not a date/time ({exc}); e.g. 2022-11-12T17:00 or '12/11/2565 17:00'", param, ctx)
+    return Console()
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).astimezone(BANGKOK)
+@cache
+def _err_console() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True, soft_wrap=True)  # paths in errors must stay copyable
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -62,26 +57,27 @@ def cli(verbose: bool) -> None:
 
 
 def _progress() -> Progress:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    err_console = _err_console()
     return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                     console=err_console, transient=True, disable=not err_console.is_terminal)
 
 
-def _sync(config: Path, as_of: datetime | None, *, full: bool | None = None, wait: float = 0.0,
-          email: bool | None = None) -> tuple[RunReport, object]:
-    with _progress() as bar:
-        tasks: dict[str, int] = {}
+def _progress_callback(bar: Progress) -> ProgressCallback:
+    """A `collect` progress callback drawing one bar per source."""
+    tasks: dict[str, int] = {}
 
-        def progress(source: str, done: int, total: int) -> None:
-            if source not in tasks:
-                tasks[source] = bar.add_task(f"checking files in {source}", total=total)
-            bar.update(tasks[source], completed=done)
+    def progress(source: str, done: int, total: int) -> None:
+        if source not in tasks:
+            tasks[source] = bar.add_task(f"checking files in {source}", total=total)
+        bar.update(tasks[source], completed=done)
 
-        campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait, progress=progress,
-                                    email=email)
-    return report, campaign
+    return progress
 
 
 def _print_alerts(report: RunReport) -> None:
+    console, err_console = _console(), _err_console()
     if report.alert_error:
         err_console.print(f"[red]{report.alert_error}[/]")
     if report.alerts is None:
@@ -98,32 +94,30 @@ def _print_alerts(report: RunReport) -> None:
 @cli.command()
 @click.option("--dir", "directory", type=click.Path(path_type=Path), default=Path("tidtam-demo"), show_default=True,
               help="Where to write the demo workspace.")
-@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time [default: 12 Nov 2565 17:00].")
+@as_of_option("Evaluate at this time [default: 12 Nov 2565 17:00].")
 def demo(directory: Path, as_of: datetime | None) -> None:
     """Write a demo workspace (76 provinces) and sync it.
 
     Example: tidtam demo --dir /tmp/demo --as-of 2022-11-16T09:00
     """
-    from ingest.demo import write_demo
+    from ingest.jobs import demo_job
+    from ingest.report import print_summary
 
-    started = time.perf_counter()
-    tracemalloc.start()
-    workspace = write_demo(directory)
-    report, campaign = _sync(workspace.config, as_of or workspace.as_of, wait=30, email=True)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
+    with _progress() as bar:
+        workspace, campaign, report = demo_job(directory, as_of=as_of, progress=_progress_callback(bar))
+    console = _console()
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
     _print_alerts(report)
+    # Time and memory of this run: bench/demo_profile.py.
     console.print(f"workbook: {campaign.warehouse['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
                   f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
-                  f"{len(report.tables.files)} files ({report.inspected_files} inspected this run) "
-                  f"in {time.perf_counter() - started:.1f} s, peak Python memory {peak / 2**20:.0f} MiB")
+                  f"{len(report.tables.files)} files ({report.inspected_files} inspected this run)")
     console.print(f"next: tidtam status --config {workspace.config} --as-of 2022-11-16T09:00")
 
 
 @cli.command()
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
-@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time instead of now (replays a past day).")
+@config_option
+@as_of_option()
 @click.option("--full/--incremental", "full", default=None,
               help="Re-read every source from the start, or only what changed [default: full once a day].")
 @click.option("--wait", type=float, default=0.0, show_default=True,
@@ -138,8 +132,14 @@ def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float, e
 
     Example: tidtam sync --config config.yaml --as-of 2022-11-12T17:00
     """
-    report, campaign = _sync(config, as_of, full=full, wait=wait, email=email)
-    print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
+    from ingest.jobs import sync_job
+    from ingest.report import print_degraded, print_summary
+
+    with _progress() as bar:
+        campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait,
+                                    progress=_progress_callback(bar), email=email)
+    err_console = _err_console()
+    print_summary(_console(), campaign, report.evaluation, problems=len(report.tables.problems))
     _print_alerts(report)
     print_degraded(err_console, campaign, report.degraded)
     if report.failed_sources:
@@ -152,7 +152,7 @@ def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float, e
 
 
 @cli.command()
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@config_option
 @click.option("--max-runs", type=int, default=None, hidden=True, help="Stop after this many runs (for tests).")
 def serve(config: Path, max_runs: int | None) -> None:
     """Sync on the config's schedule until stopped (SIGTERM/Ctrl-C finish the current run first).
@@ -162,33 +162,29 @@ def serve(config: Path, max_runs: int | None) -> None:
     from ingest.scheduler import serve as run_scheduler
 
     outcomes = run_scheduler(config, max_runs=max_runs)
-    console.print("stopped; runs: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()))
+    _console().print("stopped; runs: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()))
 
 
 @cli.command()
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
-@click.option("--as-of", type=AsOf(), default=None, help="Evaluate at this time instead of now.")
+@config_option
+@as_of_option("Evaluate at this time instead of now.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
 def status(config: Path, as_of: datetime | None, fmt: str) -> None:
     """Show each unit's status from what the last sync stored (asks no source).
 
     Example: tidtam status --config config.yaml --as-of 2022-11-16T09:00 --format json
     """
-    campaign = load_campaign(config)
-    with state_errors(campaign.state_path):
-        state = StateStore(campaign.state_path, check=True)
-        try:
-            evaluation = evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items,
-                                  as_of or _now())
-        finally:
-            state.close()
+    from ingest.jobs import status_job
+    from ingest.report import evaluation_csv, evaluation_json, print_summary, print_units_table
+
+    campaign, evaluation = status_job(config, as_of)
     if fmt == "json":
         click.echo(evaluation_json(campaign, evaluation))
     elif fmt == "csv":
         click.echo(evaluation_csv(campaign, evaluation), nl=False)
     else:
-        print_units_table(console, campaign, evaluation)
-        print_summary(console, campaign, evaluation)
+        print_units_table(_console(), campaign, evaluation)
+        print_summary(_console(), campaign, evaluation)
 
 
 cli.add_command(alerts_command)
@@ -199,15 +195,15 @@ def main() -> None:
     try:
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
-        err_console.print("aborted")
+        _err_console().print("aborted")
         sys.exit(1)
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
     except TidtamError as exc:
-        err_console.print(f"[red]error:[/] {exc}")
+        _err_console().print(f"[red]error:[/] {exc}")
         sys.exit(exc.exit_code)
     except Exception as exc:  # noqa: BLE001 - the stack is logged, the message withheld (it may quote answers)
         logging.getLogger("tidtam").error("unexpected error\n%s", unexpected_traceback(exc))
-        err_console.print("[red]unexpected error[/] (details above); please report it with the command you ran")
+        _err_console().print("[red]unexpected error[/] (details above); please report it with the command you ran")
         sys.exit(1)
