@@ -7,22 +7,27 @@ import json
 import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from connectors.base import Mailer
-from ingest.alerts.send import AlertReport, build_mailer, send_alerts
-from ingest.backends import build_backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect_from_state
 from ingest.config import load_campaign
-from ingest.demo import DemoWorkspace, write_demo
-from ingest.doctor import Finding, diagnose
 from ingest.health import warnings_of_run
 from ingest.lock import sync_lock
 from ingest.normalize import normalize
-from ingest.pipeline import RunReport, run_once
 from ingest.state import StateStore, state_errors
 from ingest.status import Evaluation, evaluate
 from ingest.thaidate import BANGKOK
+
+if TYPE_CHECKING:
+    from connectors.base import Mailer
+    from ingest.alerts.send import AlertReport
+    from ingest.demo import DemoWorkspace
+    from ingest.doctor import Finding
+    from ingest.pipeline import RunReport
+
+# What only some jobs need (the backends and the Google client, the pipeline, the mail templates, the
+# demo's generators) is imported inside them: `tidtam status` never loads openpyxl, jinja2 or googleapiclient.
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,9 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
              command: str = "sync", email: bool | None = None) -> tuple[Campaign, RunReport]:
     """One locked run. `full=None` lets the reconciliation schedule decide. `email=None` sends the
     alerts that are due unless `as_of` replays another time (then they are only planned)."""
+    from ingest.backends import build_backends
+    from ingest.pipeline import run_once
+
     campaign = load_campaign(config)
     backends = build_backends(campaign, email=as_of is None if email is None else email)
     try:
@@ -63,6 +71,8 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
 def demo_job(directory: Path, *, as_of: datetime | None = None,
              progress: Progress | None = None) -> tuple[DemoWorkspace, Campaign, RunReport]:
     """Write the demo workspace and sync it as of its day (or `as_of`), mailing into its outbox."""
+    from ingest.demo import write_demo
+
     workspace = write_demo(directory)
     campaign, report = sync_job(workspace.config, as_of=as_of or workspace.as_of, wait_seconds=30,
                                 progress=progress, email=True)
@@ -88,6 +98,8 @@ def status_job(config: str | Path, as_of: datetime | None = None) -> tuple[Campa
 def alerts_job(config: str | Path, as_of: datetime | None = None, *, dry_run: bool = False) -> AlertReport:
     """`tidtam alerts`: the reminders and digest due at `as_of` (default now) from the stored state.
     A dry run plans without a mailer or the lock; otherwise it holds the sync lock while it sends."""
+    from ingest.alerts.send import build_mailer
+
     campaign = load_campaign(config)
     as_of = as_of or _now()
     if dry_run:
@@ -103,6 +115,8 @@ def alerts_job(config: str | Path, as_of: datetime | None = None, *, dry_run: bo
 
 
 def _alerts_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime) -> AlertReport:
+    from ingest.alerts.send import send_alerts
+
     with state_errors(campaign.state_path):
         state = StateStore(campaign.state_path, check=True)
         try:
@@ -118,6 +132,8 @@ def _alerts_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime)
 
 def doctor_job(config: str | Path) -> list[Finding]:
     """`tidtam doctor`: the campaign's Google key, scopes and access to each configured resource."""
+    from ingest.doctor import diagnose
+
     return diagnose(load_campaign(config))
 
 
