@@ -89,7 +89,3 @@ def gmail_mailer(mail: Mapping[str, Any], google: Mapping[str, Any]) -> GmailMai
     """The mailer for `mail: {backend: gmail, sender: …}`; the service account acts as `sender`."""
     sender = mail.get("sender") or google.get("subject")
     return GmailMailer(open_google_api(google, subject=sender), sender=sender)
-
-
-# The constructor `build_mailer` maps the mail backend name "gmail" to: GMAIL(campaign.mail, campaign.google).
-GMAIL = gmail_mailer

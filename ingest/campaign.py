@@ -86,10 +86,6 @@ class Deliverable:
     document_rules: DocumentRules = field(default_factory=DocumentRules)
     photo_rules: PhotoRules = field(default_factory=PhotoRules)
 
-    @property
-    def deadline(self) -> datetime:
-        return self.due_at + self.grace
-
 
 @dataclass(frozen=True)
 class Override:
@@ -156,3 +152,9 @@ class Campaign:
             if o.deliverable is None:
                 general = o
         return general
+
+    def deadline_for(self, unit_code: str, deliverable: Deliverable) -> datetime:
+        """When the unit's `deliverable` is due: the override's date if one moves it, plus the grace."""
+        override = self.override_for(unit_code, deliverable.id)
+        due = override.due_at if override and override.due_at else deliverable.due_at
+        return due + deliverable.grace

@@ -119,11 +119,10 @@ def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluati
         cells = {}
         for d in campaign.deliverables:
             override = campaign.override_for(unit.code, d.id)
-            due = override.due_at if override and override.due_at else d.due_at
             key = (unit.code, d.id)
             cells[d.id] = deliverable_status(
                 d, valid_arrivals.get(key, []), invalid_counts.get(key, 0), invalid_reasons.get(key, []), now,
-                deadline=due + d.grace, excused=bool(override and override.excused),
+                deadline=campaign.deadline_for(unit.code, d), excused=bool(override and override.excused),
                 note=override.reason if override else "")
         overall = min((c.status for c in cells.values()), key=URGENCY.index, default="excused")
         units.append(UnitStatus(unit.code, unit.name, overall, cells))

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 
+import pandas as pd
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
 from docx_corpus import docx_from_lines, valid_record, with_body_xml
 
 from ingest.campaign import RecordPart
-from ingest.facts import RecordReading
-from ingest.record.document import focus_group_rows, read_document, read_header
+from ingest.facts import FileFacts, RecordReading
+from ingest.normalize import focus_group_table
+from ingest.record.document import read_document, read_header
 from ingest.record.template import (
     FOCUS_GROUP_PARTS,
     FOCUS_GROUP_QUESTIONS,
@@ -120,9 +122,12 @@ def test_header_fields(lines: list[str], header: dict[str, str]) -> None:
 
 def test_focus_group_rows_for_the_warehouse() -> None:
     record = read(make_record_docx("สตูล", answers=[["ดีมาก"]]))
-    assert focus_group_rows("91", "file-1", record) == [
-        {"unit": "91", "file_id": "file-1", "part": 1, "number": 1, "question": FOCUS_GROUP_QUESTIONS[0][0],
-         "answer": "ดีมาก"}]
+    files = pd.DataFrame([{"file_id": "file-1", "unit_code": "91"}])
+    facts = {"file-1": FileFacts("", 0, "docx", record=record)}
+    rows = focus_group_table(files, facts, {"91": "สตูล"}).to_dict("records")
+    assert rows == [
+        {"unit_code": "91", "unit_name": "สตูล", "file_id": "file-1", "part": 1, "number": 1,
+         "question": FOCUS_GROUP_QUESTIONS[0][0], "answer": "ดีมาก"}]
     assert len(record.missing) == 19
 
 

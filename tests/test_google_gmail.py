@@ -19,7 +19,7 @@ from alert_fixtures import at, campaign, items, mail_section, unit
 from google.auth.transport.requests import Request as AuthRequest
 from googleapiclient.errors import HttpError
 
-from connectors.gmail import GMAIL, GmailMailer
+from connectors.gmail import GmailMailer, gmail_mailer
 from connectors.google_auth import SCOPES
 from ingest.alerts.log import AlertLog
 from ingest.alerts.send import AlertReport, build_mailer, send_alerts
@@ -208,7 +208,7 @@ def test_a_refused_connection_is_retried_then_deferred_and_nothing_is_sent(emu, 
 def test_the_constructor_for_the_mail_mapping(emu, tmp_path):
     google_api(emu, tmp_path)  # writes the key file
     google = {"credentials": str(tmp_path / "service-account.json"), "api_base_url": emu.base_url}
-    mailer = GMAIL({"backend": "gmail", "sender": "tidtam@example.go.th"}, google)
+    mailer = gmail_mailer({"backend": "gmail", "sender": "tidtam@example.go.th"}, google)
     mailer.send(message())
     assert emu.gmail.sent[0].message()["From"] == "tidtam@example.go.th"
 

@@ -42,10 +42,15 @@ def test_deliverable_status(arrivals, now, expected, completed_at):
     assert cell.completed_at == completed_at
 
 
-def test_grace_period_moves_the_deadline():
+def test_grace_period_moves_the_deadline_and_an_override_moves_it_from_its_own_date():
     graced = Deliverable("photos", "ภาพถ่าย", "uploads", "photo", 1, DUE, grace=timedelta(hours=12))
-    assert graced.deadline == DUE + timedelta(hours=12)
-    cell = deliverable_status(graced, [DUE + timedelta(hours=11)], 0, [], at(20), deadline=graced.deadline)
+    extended = Override("96", "photos", due_at=DUE + timedelta(days=2))
+    graced_campaign = Campaign("c", "ทดสอบ", (Unit("95", "ยะลา"), Unit("96", "นราธิวาส")), (graced,),
+                               {"uploads": SourceSpec("uploads", "local_folder", "uploads")}, (extended,))
+    assert graced_campaign.deadline_for("95", graced) == DUE + timedelta(hours=12)
+    assert graced_campaign.deadline_for("96", graced) == DUE + timedelta(days=2, hours=12)
+    cell = deliverable_status(graced, [DUE + timedelta(hours=11)], 0, [], at(20),
+                              deadline=graced_campaign.deadline_for("95", graced))
     assert cell.status == "complete"
 
 

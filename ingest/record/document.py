@@ -536,8 +536,3 @@ def read_document(document: Document, parts: Sequence[RecordPart] = (), *,
                            unanswered=unanswered)
     return ReadDocument(text=text, record=record)
 
-
-def focus_group_rows(unit: str, file_id: str, record: RecordReading) -> list[dict[str, object]]:
-    """Rows for the warehouse tab `focus_group`: one per question found."""
-    return [{"unit": unit, "file_id": file_id, "part": a.part, "number": a.number, "question": a.question,
-             "answer": a.answer} for a in record.answers]
