@@ -29,7 +29,7 @@ RULES = DocumentRules(consent_pattern=CONSENT_PATTERN, min_text_chars=2000, reco
 
 
 def generate(folder: Path) -> None:
-    # Bangkok has no pilot district (DOMAIN.md): 77 provinces, 76 units. File names are ours.
+    # Bangkok has no pilot district: 77 provinces, 76 units. File names are ours.
     provinces = [p for p in geothai.provinces() if p.code != "10"]
     for i, province in enumerate(provinces):
         content = make_record_docx(province.name_th, style=STYLES[i % len(STYLES)])

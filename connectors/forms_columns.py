@@ -12,7 +12,7 @@ that handles real Forms downloads or linked response sheets (read, not copied):
 - "Отметка времени" (ru), "타임스탬프" (ko), "タイムスタンプ" (ja), "Carimbo de data/hora" +
   "Endereço de e-mail" (pt-BR), "Informazioni cronologiche" + "Indirizzo email" (it), "Dấu thời gian" +
   "Địa chỉ email" (vi), "Cap waktu" (id): importers that skip or parse those columns of Forms data.
-- "Zeitstempel" (de): named in issue 11; no Forms file was found to confirm it.
+- "Zeitstempel" (de): Google's German UI word, unconfirmed: no Forms file with it was found.
 A name this table misses still works: the timestamp column is then found by its values.
 """
 

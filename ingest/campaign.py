@@ -36,7 +36,7 @@ class RecordPart:
 
 @dataclass(frozen=True)
 class DocumentRules:
-    """Rules an uploaded document must meet (DOMAIN.md: Word only, no pictures, consent certified)."""
+    """Rules an uploaded document must meet (Word only, no pictures, consent certified)."""
 
     require_docx: bool = True
     forbid_pictures: bool = True

@@ -2,7 +2,8 @@
 
 76 provinces (every province but Bangkok) send a questionnaire through a form (10 responses each,
 due 7 Nov), and a focus-group record (.docx) and at least 5 photos to a shared folder (due 15 Nov).
-The mix covers every status, mis-typed province names, and the rule breaks DOMAIN.md lists.
+The mix covers every status, mis-typed province names and these rule breaks: a PDF or a renamed .doc
+record, pictures in the record, no consent, too few or duplicate photos.
 """
 
 from __future__ import annotations

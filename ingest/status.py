@@ -1,4 +1,4 @@
-"""Status of every unit × deliverable at time T (DESIGN.md's table), and the campaign's rates.
+"""Status of every unit × deliverable at time T (README.md, "Status rules"), and the campaign's rates.
 
 Pure: a campaign, a table of items and a moment in; statuses out. Items that arrived after T are
 not seen, so any past day of a campaign can be replayed.

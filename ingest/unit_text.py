@@ -34,8 +34,8 @@ _SORT_NUMBER = re.compile(r"^\d{1,3}(?:\s*[._)\-]\s*|\s+)(?=\D)")
 # The Community Development Department's office names and short forms, as its own sites write
 # them: "พช.พิจิตร" (phichit.cdd.go.th), "พช.พระนครศรีอยุธยา" (ayutthaya.cdd.go.th), "สำนักงานพัฒนา
 # ชุมชนจังหวัดฉะเชิงเทรา" (chachoengsao.cdd.go.th), "พัฒนาการจังหวัดพัทลุง" (the head's title,
-# phatthalung.cdd.go.th); and as field reports do: "พช.เมืองยะลา", "พช ราชบุรี" (seeds 000, 001),
-# "ทีมถอดบทเรียนจังหวัด" (seed 003). Longest first. "พัฒนาการ" alone is not here: it is a real
+# phatthalung.cdd.go.th); and as field reports do: "พช.เมืองยะลา", "พช ราชบุรี",
+# "ทีมถอดบทเรียนจังหวัด". Longest first. "พัฒนาการ" alone is not here: it is a real
 # sub-district (แขวงพัฒนาการ, Bangkok).
 _OFFICE_PREFIX = re.compile(
     r"^(?:สำนักงานพัฒนาชุมชน(?:จังหวัด|อำเภอ)?|สนง\.?\s*พัฒนาชุมชน(?:จังหวัด|อำเภอ)?|"

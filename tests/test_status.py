@@ -1,4 +1,4 @@
-"""Every status case of DESIGN.md, at and around the deadline, in Asia/Bangkok."""
+"""Every status case of README.md's "Status rules", at and around the deadline, in Asia/Bangkok."""
 
 from __future__ import annotations
 
