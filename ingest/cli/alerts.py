@@ -8,9 +8,10 @@ from pathlib import Path
 
 import click
 
-from connectors.base import Mailer
+from connectors.base import Closeable, Mailer
 from ingest.alerts.plan import Reminder
-from ingest.alerts.send import AlertReport, build_mailer, policy_of, send_alerts
+from ingest.alerts.send import AlertReport, policy_of, send_alerts
+from ingest.backends import build_mailer
 from ingest.campaign import Campaign
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
@@ -55,9 +56,8 @@ def alerts_command(config: Path, as_of: datetime, dry_run: bool) -> None:
             with sync_lock(campaign.state_path, command="alerts"):
                 report = _run(campaign, mailer, as_of, dry_run=False)
     finally:
-        close = getattr(mailer, "close", None)
-        if close:
-            close()
+        if isinstance(mailer, Closeable):
+            mailer.close()
     _show(report)
     if report.stopped:
         click.echo(f"sending stopped: {report.stopped}; the rest is sent by a later run", err=True)

@@ -114,7 +114,7 @@ def demo(directory: Path, as_of: datetime | None) -> None:
     tracemalloc.stop()
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
     _print_alerts(report)
-    console.print(f"workbook: {campaign.warehouse['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
+    console.print(f"workbook: {campaign.warehouse.settings['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
                   f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
                   f"{len(report.tables.files)} files ({report.inspected_files} inspected this run) "
                   f"in {time.perf_counter() - started:.1f} s, peak Python memory {peak / 2**20:.0f} MiB")
