@@ -2,6 +2,9 @@
 
 Connectors know nothing of campaigns: a responses source yields form responses, an uploads source
 lists files and reads their bytes, a warehouse stores named tables, a mailer sends messages.
+Some connectors can do more (be checked by `tidtam doctor`, say whether a message went out, be
+closed, count their Google calls): each such capability is one small runtime-checkable protocol,
+so the caller asks `isinstance(connector, Checkable)` instead of probing for attribute names.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 # An answer is one string, or several for checkboxes, grids and file uploads.
 Answer = str | tuple[str, ...]
@@ -113,3 +116,29 @@ class Warehouse(Protocol):
 
 class Mailer(Protocol):
     def send(self, message: EmailMessage) -> None: ...
+
+
+@runtime_checkable
+class Checkable(Protocol):
+    def check(self) -> str:
+        """One cheap call proving the object is reachable (for `tidtam doctor`); what was found."""
+        ...
+
+
+@runtime_checkable
+class DeliveryProbe(Protocol):
+    def delivered(self, message_id: str) -> bool | None:
+        """Whether a message went out (None: cannot tell); settles the intents of a crashed run."""
+        ...
+
+
+@runtime_checkable
+class Closeable(Protocol):
+    def close(self) -> None: ...
+
+
+@runtime_checkable
+class CallCounting(Protocol):
+    def api_calls(self) -> Mapping[str, int]:
+        """Google API calls so far, per method id, of a client the connector holds on its own."""
+        ...

@@ -29,6 +29,7 @@ from googleapiclient.http import MediaIoBaseUpload
 
 from connectors.google_api import GoogleApi, GoogleApiError, GoogleRetryableError, open_google_api
 from connectors.google_auth import SCOPES
+from connectors.google_settings import GoogleSettings
 from ingest.errors import FatalSourceError, PermanentRecipientError
 
 # A `raw` JSON body is fine for ordinary mail; larger messages (attachments) go as a media upload.
@@ -70,6 +71,10 @@ class GmailMailer:
             raise PermanentRecipientError(str(exc), refused={str(a): (400, exc.reason) for a in recipients},
                                           source=what) from exc
 
+    def api_calls(self) -> Mapping[str, int]:
+        # The mailer acts as its own mailbox, so its calls are counted on its own GoogleApi.
+        return self.api.counts
+
     def _mailbox_unusable(self, exc: GoogleApiError, what: str) -> FatalSourceError | GoogleRetryableError:
         mailbox = self.api.principal
         google = f"(Google: 400 failedPrecondition: {exc.google_message})"
@@ -85,7 +90,7 @@ class GmailMailer:
             f"gmail.send scope (run `tidtam doctor`) {google}", status=400, reason="failedPrecondition", source=what)
 
 
-def gmail_mailer(mail: Mapping[str, Any], google: Mapping[str, Any]) -> GmailMailer:
+def gmail_mailer(sender: str | None, google: GoogleSettings) -> GmailMailer:
     """The mailer for `mail: {backend: gmail, sender: …}`; the service account acts as `sender`."""
-    sender = mail.get("sender") or google.get("subject")
+    sender = sender or google.subject
     return GmailMailer(open_google_api(google, subject=sender), sender=sender)

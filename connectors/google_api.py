@@ -44,6 +44,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, stop_before_delay
 
 from connectors.google_auth import delegated_subject, load_key
+from connectors.google_settings import GoogleSettings
 from ingest.errors import DeliveryUnknownError, FatalSourceError, RetryableSourceError
 
 log = logging.getLogger(__name__)
@@ -73,12 +74,13 @@ class RetryPolicy:
     timeout: float = 60.0
 
     @classmethod
-    def from_settings(cls, google: Mapping[str, Any]) -> RetryPolicy:
+    def from_settings(cls, google: GoogleSettings) -> RetryPolicy:
         default = cls()
-        total = float(google.get("max_retry_seconds", default.total_seconds))
-        return cls(attempts=int(google.get("max_attempts", default.attempts)), total_seconds=total,
-                   first_wait=min(default.first_wait, total / 8), max_wait=min(default.max_wait, total / 2),
-                   timeout=float(google.get("timeout_seconds", default.timeout)))
+        total = default.total_seconds if google.max_retry_seconds is None else float(google.max_retry_seconds)
+        return cls(attempts=default.attempts if google.max_attempts is None else google.max_attempts,
+                   total_seconds=total, first_wait=min(default.first_wait, total / 8),
+                   max_wait=min(default.max_wait, total / 2),
+                   timeout=default.timeout if google.timeout_seconds is None else float(google.timeout_seconds))
 
 
 class GoogleApiError(FatalSourceError):
@@ -441,12 +443,12 @@ def _mount(session: requests.Session, adapter: HTTPAdapter) -> None:
     session.mount("http://", adapter)
 
 
-def open_google_api(google: Mapping[str, Any], *, subject: str | None = None,
+def open_google_api(google: GoogleSettings, *, subject: str | None = None,
                     sleep: Callable[[float], None] = time.sleep) -> GoogleApi:
     """The GoogleApi a campaign's `google:` settings describe (the key file is read now, no network)."""
     key = load_key(google)
-    base_url = google.get("api_base_url") or None
-    subject = subject or google.get("subject") or None
+    base_url = google.api_base_url or None
+    subject = subject or google.subject or None
     subject = delegated_subject(subject) if subject else None
     token_uri = base_url.rstrip("/") + "/token" if base_url else None
     principal = f"{subject} (through {key.email})" if subject else key.email

@@ -15,6 +15,7 @@ from typing import Any
 
 from google.oauth2 import service_account
 
+from connectors.google_settings import GoogleSettings
 from ingest.alerts.addresses import mailbox
 from ingest.errors import FatalSourceError
 
@@ -67,11 +68,11 @@ def delegated_subject(text: str) -> str:
                                source="mail.sender") from None
 
 
-def key_path(google: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> str | None:
-    return str(google.get("credentials") or environ.get(KEY_ENV) or "") or None
+def key_path(google: GoogleSettings, environ: Mapping[str, str] = os.environ) -> str | None:
+    return google.credentials or environ.get(KEY_ENV) or None
 
 
-def load_key(google: Mapping[str, Any], environ: Mapping[str, str] = os.environ) -> ServiceAccountKey:
+def load_key(google: GoogleSettings, environ: Mapping[str, str] = os.environ) -> ServiceAccountKey:
     """The service-account key named by the config (or the environment). Raises FatalSourceError."""
     path = key_path(google, environ)
     if path is None:

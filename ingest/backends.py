@@ -1,24 +1,22 @@
-"""Wiring: one explicit mapping from the config's `backend:` names to connector constructors."""
+"""Wiring: build every connector the campaign's config names, from the entries of ingest.registry."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from connectors.base import Mailer, ResponsesSource, UploadsSource, Warehouse
-from connectors.forms_export import FormsExportSource
-from connectors.google_api import GoogleApi, open_google_api
-from connectors.google_drive import DriveSource
-from connectors.google_forms import FormsApiSource, FormsSheetSource
-from connectors.google_sheets import WRITES_PER_MINUTE, GoogleSheetsWarehouse
-from connectors.local_folder import LocalFolderSource
-from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.alerts.send import build_mailer
+from connectors.base import CallCounting, Closeable, Mailer, ResponsesSource, UploadsSource, Warehouse
+from ingest.alerts.send import policy_of
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, FatalSourceError
+from ingest.registry import backend, names
 from ingest.state import StateStore
+
+if TYPE_CHECKING:
+    from connectors.google_api import GoogleApi
+    from ingest.alerts.policy import AlertPolicy
 
 
 class StateMemo:
@@ -51,35 +49,22 @@ class Wiring:
         self.memo = StateMemo(campaign.state_path)
 
     def google(self) -> GoogleApi:
-        # Opened on first use: an offline campaign never needs a key. One GoogleApi per campaign, so
-        # credentials are shared and every call lands in one counter.
+        # Opened on first use: an offline campaign never needs a key (nor loads the Google libraries).
+        # One GoogleApi per campaign, so credentials are shared and every call lands in one counter.
         if self._google_api is None:
+            from connectors.google_api import open_google_api
+
             self._google_api = open_google_api(self.campaign.google)
         return self._google_api
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config's folder unless absolute."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else Path(self.campaign.base_dir) / path
 
     @property
     def opened(self) -> GoogleApi | None:
         return self._google_api
-
-
-Make = Callable[[Mapping[str, Any], Wiring], Any]
-
-RESPONSES_BACKENDS: Mapping[str, Make] = {
-    "forms_export": lambda s, w: FormsExportSource(s["path"], timestamp_order=s.get("timestamp_order")),
-    "forms_api": lambda s, w: FormsApiSource(w.google(), str(s["form_id"])),
-    "forms_sheet": lambda s, w: FormsSheetSource(w.google(), str(s["spreadsheet_id"]), worksheet=s.get("worksheet"),
-                                                 timestamp_order=s.get("timestamp_order")),
-}
-UPLOADS_BACKENDS: Mapping[str, Make] = {
-    "local_folder": lambda s, w: LocalFolderSource(s["path"]),
-    "drive": lambda s, w: DriveSource(w.google(), str(s["folder_id"])),
-}
-WAREHOUSES: Mapping[str, Make] = {
-    "xlsx": lambda s, w: XlsxWarehouse(s["path"]),
-    "google_sheets": lambda s, w: GoogleSheetsWarehouse(
-        w.google(), str(s["spreadsheet_id"]), memo=w.memo,
-        writes_per_minute=int(s.get("writes_per_minute") or WRITES_PER_MINUTE)),
-}
 
 
 @dataclass
@@ -93,15 +78,13 @@ class Backends:
     def api_calls(self) -> Counter[str]:
         """Google API calls so far, per method id (a copy: subtract two to get one run's calls)."""
         counts = Counter(self.google.counts) if self.google else Counter()
-        mail_api = getattr(self.mailer, "api", None)  # the Gmail mailer acts as its own mailbox
-        if mail_api is not None:
-            counts.update(mail_api.counts)
+        if isinstance(self.mailer, CallCounting):
+            counts.update(self.mailer.api_calls())
         return counts
 
     def close(self) -> None:
-        close = getattr(self.mailer, "close", None)
-        if close:
-            close()
+        if isinstance(self.mailer, Closeable):
+            self.mailer.close()
 
 
 def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None, email: bool = True) -> Backends:
@@ -113,21 +96,30 @@ def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None, e
     uploads: dict[str, UploadsSource] = {}
     try:
         for name, spec in campaign.sources.items():
-            table = RESPONSES_BACKENDS if spec.role == "responses" else UPLOADS_BACKENDS
-            make = table.get(spec.backend)
-            if make is None:
+            entry = backend(spec.backend, spec.role)
+            if entry is None:
                 problems.append(f"sources.{name}.backend: {spec.backend!r} is not available in this build of tidtam "
-                                f"(available: {', '.join(table)})")
+                                f"(available: {', '.join(names(spec.role))})")
                 continue
-            (responses if spec.role == "responses" else uploads)[name] = make(spec.settings, wiring)
-        make_warehouse = WAREHOUSES.get(campaign.warehouse.get("backend", ""))
-        if make_warehouse is None:
-            problems.append(f"warehouse.backend: {campaign.warehouse.get('backend')!r} is not available in this build "
-                            f"(available: {', '.join(WAREHOUSES)})")
-        warehouse = make_warehouse(campaign.warehouse, wiring) if make_warehouse else None
+            (responses if spec.role == "responses" else uploads)[name] = entry.build(spec.settings, wiring)
+        store = backend(campaign.warehouse.backend, "warehouse")
+        if store is None:
+            problems.append(f"warehouse.backend: {campaign.warehouse.backend!r} is not available in this build "
+                            f"(available: {', '.join(names('warehouse'))})")
+        warehouse = store.build(campaign.warehouse.settings, wiring) if store else None
     except FatalSourceError as exc:  # the service-account key is missing or unusable
         problems.append(f"google.credentials: {exc}")
     if problems:
         raise ConfigError(problems)
-    mailer = build_mailer(campaign) if email and campaign.mail else None
+    mailer = build_mailer(campaign, policy_of(campaign)) if email and campaign.mail else None
     return Backends(responses, uploads, warehouse, wiring.opened, mailer)
+
+
+def build_mailer(campaign: Campaign, policy: AlertPolicy) -> Mailer:
+    """The mailer the alert policy's transport names (`mail.backend`)."""
+    transport = policy.transport
+    entry = backend(transport.backend, "mailer")
+    if entry is None:
+        raise ConfigError([f"mail.backend: {transport.backend!r} is not available in this build "
+                           f"(available: {', '.join(names('mailer'))})"])
+    return entry.build({**transport.settings, "sender": policy.sender}, Wiring(campaign))

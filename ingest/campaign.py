@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from connectors.google_settings import GoogleSettings
+
 Kind = Literal["response", "document", "photo", "other"]
 SourceKind = Literal["responses", "uploads"]
 
@@ -69,6 +71,14 @@ class SourceSpec:
 
 
 @dataclass(frozen=True)
+class WarehouseSpec:
+    """The configured warehouse; `settings` holds its backend's own keys (path, spreadsheet_id, ...)."""
+
+    backend: str = "xlsx"
+    settings: Mapping[str, Any] = field(default_factory=lambda: {"path": "tidtam-warehouse.xlsx"})
+
+
+@dataclass(frozen=True)
 class Deliverable:
     id: str
     title: str  # Thai, shown to coordinators and provinces
@@ -120,10 +130,10 @@ class Campaign:
     deliverables: tuple[Deliverable, ...]
     sources: Mapping[str, SourceSpec]
     overrides: tuple[Override, ...] = ()
-    warehouse: Mapping[str, Any] = field(default_factory=dict)
+    warehouse: WarehouseSpec = field(default_factory=WarehouseSpec)
     mail: Mapping[str, Any] = field(default_factory=dict)
     schedule: Schedule | None = None
-    google: Mapping[str, Any] = field(default_factory=dict)  # credentials, subject, retry bounds (ingest.config)
+    google: GoogleSettings = field(default_factory=GoogleSettings)  # credentials, subject, retry bounds
     state_path: str = "tidtam-state.sqlite"
     match_threshold: float = 85.0
     unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code

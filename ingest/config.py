@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from connectors.google_settings import GoogleSettings
 from ingest.alerts.policy import alert_policy_from_config
 from ingest.campaign import (
     Campaign,
@@ -27,6 +28,7 @@ from ingest.campaign import (
     Schedule,
     SourceSpec,
     Unit,
+    WarehouseSpec,
 )
 from ingest.config_schema import (
     CampaignSection,
@@ -44,17 +46,9 @@ from ingest.config_schema import (
     parse,
 )
 from ingest.errors import ConfigError
+from ingest.registry import BACKENDS
 from ingest.units import load_units_csv, registry_units
 
-# backend name → the role it plays and the settings it needs (wiring is in ingest.backends).
-SOURCE_BACKENDS: Mapping[str, tuple[str, tuple[str, ...]]] = {
-    "forms_export": ("responses", ("path",)),
-    "forms_api": ("responses", ("form_id",)),
-    "forms_sheet": ("responses", ("spreadsheet_id",)),
-    "local_folder": ("uploads", ("path",)),
-    "drive": ("uploads", ("folder_id",)),
-}
-WAREHOUSE_BACKENDS = {"xlsx": ("path",), "google_sheets": ("spreadsheet_id",)}
 DEFAULT_PARTS = (
     RecordPart(1, "ปัจจัยที่ส่งผลต่อการดำเนินโครงการ", 10),
     RecordPart(2, "ความสำเร็จของการดำเนินโครงการ", 5),
@@ -167,14 +161,14 @@ def _sources(raw: Mapping[str, Any], base_dir: Path, problems: list[str]) -> dic
         section = parse(SourceSection, spec, where, problems)
         if section is None:
             continue
-        role, required = SOURCE_BACKENDS[section.backend]
-        for key in required:
+        entry = BACKENDS[section.backend]  # the schema accepts only the registry's source names
+        for key in entry.required:
             if not getattr(section, key):
                 problems.append(f"{where}.{key}: is required for backend {section.backend}")
         settings = section.model_dump(exclude_none=True, exclude={"max_rejected"})
         if section.path:
             settings["path"] = str(_resolve(base_dir, section.path))
-        sources[name] = SourceSpec(name, section.backend, role, settings,  # type: ignore[arg-type]
+        sources[name] = SourceSpec(name, section.backend, entry.role, settings,  # type: ignore[arg-type]
                                    max_rejected=section.max_rejected)
     return sources
 
@@ -262,29 +256,28 @@ def _schedule(raw: Any, problems: list[str]) -> Schedule | None:
                     misfire_grace=section.misfire_grace, digest_at=section.digest_at)
 
 
-def _google(raw: Any, base_dir: Path, problems: list[str]) -> dict[str, Any]:
+def _google(raw: Any, base_dir: Path, problems: list[str]) -> GoogleSettings:
     """Settings shared by the Google backends; the key file itself is read when a backend is built."""
     section = parse(GoogleSection, raw or {}, "google", problems)
     if section is None:
-        return {}
-    settings = section.model_dump(exclude_none=True)
-    if section.credentials:
-        settings["credentials"] = str(_resolve(base_dir, section.credentials))
-    if section.api_base_url:
-        settings["api_base_url"] = section.api_base_url.rstrip("/")
-    return settings
+        return GoogleSettings()
+    return GoogleSettings(
+        credentials=str(_resolve(base_dir, section.credentials)) if section.credentials else None,
+        subject=section.subject, api_base_url=section.api_base_url.rstrip("/") if section.api_base_url else None,
+        max_attempts=section.max_attempts, max_retry_seconds=section.max_retry_seconds,
+        timeout_seconds=section.timeout_seconds)
 
 
-def _warehouse(raw: Any, base_dir: Path, problems: list[str]) -> dict[str, Any]:
+def _warehouse(raw: Any, base_dir: Path, problems: list[str]) -> WarehouseSpec:
     if raw is None:
-        return {"backend": "xlsx", "path": str(base_dir / "tidtam-warehouse.xlsx")}
+        return WarehouseSpec("xlsx", {"path": str(base_dir / "tidtam-warehouse.xlsx")})
     section = parse(WarehouseSection, raw, "warehouse", problems)
     if section is None:
-        return {}
-    for key in WAREHOUSE_BACKENDS[section.backend]:
+        return WarehouseSpec()  # not used: the problem stops the load
+    for key in BACKENDS[section.backend].required:  # the schema accepts only warehouse names
         if not getattr(section, key):
             problems.append(f"warehouse.{key}: is required for backend {section.backend}")
-    settings = section.model_dump(exclude_none=True)
+    settings = section.model_dump(exclude_none=True, exclude={"backend"})
     if section.path:
         settings["path"] = str(_resolve(base_dir, section.path))
-    return settings
+    return WarehouseSpec(section.backend, settings)

@@ -1,5 +1,8 @@
 """The shape of config.yaml: one pydantic model per section, every key declared, nothing else allowed.
 
+The allowed `backend:` names are ingest.registry's: `Literal[names(...)]` is the same type as the
+names written out (subscripting with a tuple is how Literal takes several values).
+
 Each model is flat (its nested mappings are validated on their own), so an error's key path is
 `where` plus pydantic's `loc`, and an unknown key's siblings are the model's own fields. A field's
 `description` is the fix the message gives ("must be <description>").
@@ -14,6 +17,7 @@ from typing import Annotated, Any, ClassVar, Literal, TypeVar, get_args
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ingest.registry import names
 from ingest.thaidate import DateParseError, parse_datetime
 
 Kind = Literal["response", "document", "photo", "other"]
@@ -124,7 +128,7 @@ class UnitsSection(Section):
 
 class SourceSection(Section):
     label, fix = "source", "a mapping with a backend"
-    backend: Literal["forms_export", "forms_api", "forms_sheet", "local_folder", "drive"]
+    backend: Literal[names("responses", "uploads")]  # type: ignore[valid-type]
     path: Text | None = Field(None, description="a file or folder path")
     form_id: Text | None = Field(None, description="the form's id (from its edit URL)")
     spreadsheet_id: Text | None = Field(None, description="the spreadsheet's id (from its URL)")
@@ -194,8 +198,8 @@ class OverrideSection(Section):
 
 
 class WarehouseSection(Section):
-    label, fix = "warehouse", "a mapping with a backend (xlsx or google_sheets)"
-    backend: Literal["xlsx", "google_sheets"]
+    label, fix = "warehouse", f"a mapping with a backend ({' or '.join(names('warehouse'))})"
+    backend: Literal[names("warehouse")]  # type: ignore[valid-type]
     path: Text | None = Field(None, description="the workbook's path")
     spreadsheet_id: Text | None = Field(None, description="the spreadsheet's id (from its URL)")
     writes_per_minute: int | None = Field(None, ge=1, description="a whole number of at least 1 (Sheets allows 60)")

@@ -6,15 +6,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from connectors.base import Checkable
 from connectors.google_api import GoogleApi, open_google_api
 from connectors.google_auth import SCOPES, delegated_subject, load_key
+from ingest.alerts.send import policy_of
 from ingest.backends import build_backends
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, SourceError
-
-# backend name → the scope set (connectors.google_auth.SCOPES) it uses
-SOURCE_SCOPES = {"forms_api": "forms", "forms_sheet": "sheets_readonly", "drive": "drive"}
-WAREHOUSE_SCOPES = {"google_sheets": "sheets"}
+from ingest.registry import Backend, backend
 
 
 @dataclass(frozen=True)
@@ -24,12 +23,21 @@ class Finding:
     detail: str  # what was found, or what to fix
 
 
+def google_backends(campaign: Campaign) -> list[Backend]:
+    """The configured backends doctor checks: those that need a Google scope, in config order."""
+    configured = [backend(s.backend, s.role) for s in campaign.sources.values()]
+    configured.append(backend(campaign.warehouse.backend, "warehouse"))
+    if campaign.mail:
+        configured.append(backend(policy_of(campaign).transport.backend, "mailer"))
+    return [b for b in configured if b is not None and b.scopes is not None]
+
+
 def diagnose(campaign: Campaign, *, google_api: GoogleApi | None = None) -> list[Finding]:
     """Every check's finding, in config order; nothing raises for a problem it can describe."""
-    needed = [SOURCE_SCOPES[s.backend] for s in campaign.sources.values() if s.backend in SOURCE_SCOPES]
-    needed += [WAREHOUSE_SCOPES[b] for b in [campaign.warehouse.get("backend")] if b in WAREHOUSE_SCOPES]
-    gmail = campaign.mail.get("backend") == "gmail"
-    if not needed and not gmail:
+    google = google_backends(campaign)
+    mailers = [b for b in google if b.role == "mailer"]
+    needed = [b.scopes for b in google if b.role != "mailer" and b.scopes]
+    if not google:
         return [Finding("google", True, "no Google backend is configured: nothing to check")]
     try:
         key = load_key(campaign.google)
@@ -43,8 +51,7 @@ def diagnose(campaign: Campaign, *, google_api: GoogleApi | None = None) -> list
         findings.append(finding)
         if not finding.ok:
             refused.add(name)
-    if gmail:
-        findings.append(_gmail(campaign))
+    findings += [_mailer(campaign, mailer) for mailer in mailers]
     if refused:
         findings.append(Finding("access", False, "not checked: fix the token problems above first"))
         return findings
@@ -53,12 +60,10 @@ def diagnose(campaign: Campaign, *, google_api: GoogleApi | None = None) -> list
     except ConfigError as exc:
         return [*findings, Finding("config", False, str(exc))]
     for name, source in {**backends.responses, **backends.uploads}.items():
-        check = getattr(source, "check", None)
-        if check is not None:
-            findings.append(_check(f"sources.{name}", check))
-    check = getattr(backends.warehouse, "check", None)
-    if check is not None:
-        findings.append(_check("warehouse", check))
+        if isinstance(source, Checkable):
+            findings.append(_check(f"sources.{name}", source.check))
+    if isinstance(backends.warehouse, Checkable):
+        findings.append(_check("warehouse", backends.warehouse.check))
     return findings
 
 
@@ -67,19 +72,20 @@ def _token(api: GoogleApi, name: str) -> str:
     return "granted: " + " ".join(s.rsplit("/", 1)[-1] for s in SCOPES[name])
 
 
-def _gmail(campaign: Campaign) -> Finding:
-    sender = campaign.mail.get("sender") or campaign.google.get("subject")
+def _mailer(campaign: Campaign, mailer: Backend) -> Finding:
+    """A mailer on a Google API sends as a Workspace mailbox: its token is asked for as that mailbox."""
+    sender = policy_of(campaign).sender or campaign.google.subject
     if not sender:
         return Finding("mail.sender", False, "a service account sends mail only as a Workspace mailbox, through "
                                              "domain-wide delegation: set mail.sender to that address")
     try:
         # Delegation is granted to the mailbox, so the token is asked for as its bare address, exactly
         # as the mailer asks for it; the display name only belongs in the From header.
-        subject = delegated_subject(str(sender))
+        subject = delegated_subject(sender)
         api = open_google_api(campaign.google, subject=subject)
     except SourceError as exc:
         return Finding("mail.sender", False, str(exc))
-    return _check("mail (gmail)", lambda: f"{_token(api, 'gmail')} as {subject}")
+    return _check(f"mail ({mailer.name})", lambda: f"{_token(api, str(mailer.scopes))} as {subject}")
 
 
 def _check(subject: str, check: Callable[[], str]) -> Finding:

@@ -98,20 +98,21 @@ def status_job(config: str | Path, as_of: datetime | None = None) -> tuple[Campa
 def alerts_job(config: str | Path, as_of: datetime | None = None, *, dry_run: bool = False) -> AlertReport:
     """`tidtam alerts`: the reminders and digest due at `as_of` (default now) from the stored state.
     A dry run plans without a mailer or the lock; otherwise it holds the sync lock while it sends."""
-    from ingest.alerts.send import build_mailer
+    from connectors.base import Closeable
+    from ingest.alerts.send import policy_of
+    from ingest.backends import build_mailer
 
     campaign = load_campaign(config)
     as_of = as_of or _now()
     if dry_run:
         return _alerts_on_state(campaign, None, as_of)
-    mailer = build_mailer(campaign)
+    mailer = build_mailer(campaign, policy_of(campaign))
     try:
         with sync_lock(campaign.state_path, command="alerts"):
             return _alerts_on_state(campaign, mailer, as_of)
     finally:
-        close = getattr(mailer, "close", None)
-        if close:
-            close()
+        if isinstance(mailer, Closeable):
+            mailer.close()
 
 
 def _alerts_on_state(campaign: Campaign, mailer: Mailer | None, as_of: datetime) -> AlertReport:

@@ -105,11 +105,12 @@ def google_api(emu: Emulator, key_dir: Path, *, sleep: Any = None, subject: str 
                **settings: Any) -> Any:
     """A GoogleApi on the emulator with a runtime key (small retry bounds unless given)."""
     from connectors.google_api import open_google_api
+    from connectors.google_settings import GoogleSettings
 
     key_path = key_dir / "service-account.json"
     if not key_path.exists():
         key_path.write_text(json.dumps(service_account_info(emu.token_uri, client_email=SA_EMAIL)), encoding="utf-8")
-    google = {"credentials": str(key_path), "api_base_url": emu.base_url, "max_attempts": 4,
-              "max_retry_seconds": 2, "timeout_seconds": 10, **settings}
+    google = GoogleSettings(**{"credentials": str(key_path), "api_base_url": emu.base_url, "max_attempts": 4,
+                               "max_retry_seconds": 2, "timeout_seconds": 10, **settings})
     extra = {"sleep": sleep} if sleep is not None else {}
     return open_google_api(google, subject=subject, **extra)

@@ -12,6 +12,7 @@ import requests
 from connectors.google_api import RefusedHostError
 from connectors.google_auth import SCOPES, load_key
 from connectors.google_drive import DriveSource
+from connectors.google_settings import GoogleSettings
 from ingest.errors import FatalSourceError, RetryableSourceError
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, google_api
@@ -122,22 +123,22 @@ def test_the_key_never_appears_in_errors_or_logs(emu, tmp_path, caplog):
     broken.write_text(json.dumps({"type": "service_account", "client_email": SA_EMAIL, "token_uri": "x",
                                   "private_key": private[:200]}))
     with pytest.raises(FatalSourceError) as bad_key:
-        load_key({"credentials": str(broken)}).credentials(SCOPES["drive"])
+        load_key(GoogleSettings(credentials=str(broken))).credentials(SCOPES["drive"])
     texts = [str(retry.value), str(refused.value), str(bad_key.value), caplog.text, repr(load_key(
-        {"credentials": str(tmp_path / "service-account.json")}))]
+        GoogleSettings(credentials=str(tmp_path / "service-account.json"))))]
     assert not any(secret_line in t or "PRIVATE KEY" in t for t in texts)
     assert str(broken) in str(bad_key.value)
 
 
 def test_key_file_problems_say_how_to_get_a_key(tmp_path):
     with pytest.raises(FatalSourceError, match="does not exist: create a JSON key"):
-        load_key({"credentials": str(tmp_path / "nope.json")})
+        load_key(GoogleSettings(credentials=str(tmp_path / "nope.json")))
     client = tmp_path / "client.json"
     client.write_text(json.dumps({"installed": {"client_id": "x"}}))
     with pytest.raises(FatalSourceError, match="is not a service-account key"):
-        load_key({"credentials": str(client)})
+        load_key(GoogleSettings(credentials=str(client)))
     with pytest.raises(FatalSourceError, match="no service-account key is configured"):
-        load_key({}, environ={})
+        load_key(GoogleSettings(), environ={})
 
 
 def test_gspread_traffic_cannot_leave_the_base_url(emu, tmp_path):

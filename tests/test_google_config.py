@@ -10,6 +10,7 @@ import yaml
 
 from connectors.google_drive import DriveSource
 from connectors.google_forms import FormsApiSource, FormsSheetSource
+from connectors.google_settings import GoogleSettings
 from connectors.google_sheets import GoogleSheetsWarehouse
 from ingest.backends import build_backends
 from ingest.config import campaign_from_mapping
@@ -33,9 +34,9 @@ def test_settings_are_parsed_and_paths_resolved(tmp_path):
     raw = google_config(tmp_path, credentials="keys/sa.json", subject="admin@example.go.th", max_attempts=3,
                         max_retry_seconds=30, timeout_seconds=20, api_base_url="http://127.0.0.1:9/")
     campaign = campaign_from_mapping(raw, base_dir=tmp_path)
-    assert campaign.google == {"credentials": str(tmp_path / "keys/sa.json"), "subject": "admin@example.go.th",
-                               "max_attempts": 3, "max_retry_seconds": 30.0, "timeout_seconds": 20.0,
-                               "api_base_url": "http://127.0.0.1:9"}
+    assert campaign.google == GoogleSettings(credentials=str(tmp_path / "keys/sa.json"), subject="admin@example.go.th",
+                                             max_attempts=3, max_retry_seconds=30.0, timeout_seconds=20.0,
+                                             api_base_url="http://127.0.0.1:9")
 
 
 @pytest.mark.parametrize(("google", "problem"), [

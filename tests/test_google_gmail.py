@@ -21,8 +21,10 @@ from googleapiclient.errors import HttpError
 
 from connectors.gmail import GmailMailer, gmail_mailer
 from connectors.google_auth import SCOPES
+from connectors.google_settings import GoogleSettings
 from ingest.alerts.log import AlertLog
-from ingest.alerts.send import AlertReport, build_mailer, send_alerts
+from ingest.alerts.send import AlertReport, policy_of, send_alerts
+from ingest.backends import build_mailer
 from ingest.errors import (
     DeliveryUnknownError,
     FatalSourceError,
@@ -95,8 +97,8 @@ def test_the_configured_mailer_acts_as_the_bare_sender_address(emu, tmp_path):
     google_api(emu, tmp_path)  # writes the key file
     emu.auth.workspace_domains = {"example.go.th"}
     c = replace(campaign(UNITS, mail={**mail_section(), "backend": "gmail"}),
-                google={"credentials": str(tmp_path / "service-account.json"), "api_base_url": emu.base_url})
-    build_mailer(c).send(message())
+                google=GoogleSettings(credentials=str(tmp_path / "service-account.json"), api_base_url=emu.base_url))
+    build_mailer(c, policy_of(c)).send(message())
     (sent,) = emu.gmail.sent
     # Decoded with email.header: the modern parser puts a space between the two encoded words the
     # long Thai name is folded into (RFC 2047 §6.2 says to join them), which is not in the message.
@@ -207,8 +209,8 @@ def test_a_refused_connection_is_retried_then_deferred_and_nothing_is_sent(emu, 
 
 def test_the_constructor_for_the_mail_mapping(emu, tmp_path):
     google_api(emu, tmp_path)  # writes the key file
-    google = {"credentials": str(tmp_path / "service-account.json"), "api_base_url": emu.base_url}
-    mailer = gmail_mailer({"backend": "gmail", "sender": "tidtam@example.go.th"}, google)
+    google = GoogleSettings(credentials=str(tmp_path / "service-account.json"), api_base_url=emu.base_url)
+    mailer = gmail_mailer("tidtam@example.go.th", google)
     mailer.send(message())
     assert emu.gmail.sent[0].message()["From"] == "tidtam@example.go.th"
 

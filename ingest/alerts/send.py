@@ -12,7 +12,6 @@ raises DeliveryUnknownError and is marked `unknown` the same way.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -20,7 +19,7 @@ from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
 
-from connectors.base import Mailer
+from connectors.base import DeliveryProbe, Mailer
 from ingest.alerts.compose import Templates, digest_message, message_id, reminder_message
 from ingest.alerts.log import AlertLog, Intent, breach_payload
 from ingest.alerts.plan import (
@@ -96,33 +95,6 @@ def policy_of(campaign: Campaign) -> AlertPolicy:
 def _folder(campaign: Campaign, value: str) -> Path:
     path = Path(value).expanduser()
     return path if path.is_absolute() else Path(campaign.base_dir) / path
-
-
-def build_mailer(campaign: Campaign, policy: AlertPolicy | None = None) -> Mailer:
-    """The mailer `mail.backend` names. Gmail API is wired through connectors.gmail (a Workspace
-    mailbox the service account may send as); it imports the Google client only when chosen."""
-    policy = policy or policy_of(campaign)
-    settings = policy.transport.settings
-    if policy.transport.backend == "outbox":
-        from connectors.outbox import OutboxMailer
-
-        return OutboxMailer(_folder(campaign, settings["path"]))
-    if policy.transport.backend == "smtp":
-        from connectors.smtp import SmtpMailer
-
-        password = ""
-        if settings["username"]:
-            password = os.environ.get(settings["password_env"], "")
-            if not password:
-                raise ConfigError([f"mail.smtp.password_env: the environment variable {settings['password_env']} "
-                                   "is not set (it must hold the SMTP password)"])
-        return SmtpMailer(settings["host"], settings["port"], security=settings["security"],
-                          username=settings["username"], password=password, timeout=settings["timeout"])
-    from connectors.gmail import gmail_mailer
-
-    # The service account acts as the bare address (connectors.google_auth.delegated_subject); the
-    # display name stays in the From header the message already carries.
-    return gmail_mailer({**campaign.mail, "sender": policy.sender}, campaign.google)
 
 
 def _token() -> str:
@@ -212,10 +184,10 @@ def _deliver(alert_log: AlertLog, mailer: Mailer, intent: Intent, message: Email
 
 def _settle(alert_log: AlertLog, mailer: Mailer | None, now: datetime) -> dict[str, str]:
     """Intents a crashed run left pending: confirmed, released, or marked unknown (never resent)."""
-    probe = getattr(mailer, "delivered", None)  # optional: mailers that can tell (the outbox) have it
+    probe = mailer if isinstance(mailer, DeliveryProbe) else None  # mailers that can tell (the outbox)
     settled = {}
     for pending in alert_log.pending():
-        found = probe(pending) if probe else None
+        found = probe.delivered(pending) if probe else None
         if found is True:
             alert_log.finish(pending, "sent", now, error="confirmed by the mailer after a crashed run")
             settled[pending] = "sent"

@@ -108,8 +108,7 @@ def demo(directory: Path, as_of: datetime | None) -> None:
     console = _console()
     print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
     _print_alerts(report)
-    # Time and memory of this run: bench/demo_profile.py.
-    console.print(f"workbook: {campaign.warehouse['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
+    console.print(f"workbook: {campaign.warehouse.settings['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
                   f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
                   f"{len(report.tables.files)} files ({report.inspected_files} inspected this run)")
     console.print(f"next: tidtam status --config {workspace.config} --as-of 2022-11-16T09:00")
