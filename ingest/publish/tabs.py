@@ -10,6 +10,7 @@ from connectors.base import Table
 from ingest.campaign import Campaign
 from ingest.normalize import Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
+from ingest.publish.progress import progress_table, status_table
 from ingest.publish.tracking import tracking_table
 from ingest.status import Evaluation
 
@@ -17,8 +18,12 @@ from ingest.status import Evaluation
 def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
                      *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None) -> list[Table]:
     """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
+    tracking = tracking_table(campaign, evaluation, updated_at=updated_at)
     return [
-        tracking_table(campaign, evaluation, updated_at=updated_at),
+        tracking,
+        progress_table(campaign, evaluation),
+        # Its bar chart sits right of the tracking table, past the stale-sync formula's column.
+        status_table(evaluation, beside=tracking.name, anchor_column=len(tracking.header) + 2),
         frame_table("responses", tables.responses),
         frame_table("files", tables.files),
         frame_table("focus_group", tables.focus_group),
