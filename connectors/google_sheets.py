@@ -185,7 +185,10 @@ class GoogleSheetsWarehouse:
             plan.structure.append(_time_zone_request())
             book.time_zone_set = True
         reach = _chart_reach(tables)
-        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0))) for t in tables}
+        # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
+        gids = {t.name: book.tabs[t.name].sheet_id if t.name in book.tabs else _new_sheet_id(t.name, book)
+                for t in tables}
+        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids) for t in tables}
         if any(t.charts for t in tables):
             book.charts = dict(book.charts or {})
             for table in tables:
@@ -263,7 +266,8 @@ class GoogleSheetsWarehouse:
             self.memo.set_values({self._memo_key: ""})
 
 
-def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0)) -> _Tab:
+def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0),
+                gids: Mapping[str, int] | None = None) -> _Tab:
     """Add to `plan` what this table needs; return the tab as it will be after the write.
 
     `reach`: rows and columns the tab must have for the charts that read it or sit on it.
@@ -292,7 +296,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes = width, hashes
-    formats = _formats(table, tab.sheet_id, rows, width, formula)
+    formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
@@ -442,6 +446,26 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
         requests.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": start, "endIndex": stop},
             "properties": {"pixelSize": int(widths[start] * 7)}, "fields": "pixelSize"}})
+    return requests
+
+
+def _links(table: Table, sheet_id: int, gids: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
+    values stay RAW and a link costs no call of its own. A place in the spreadsheet is the URL fragment
+    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"."""
+    if not table.links:
+        return []
+    first = 2 if table.note else 1
+    # Clear last run's links first: a unit that lost its rows must not keep pointing at them.
+    requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, "userEnteredFormat.textFormat.link")]
+    for (row, column), target in sorted(table.links.items()):
+        if target.startswith("#"):
+            tab, _, cells = target[1:].partition("!")
+            if tab not in gids:
+                continue
+            target = f"#gid={gids[tab]}&range={cells}"
+        requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
+                                {"textFormat": {"link": {"uri": target}}}, "userEnteredFormat.textFormat.link"))
     return requests
 
 

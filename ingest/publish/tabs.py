@@ -10,6 +10,7 @@ from connectors.base import Table
 from ingest.campaign import Campaign
 from ingest.normalize import Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
+from ingest.publish.links import tracking_links
 from ingest.publish.progress import progress_table, status_table
 from ingest.publish.summary import summary_table
 from ingest.publish.tracking import tracking_table
@@ -21,6 +22,7 @@ def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation,
                      *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None) -> list[Table]:
     """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
     tracking = tracking_table(campaign, evaluation, updated_at=updated_at)
+    tracking.links = tracking_links(campaign, tables, evaluation)
     return [
         tracking,
         progress_table(campaign, evaluation),
