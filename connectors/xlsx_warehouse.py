@@ -114,6 +114,10 @@ def _add_chart(workbook: Workbook, table: Table, spec: Chart) -> None:
         chart.add_data(Reference(data_sheet, min_col=column + 1, min_row=header_row, max_row=last),
                        titles_from_data=True)
     chart.set_categories(Reference(data_sheet, min_col=spec.domain + 1, min_row=header_row + 1, max_row=last))
+    for series in chart.series:
+        series.smooth = False  # openpyxl's line series default to smoothed curves, which overshoot the counts
+    if len(spec.series) == 1:
+        chart.legend = None  # one series: its name is the title
     # openpyxl 3.1 writes axes as deleted unless told otherwise; Excel then draws no axis labels.
     chart.x_axis.delete = chart.y_axis.delete = False
     place = workbook[spec.place_on or table.name]
