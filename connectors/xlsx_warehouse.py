@@ -21,6 +21,7 @@ from ingest.errors import FatalSourceError
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+_LINK_FONT = Font(color="0563C1", underline="single")
 
 
 class XlsxWarehouse:
@@ -96,7 +97,7 @@ def _link(cell, target: str) -> None:
         cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_tab(tab)}!{cells.split(':')[0]}")
     else:
         cell.hyperlink = target
-    cell.style = "Hyperlink"
+    cell.font = _LINK_FONT  # the look of Excel's Hyperlink style, without replacing the row's fill
 
 
 def _add_chart(workbook: Workbook, table: Table, spec: Chart) -> None:

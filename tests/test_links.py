@@ -55,6 +55,7 @@ def test_xlsx_hyperlinks(tmp_path):
     assert sheet["B3"].value == "ยะลา"  # the name stays the text
     assert sheet["D3"].hyperlink.location == "'responses'!A2" and sheet["D3"].value == "2/2"
     assert sheet["F5"].hyperlink.location == "'files'!A4"
+    assert sheet["B3"].fill.fgColor.rgb == sheet["A3"].fill.fgColor.rgb != "00000000"  # the status colour stays
 
 
 def test_sheets_links(tmp_path):
