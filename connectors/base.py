@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import EmailMessage
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 # An answer is one string, or several for checkboxes, grids and file uploads.
 Answer = str | tuple[str, ...]
@@ -96,6 +96,25 @@ class SheetFormat:
     column_widths: Sequence[int] = ()
 
 
+@dataclass(frozen=True)
+class Chart:
+    """A native chart of some of its table's columns; each warehouse draws it from this one spec.
+
+    Ranges are column indices of the table and a fixed number of data rows below its header: a Sheets
+    chart is created once and kept, so its range spans the rows the table will ever have (the days of
+    a whole campaign), not only those written so far; empty rows draw nothing.
+    """
+
+    kind: Literal["line", "bar"]
+    title: str
+    domain: int  # the column of labels (x axis of a line, categories of a bar chart)
+    series: tuple[int, ...]  # the columns drawn; each one's header names its series
+    rows: int  # data rows spanned below the header
+    place_on: str | None = None  # the tab that shows it (None: the table's own)
+    anchor_column: int = 0  # where its top-left corner sits on that tab (0-based)
+    anchor_row: int = 1
+
+
 @dataclass
 class Table:
     """A named table for the warehouse: header plus rows of plain values."""
@@ -108,6 +127,10 @@ class Table:
     # A formula of ours (never respondent text) shown beside the note and evaluated when the sheet is
     # opened: it is how a sheet nobody updates any more can still say that it is stale.
     note_formula: str | None = None
+    charts: Sequence[Chart] = ()
+    # Cells that link somewhere: (data row, column) → target, both 0-based. A target is a URL
+    # ("https://…", "file://…") or rows of another tab of the same workbook, "#tab!A5:K9".
+    links: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
 
 class Warehouse(Protocol):

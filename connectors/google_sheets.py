@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from connectors.a1 import column_letters, quote_tab
-from connectors.base import Table
+from connectors.base import Chart, Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
@@ -40,7 +40,11 @@ VERIFY_EVERY = 48
 WRITES_PER_MINUTE = 60  # Sheets' write requests per minute per user
 _SERIAL_EPOCH = datetime(1899, 12, 30, tzinfo=UTC)  # day 0 of spreadsheet dates
 _HEADER_GREY = {"red": 0.867, "green": 0.867, "blue": 0.867}
-_META_FIELDS = "properties/timeZone,sheets/properties(sheetId,title,gridProperties(rowCount,columnCount))"
+# Chart ids come with the layout (no extra read): a chart is added once and kept, and this is how a
+# fresh memo learns which of ours are already there.
+_META_FIELDS = ("properties/timeZone,sheets/properties(sheetId,title,gridProperties(rowCount,columnCount)),"
+                "sheets/charts/chartId")
+CHART_PIXELS = (600, 320)  # width, height of a chart on its tab
 
 
 class Memo(Protocol):
@@ -68,6 +72,8 @@ class _Book:
     time_zone_set: bool
     tabs: dict[str, _Tab]  # every tab of the spreadsheet, ours or not
     writes: int = 0  # since the spreadsheet's layout was last read
+    # chartId → digest of the spec we gave it ("" = there, spec unknown); None = not known at all
+    charts: dict[str, str] | None = None
 
 
 def _reconcile(remembered: _Book, actual: _Book) -> _Book:
@@ -80,7 +86,8 @@ def _reconcile(remembered: _Book, actual: _Book) -> _Book:
             tabs[name] = known
         else:
             tabs[name] = tab
-    return _Book(actual.time_zone_set, tabs)
+    known = remembered.charts or {}
+    return _Book(actual.time_zone_set, tabs, charts={c: known.get(c, "") for c in actual.charts or {}})
 
 
 @dataclass
@@ -151,7 +158,8 @@ class GoogleSheetsWarehouse:
     def write(self, tables: Iterable[Table]) -> None:
         tables = list(tables)
         book = self._remembered()
-        if book is not None and book.writes + 1 >= self.verify_every:
+        charts_unknown = book is not None and book.charts is None and any(t.charts for t in tables)
+        if book is not None and (book.writes + 1 >= self.verify_every or charts_unknown):
             book = _reconcile(book, self._fetch())
         written = False
         try:
@@ -176,7 +184,16 @@ class GoogleSheetsWarehouse:
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
             book.time_zone_set = True
-        new_tabs = {t.name: _plan_table(t, book, plan) for t in tables}
+        reach = _chart_reach(tables)
+        # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
+        gids = {t.name: book.tabs[t.name].sheet_id if t.name in book.tabs else _new_sheet_id(t.name, book)
+                for t in tables}
+        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids) for t in tables}
+        if any(t.charts for t in tables):
+            book.charts = dict(book.charts or {})
+            for table in tables:
+                for index, chart in enumerate(table.charts):
+                    _plan_chart(table, index, chart, {**book.tabs, **new_tabs}, book.charts, plan)
         self._check_cells(book, new_tabs)
         if plan.clear:
             self._call_write("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
@@ -197,13 +214,14 @@ class GoogleSheetsWarehouse:
     def _fetch(self) -> _Book:
         meta = self.api.call("sheets.spreadsheets.get", lambda: self._http.fetch_sheet_metadata(
             self.spreadsheet_id, params={"fields": _META_FIELDS}), what=self._what, role="Editor")
-        tabs = {}
+        tabs, charts = {}, {}
         for sheet in meta.get("sheets", []):
             props = sheet["properties"]
             grid = props.get("gridProperties", {})
             tabs[props["title"]] = _Tab(int(props.get("sheetId", 0)), int(grid.get("rowCount", 0)),
                                         int(grid.get("columnCount", 0)))
-        return _Book(meta.get("properties", {}).get("timeZone") == TIME_ZONE, tabs)
+            charts.update({str(c["chartId"]): "" for c in sheet.get("charts", []) if "chartId" in c})
+        return _Book(meta.get("properties", {}).get("timeZone") == TIME_ZONE, tabs, charts=charts)
 
     def _batch_update(self, requests: list[dict[str, Any]]) -> None:
         self._call_write("sheets.spreadsheets.batchUpdate", lambda: self._http.batch_update(
@@ -233,13 +251,14 @@ class GoogleSheetsWarehouse:
         try:
             data = json.loads(text or "")
             return _Book(bool(data["tz"]), {name: _Tab(**tab) for name, tab in data["tabs"].items()},
-                         int(data.get("writes", 0)))
+                         int(data.get("writes", 0)), data.get("charts"))
         except (ValueError, KeyError, TypeError):
             return None
 
     def _remember(self, book: _Book) -> None:
         if self.memo is not None:
-            data = {"tz": book.time_zone_set, "writes": book.writes, "tabs": {name: asdict(tab) for name, tab in book.tabs.items()}}
+            data = {"tz": book.time_zone_set, "writes": book.writes, "charts": book.charts,
+                    "tabs": {name: asdict(tab) for name, tab in book.tabs.items()}}
             self.memo.set_values({self._memo_key: json.dumps(data, ensure_ascii=False, sort_keys=True)})
 
     def _forget(self) -> None:
@@ -247,14 +266,18 @@ class GoogleSheetsWarehouse:
             self.memo.set_values({self._memo_key: ""})
 
 
-def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
-    """Add to `plan` what this table needs; return the tab as it will be after the write."""
+def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0),
+                gids: Mapping[str, int] | None = None) -> _Tab:
+    """Add to `plan` what this table needs; return the tab as it will be after the write.
+
+    `reach`: rows and columns the tab must have for the charts that read it or sit on it.
+    """
     rows = _rows(table)
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
     hashes = [hashlib.sha1(json.dumps(r, ensure_ascii=False).encode()).hexdigest()[:12] for r in rows]
     formula = table.note_formula or ""
-    need_rows, need_cols = len(rows), width + (1 if formula else 0)
+    need_rows, need_cols = max(len(rows), reach[0]), max(width + (1 if formula else 0), reach[1])
     old = book.tabs.get(table.name)
     if old is None:
         tab = _Tab(_new_sheet_id(table.name, book), _grow(need_rows), max(need_cols, 1))
@@ -273,7 +296,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes = width, hashes
-    formats = _formats(table, tab.sheet_id, rows, width, formula)
+    formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
@@ -292,6 +315,70 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
     if formula and (formula != old.formula or old.formula_col != width or rewrite):
         plan.formulas.append((f"{quote_tab(table.name)}!{column_letters(width)}1", formula))
     return tab
+
+
+def _chart_reach(tables: Sequence[Table]) -> dict[str, tuple[int, int]]:
+    """Per tab, the rows and columns its charts need: a chart's range and its anchor cell must lie
+    inside the grid (Sheets refuses a GridRange or GridCoordinate outside it)."""
+    reach: dict[str, tuple[int, int]] = {}
+    for table in tables:
+        for chart in table.charts:
+            rows, cols = reach.get(table.name, (0, 0))
+            reach[table.name] = (max(rows, _header_row(table) + 1 + chart.rows), cols)
+            place = chart.place_on or table.name
+            rows, cols = reach.get(place, (0, 0))
+            reach[place] = (max(rows, chart.anchor_row + 1), max(cols, chart.anchor_column + 1))
+    return reach
+
+
+def _plan_chart(table: Table, index: int, chart: Chart, tabs: Mapping[str, _Tab], charts: dict[str, str],
+                plan: _Plan) -> None:
+    """`addChart` the first time, `updateChartSpec` when the spec changed, nothing otherwise.
+
+    The chart's id is ours (derived from the tab's name), so a chart already in the spreadsheet is
+    recognised and never added twice; a person may move or restyle it, and a later spec change
+    replaces only its spec (its position stays where they put it).
+    """
+    chart_id = _chart_id(table.name, index)
+    spec = _chart_spec(table, chart, tabs[table.name].sheet_id)
+    place = tabs[chart.place_on or table.name]
+    position = {"overlayPosition": {
+        "anchorCell": {"sheetId": place.sheet_id, "rowIndex": chart.anchor_row, "columnIndex": chart.anchor_column},
+        "widthPixels": CHART_PIXELS[0], "heightPixels": CHART_PIXELS[1]}}
+    digest = hashlib.sha1(json.dumps(spec, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:12]
+    known = charts.get(str(chart_id))
+    if known is None:
+        plan.structure.append({"addChart": {"chart": {"chartId": chart_id, "spec": spec, "position": position}}})
+    elif known != digest:
+        plan.structure.append({"updateChartSpec": {"chartId": chart_id, "spec": spec}})
+    charts[str(chart_id)] = digest
+
+
+def _chart_spec(table: Table, chart: Chart, sheet_id: int) -> dict[str, Any]:
+    """A BasicChartSpec (Sheets API reference, "Charts": ChartSpec, BasicChartSpec): the domain and
+    each series a one-column ChartSourceRange whose first row is the header (headerCount 1)."""
+    header = _header_row(table)
+
+    def column(index: int) -> dict[str, Any]:
+        return {"sourceRange": {"sources": [{
+            "sheetId": sheet_id, "startRowIndex": header, "endRowIndex": header + 1 + chart.rows,
+            "startColumnIndex": index, "endColumnIndex": index + 1}]}}
+
+    line = chart.kind == "line"
+    # targetAxis must be the chart type's minor axis: LEFT for a line, BOTTOM for (horizontal) bars.
+    series = [{"series": column(c), "targetAxis": "LEFT_AXIS" if line else "BOTTOM_AXIS"} for c in chart.series]
+    return {"title": chart.title, "basicChart": {
+        "chartType": "LINE" if line else "BAR", "headerCount": 1,
+        "legendPosition": "BOTTOM_LEGEND" if len(series) > 1 else "NO_LEGEND",
+        "domains": [{"domain": column(chart.domain)}], "series": series}}
+
+
+def _chart_id(tab: str, index: int) -> int:
+    return int(hashlib.sha1(f"chart {index} of {tab}".encode()).hexdigest()[:7], 16) + 1
+
+
+def _header_row(table: Table) -> int:
+    return 1 if table.note else 0
 
 
 def _rows(table: Table) -> list[list[Any]]:
@@ -342,6 +429,11 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
         requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
                                 {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}},
                                 "userEnteredFormat.numberFormat"))
+    days = {c for row in table.rows for c, v in enumerate(row) if isinstance(v, date) and not isinstance(v, datetime)}
+    for column in sorted(days):
+        requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
+                                {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
+                                "userEnteredFormat.numberFormat"))
     colours = list(spec.row_colours) if spec else []
     if colours:
         # Clear old fills first: a unit whose status changed must not keep last run's colour.
@@ -354,6 +446,26 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
         requests.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": start, "endIndex": stop},
             "properties": {"pixelSize": int(widths[start] * 7)}, "fields": "pixelSize"}})
+    return requests
+
+
+def _links(table: Table, sheet_id: int, gids: Mapping[str, int]) -> list[dict[str, Any]]:
+    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
+    values stay RAW and a link costs no call of its own. A place in the spreadsheet is the URL fragment
+    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"."""
+    if not table.links:
+        return []
+    first = 2 if table.note else 1
+    # Clear last run's links first: a unit that lost its rows must not keep pointing at them.
+    requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, "userEnteredFormat.textFormat.link")]
+    for (row, column), target in sorted(table.links.items()):
+        if target.startswith("#"):
+            tab, _, cells = target[1:].partition("!")
+            if tab not in gids:
+                continue
+            target = f"#gid={gids[tab]}&range={cells}"
+        requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
+                                {"textFormat": {"link": {"uri": target}}}, "userEnteredFormat.textFormat.link"))
     return requests
 
 

@@ -9,15 +9,19 @@ from datetime import datetime
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.hyperlink import Hyperlink
 
-from connectors.base import Table
+from connectors.a1 import quote_tab
+from connectors.base import Chart, Table
 from connectors.cells import EXCEL_CELL_CHARS, cell_text
 from ingest.errors import FatalSourceError
 
 _HEADER_FONT = Font(bold=True)
 _HEADER_FILL = PatternFill("solid", fgColor="DDDDDD")
+_LINK_FONT = Font(color="0563C1", underline="single")
 
 
 class XlsxWarehouse:
@@ -27,8 +31,12 @@ class XlsxWarehouse:
     def write(self, tables: Iterable[Table]) -> None:
         workbook = Workbook()
         workbook.remove(workbook.active)
+        tables = list(tables)
         for table in tables:
             _write_sheet(workbook.create_sheet(table.name), table)
+        for table in tables:  # after every sheet exists: a chart may sit on another table's sheet
+            for chart in table.charts:
+                _add_chart(workbook, table, chart)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(prefix=".tidtam-", suffix=".xlsx", dir=self.path.parent)
         os.close(handle)
@@ -71,12 +79,50 @@ def _write_sheet(sheet, table: Table) -> None:
                 cell.data_type = "s"
             if fill is not None:
                 cell.fill = fill
+    for (index, column), target in table.links.items():
+        _link(sheet.cell(row=offset + 2 + index, column=column + 1), target)
     frozen = (table.sheet_format.frozen_rows if table.sheet_format else 1) + offset
     sheet.freeze_panes = f"A{frozen + 1}"
     widths = list(table.sheet_format.column_widths) if table.sheet_format else []
     for column in range(1, len(table.header) + 1):
         width = widths[column - 1] if column - 1 < len(widths) else 16
         sheet.column_dimensions[get_column_letter(column)].width = width
+
+
+def _link(cell, target: str) -> None:
+    """openpyxl's `cell.hyperlink`: a URL, or a `location` inside the workbook ("'files'!A5"), which
+    is how a hyperlink element points at a place in the same file (openpyxl.worksheet.hyperlink)."""
+    if target.startswith("#"):
+        tab, _, cells = target[1:].partition("!")
+        cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"{quote_tab(tab)}!{cells.split(':')[0]}")
+    else:
+        cell.hyperlink = target
+    cell.font = _LINK_FONT  # the look of Excel's Hyperlink style, without replacing the row's fill
+
+
+def _add_chart(workbook: Workbook, table: Table, spec: Chart) -> None:
+    """An openpyxl chart of the spec's columns, anchored on its tab (openpyxl.chart: Reference,
+    add_data(titles_from_data=True) takes each series' name from its header cell)."""
+    data_sheet = workbook[table.name]
+    header_row = 2 if table.note else 1
+    chart = LineChart() if spec.kind == "line" else BarChart()
+    if isinstance(chart, BarChart):
+        chart.type = "bar"  # horizontal bars: the Thai status names stay readable
+    chart.title = spec.title
+    chart.width, chart.height = 18, 9  # cm
+    last = header_row + spec.rows
+    for column in spec.series:
+        chart.add_data(Reference(data_sheet, min_col=column + 1, min_row=header_row, max_row=last),
+                       titles_from_data=True)
+    chart.set_categories(Reference(data_sheet, min_col=spec.domain + 1, min_row=header_row + 1, max_row=last))
+    for series in chart.series:
+        series.smooth = False  # openpyxl's line series default to smoothed curves, which overshoot the counts
+    if len(spec.series) == 1:
+        chart.legend = None  # one series: its name is the title
+    # openpyxl 3.1 writes axes as deleted unless told otherwise; Excel then draws no axis labels.
+    chart.x_axis.delete = chart.y_axis.delete = False
+    place = workbook[spec.place_on or table.name]
+    place.add_chart(chart, f"{get_column_letter(spec.anchor_column + 1)}{spec.anchor_row + 1}")
 
 
 def _cell_value(value: object) -> object:

@@ -25,6 +25,7 @@ class Unit:
     aliases: tuple[str, ...] = ()
     emails: tuple[str, ...] = ()
     level: str = "unit"  # province / district / subdistrict / area
+    group: str = ""  # a units CSV's `group` column: what the `summary` tab rolls the unit up into
 
 
 @dataclass(frozen=True)

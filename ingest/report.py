@@ -12,6 +12,7 @@ from rich.table import Table as RichTable
 
 from ingest.campaign import Campaign
 from ingest.health import SourceHealth
+from ingest.rollup import rollups
 from ingest.status import STATUS_TH, URGENCY, Evaluation
 
 _STYLE = {"missing": "bold red", "overdue": "red", "partial": "yellow", "waiting": "white", "late": "cyan",
@@ -26,7 +27,10 @@ def evaluation_dict(campaign: Campaign, evaluation: Evaluation) -> dict[str, Any
     return {
         "as_of": evaluation.as_of.isoformat(),
         "campaign": campaign.id,
-        "rates": {**rates(evaluation.rates), "by_deliverable": {k: rates(v) for k, v in evaluation.rates_by_deliverable.items()}},
+        "rates": {**rates(evaluation.rates), "by_deliverable": {k: rates(v) for k, v in evaluation.rates_by_deliverable.items()},
+                  "by_group": [{"level": g.level, "code": g.code, "name": g.name, **rates(g.rates),
+                                "by_deliverable": {k: rates(v) for k, v in g.by_deliverable.items()}}
+                               for g in rollups(campaign, evaluation)]},
         "units": [{
             "code": u.code, "name": u.name, "status": u.status,
             "deliverables": {d: {"expected": c.expected, "received": c.received, "invalid": c.invalid,

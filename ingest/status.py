@@ -126,9 +126,15 @@ def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluati
                 note=override.reason if override else "")
         overall = min((c.status for c in cells.values()), key=URGENCY.index, default="excused")
         units.append(UnitStatus(unit.code, unit.name, overall, cells))
-    by_deliverable = {d.id: _rates([u.deliverables[d.id].status for u in units]) for d in campaign.deliverables}
-    overall_rates = _rates([_all_of([c.status for c in u.deliverables.values()]) for u in units])
+    overall_rates, by_deliverable = unit_rates(units, [d.id for d in campaign.deliverables])
     return Evaluation(campaign.id, now, tuple(units), overall_rates, by_deliverable)
+
+
+def unit_rates(units: Iterable[UnitStatus], deliverables: Iterable[str]) -> tuple[Rates, dict[str, Rates]]:
+    """The rates of some units (a whole campaign, or the units of one parent): overall and per deliverable."""
+    units = list(units)
+    by_deliverable = {d: _rates([u.deliverables[d].status for u in units]) for d in deliverables}
+    return _rates([_all_of([c.status for c in u.deliverables.values()]) for u in units]), by_deliverable
 
 
 def _all_of(statuses: list[str]) -> str:

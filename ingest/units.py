@@ -78,7 +78,7 @@ def registry_units(level: str, *, within: Sequence[str] = (), exclude: Sequence[
 
 
 def load_units_csv(path: Path) -> list[Unit]:
-    """Units from a CSV with columns code, name and optionally name_en, parent, aliases, emails, level.
+    """Units from a CSV with columns code, name and optionally name_en, parent, aliases, emails, level, group.
 
     aliases and emails are separated by `|`, `;` or `,`.
     """
@@ -105,7 +105,8 @@ def load_units_csv(path: Path) -> list[Unit]:
                     code=code, name=name, name_en=(row.get("name_en") or "").strip(),
                     parent=(row.get("parent") or "").strip(),
                     aliases=_split_list(row.get("aliases")), emails=_split_list(row.get("emails")),
-                    level=(row.get("level") or "unit").strip() or "unit"))
+                    level=(row.get("level") or "unit").strip() or "unit",
+                    group=(row.get("group") or "").strip()))
     except FileNotFoundError:
         raise ConfigError([f"units.file: {path} does not exist"]) from None
     if problems:

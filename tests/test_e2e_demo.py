@@ -84,7 +84,8 @@ def test_rule_breaks_are_counted_and_explained(workspace):
 
 def test_workbook_tabs_and_rows(workspace):
     book = XlsxWarehouse(workspace / "tidtam-warehouse.xlsx").read()
-    assert list(book) == ["tracking", "responses", "files", "focus_group", "problems", "runs", "alerts"]
+    assert list(book) == ["tracking", "progress", "status", "responses", "files", "focus_group", "problems", "runs",
+                          "alerts"]
     tracking = book["tracking"]
     assert tracking[1][:3] == ["รหัส", "หน่วยงาน", "สถานะรวม"]
     assert len(tracking) == 2 + 76

@@ -25,6 +25,7 @@ from ingest.alerts.plan import Digest, OwedLine, Reminder, SourceWarning
 from ingest.alerts.policy import AlertPolicy
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError
+from ingest.rollup import LEVEL_TH as GROUP_LEVEL_TH
 from ingest.status import STATUS_TH, Rates
 from ingest.thaidate import BANGKOK, format_thai_date
 
@@ -167,7 +168,13 @@ def digest_context(campaign: Campaign, digest: Digest, policy: AlertPolicy, now:
         "mail_problems": [{"unit": p.unit, "address": p.address, "problem": p.problem} for p in digest.mail_problems],
         "reminders_sent": digest.reminders_sent,
         "warnings": [_warning_context(w, titles) for w in digest.warnings],
+        "by_group": _group_context(digest),
     }
+
+
+def _group_context(digest: Digest) -> list[dict[str, Any]]:
+    """The rates per parent unit or group (ingest.rollup), one line each; empty when the campaign has none."""
+    return [{"level": GROUP_LEVEL_TH[g.level], "name": g.name, **_rates(g.rates)} for g in digest.by_group]
 
 
 def _warning_context(warning: SourceWarning, titles: Mapping[str, str]) -> dict[str, Any]:

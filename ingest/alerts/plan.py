@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta
 from ingest.alerts.addresses import address_problem
 from ingest.alerts.policy import AlertPolicy, Stage
 from ingest.campaign import Campaign, Deliverable, Unit
+from ingest.rollup import GroupRates, rollups
 from ingest.status import URGENCY, DeliverableStatus, Evaluation, Rates, UnitStatus
 from ingest.thaidate import BANGKOK
 
@@ -256,6 +257,7 @@ class Digest:
     mail_problems: tuple[MailProblem, ...] = ()
     reminders_sent: int = 0  # since the previous digest
     warnings: tuple[SourceWarning, ...] = ()
+    by_group: tuple[GroupRates, ...] = ()  # rates per parent unit or group (ingest.rollup), when there are any
 
     @property
     def key(self) -> StageKey:
@@ -311,4 +313,4 @@ def plan_digest(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
 
     return Digest(local.date(), now, policy.coordinators, evaluation.rates, evaluation.rates_by_deliverable,
                   evaluation.counts(), shortfall("missing"), shortfall("overdue"), new, current,
-                  tuple(mail_problems), reminders_sent, tuple(warnings))
+                  tuple(mail_problems), reminders_sent, tuple(warnings), tuple(rollups(campaign, evaluation)))

@@ -70,6 +70,7 @@ class Sheet:
     formats: list[dict[str, Any]] = field(default_factory=list)
     conditional_formats: list[dict[str, Any]] = field(default_factory=list)
     basic_filter: dict[str, Any] | None = None
+    charts: list[dict[str, Any]] = field(default_factory=list)  # EmbeddedChart JSON, positioned on this tab
 
     def properties(self) -> dict[str, Any]:
         grid: dict[str, Any] = {"rowCount": self.rows, "columnCount": self.cols}
@@ -303,6 +304,10 @@ class SheetsState:
             fieldmask.copy_masked(cell, req.get("cell", {}), req.get("fields", "*"))
         return cell.get("userEnteredFormat", {})
 
+    def charts(self, spreadsheet_id: str, tab: str) -> list[dict[str, Any]]:
+        """The charts shown on a tab (EmbeddedChart JSON: chartId, spec, position)."""
+        return copy.deepcopy(self.sheet(spreadsheet_id, tab).charts)
+
     def frozen_rows(self, spreadsheet_id: str, tab: str) -> int:
         return int(self.sheet(spreadsheet_id, tab).props.get("gridProperties", {}).get("frozenRowCount", 0))
 
@@ -333,6 +338,8 @@ class SheetsState:
                 item["conditionalFormats"] = copy.deepcopy(s.conditional_formats)
             if s.basic_filter:
                 item["basicFilter"] = copy.deepcopy(s.basic_filter)
+            if s.charts:
+                item["charts"] = copy.deepcopy(s.charts)
             if grid_data:
                 item["data"] = [_grid_data(s)]
             sheets.append(item)
@@ -524,6 +531,8 @@ class SheetsState:
                 raise _RequestError("endIndex must be greater than startIndex")
             _shift(sheet, start, n if kind == "insertDimension" else -n, cols)
             return {}
+        if kind in ("addChart", "updateChartSpec", "deleteEmbeddedObject"):
+            return _chart_request(book, kind, p)
         if kind in FORMAT_REQUESTS:
             sheet = _sheet_of(book, p)
             _check_grid_range(sheet, p.get("range"))
@@ -736,6 +745,53 @@ def _sheet_of(book: Spreadsheet, payload: dict[str, Any]) -> Sheet:
                     return _by_id(book, r.get("sheetId", 0))
             return _by_id(book, 0)
     return _by_id(book, payload.get("sheetId", 0))
+
+
+def _chart_request(book: Spreadsheet, kind: str, p: dict[str, Any]) -> dict[str, Any]:
+    """addChart / updateChartSpec / deleteEmbeddedObject (Sheets API reference, "Requests"; the body's
+    shape is already checked against the discovery schema). What Sheets itself refuses is checked here:
+    a chart id in use, a range or an anchor on a missing sheet or outside its grid, a missing chart."""
+    charts = {c["chartId"]: (s, c) for s in book.sheets for c in s.charts}
+    if kind == "deleteEmbeddedObject":
+        found = charts.get(p.get("objectId"))
+        if found is None:
+            raise _RequestError(f"No embedded object with id: {p.get('objectId')}")
+        found[0].charts.remove(found[1])
+        return {}
+    spec = p.get("spec") if kind == "updateChartSpec" else (p.get("chart") or {}).get("spec")
+    if not spec:
+        raise _RequestError("spec is required")
+    for rng in _chart_ranges(spec):
+        _check_grid_range(_by_id(book, rng.get("sheetId", 0)), rng)
+    if kind == "updateChartSpec":
+        found = charts.get(p.get("chartId"))
+        if found is None:
+            raise _RequestError(f"No chart with id: {p.get('chartId')}")
+        found[1]["spec"] = copy.deepcopy(spec)
+        return {}
+    chart = copy.deepcopy(p["chart"])
+    chart_id = chart.setdefault("chartId", 1 + max([0, *charts, *(s.sheet_id for s in book.sheets)]))
+    if chart_id in charts:
+        raise _RequestError(f"An object with id {chart_id} already exists.")
+    position = chart.get("position") or {}
+    anchor = (position.get("overlayPosition") or {}).get("anchorCell")
+    if anchor is not None:
+        sheet = _by_id(book, anchor.get("sheetId", 0))
+        if anchor.get("rowIndex", 0) >= sheet.rows or anchor.get("columnIndex", 0) >= sheet.cols:
+            raise _RequestError(f"The anchor cell is outside the grid of sheet {sheet.title!r}.")
+    elif "sheetId" in position:
+        sheet = _by_id(book, position["sheetId"])
+    else:
+        raise _RequestError("position must be an overlayPosition or a sheetId in this emulator")
+    sheet.charts.append(chart)
+    return {"addChart": {"chart": copy.deepcopy(chart)}}
+
+
+def _chart_ranges(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every GridRange a basic chart reads (its domains' and series' source ranges)."""
+    basic = spec.get("basicChart") or {}
+    data = [d.get("domain") or {} for d in basic.get("domains", [])] + [s.get("series") or {} for s in basic.get("series", [])]
+    return [r for d in data for r in (d.get("sourceRange") or {}).get("sources", [])]
 
 
 def _check_grid_range(sheet: Sheet, rng: Any) -> None:

@@ -1,0 +1,75 @@
+"""The `progress` tab (units complete by the end of each day, a line chart) and the `status` tab (units
+per status, a bar chart shown beside the tracking table). Pure: built from one evaluation.
+
+A deliverable of a unit is complete from the arrival of its n-th valid item on, and the evaluation
+already knows that moment (`DeliverableStatus.completed_at`, from items that arrived by as-of). So
+the count for any past day needs no history: it is the number of units completed by that day's end.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from connectors.base import Chart, SheetFormat, Table
+from ingest.campaign import Campaign
+from ingest.status import STATUS_TH, URGENCY, Evaluation, UnitStatus
+from ingest.thaidate import BANGKOK
+
+ALL_DONE = "ครบทุกรายการ"
+
+
+def campaign_days(campaign: Campaign, evaluation: Evaluation) -> list[date]:
+    """Every Bangkok day from the earliest `opens` to the last deadline (grace and overrides included).
+
+    A campaign with no `opens` starts on the day the first unit completed anything, else on its
+    first deadline's day.
+    """
+    deadlines = [d.deadline for d in campaign.deliverables]
+    deadlines += [o.due_at + d.grace for d in campaign.deliverables for o in campaign.overrides
+                  if o.deliverable in (None, d.id) and o.due_at]
+    opens = [d.opens_at for d in campaign.deliverables if d.opens_at]
+    done = [c.completed_at for u in evaluation.units for c in u.deliverables.values() if c.completed_at]
+    first = min(opens) if opens else min(done) if done else min(deadlines)
+    start, stop = _day(first), _day(max(deadlines))
+    return [start + timedelta(days=i) for i in range((stop - start).days + 1)]
+
+
+def progress_table(campaign: Campaign, evaluation: Evaluation) -> Table:
+    """One row per day up to as-of: per deliverable, and for all of them, the units complete by its end."""
+    days = campaign_days(campaign, evaluation)
+    ids = [d.id for d in campaign.deliverables]
+    finished = [_completions(unit, ids) for unit in evaluation.units]
+    rows = []
+    for day in (d for d in days if d <= _day(evaluation.as_of)):
+        end = datetime.combine(day + timedelta(days=1), time(), BANGKOK)
+        rows.append([day] + [sum(1 for f in finished if f.get(key) is not None and f[key] < end)
+                             for key in [*ids, ALL_DONE]])
+    header = ["วันที่"] + [f"{d.title} (หน่วยที่ส่งครบ)" for d in campaign.deliverables] + [ALL_DONE]
+    chart = Chart("line", "จำนวนหน่วยที่ส่งครบ สะสมรายวัน", domain=0, series=tuple(range(1, len(header))),
+                  rows=len(days), anchor_column=len(header) + 1)
+    return Table("progress", header, rows, SheetFormat(column_widths=[12] + [18] * (len(header) - 1)),
+                 charts=(chart,))
+
+
+def _completions(unit: UnitStatus, ids: list[str]) -> dict[str, datetime | None]:
+    """When each deliverable, and all of them, became complete for the unit (None: not yet, or excused)."""
+    cells = [unit.deliverables[i] for i in ids]
+    found: dict[str, datetime | None] = {i: c.completed_at if c.status != "excused" else None
+                                         for i, c in zip(ids, cells, strict=True)}
+    owed = [c for c in cells if c.status != "excused"]
+    all_at = [c.completed_at for c in owed]
+    found[ALL_DONE] = max(all_at) if owed and all(a is not None for a in all_at) else None  # type: ignore[type-var]
+    return found
+
+
+def status_table(evaluation: Evaluation, *, beside: str, anchor_column: int) -> Table:
+    """Units per overall status, in order of urgency, with a bar chart shown on the `beside` tab."""
+    counts = evaluation.counts()
+    rows: list[list[object]] = [[STATUS_TH[s], counts[s]] for s in URGENCY]
+    chart = Chart("bar", "จำนวนหน่วยตามสถานะ", domain=0, series=(1,), rows=len(rows), place_on=beside,
+                  anchor_column=anchor_column)
+    return Table("status", ["สถานะ", "จำนวนหน่วย"], rows, SheetFormat(column_widths=[22, 12]), charts=(chart,))
+
+
+def _day(moment: datetime) -> date:
+    return moment.astimezone(BANGKOK).date()
