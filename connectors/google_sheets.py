@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from connectors.a1 import column_letters, quote_tab
 from connectors.base import Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
+from connectors.edits import edit_headers, edits_from_rows, keep_edits
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
 from ingest.errors import FatalSourceError
@@ -61,6 +62,7 @@ class _Tab:
     formats: str = ""  # digest of the format requests last applied
     formula: str = ""
     formula_col: int = 0
+    edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
 
 
 @dataclass
@@ -148,6 +150,44 @@ class GoogleSheetsWarehouse:
         used = sum(t.rows * t.cols for t in book.tabs.values())
         return f"spreadsheet is writable; {used:,} of {CELL_LIMIT:,} cells used"
 
+    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Key → editable cells per tab, in one values.batchGet of the key and editable columns only.
+
+        Nothing is read while the spreadsheet's layout is unknown (a first sync, or after a failed
+        write): the write that follows reads the columns itself before it touches a row.
+        """
+        book = self._remembered()
+        return self._read_edits(tabs, book) if book is not None else {}
+
+    def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, dict[str, tuple[str, ...]]]:
+        wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
+        found: dict[str, dict[str, tuple[str, ...]]] = {}
+        # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
+        narrow = {n: h for n, (h, tab) in wanted.items() if tab.edit_col >= 0}
+        whole = [n for n, (_, tab) in wanted.items() if tab.edit_col < 0]
+        for name, values in self._batch_get({n: _columns(n, wanted[n][1].edit_col, len(h))
+                                             for n, h in narrow.items()}).items():
+            edits = edits_from_rows(values, narrow[name])
+            if edits is None:
+                whole.append(name)
+            else:
+                found[name] = edits
+        for name, values in self._batch_get({n: quote_tab(n) for n in whole}).items():
+            edits = edits_from_rows(values, wanted[name][0])
+            if edits is not None:
+                found[name] = edits
+        return found
+
+    def _batch_get(self, ranges: Mapping[str, str]) -> dict[str, list[list[Any]]]:
+        if not ranges:
+            return {}
+        # FORMATTED_VALUE: a key or a reason comes back as the text the cell shows.
+        reply = self.api.call("sheets.spreadsheets.values.batchGet", lambda: self._http.values_batch_get(
+            self.spreadsheet_id, list(ranges.values()), params={"majorDimension": "ROWS"}),
+            what=self._what, role="Editor")
+        got = reply.get("valueRanges", [])
+        return {name: got[i].get("values", []) if i < len(got) else [] for i, name in enumerate(ranges)}
+
     def write(self, tables: Iterable[Table]) -> None:
         tables = list(tables)
         book = self._remembered()
@@ -172,6 +212,7 @@ class GoogleSheetsWarehouse:
     def _write(self, tables: list[Table], book: _Book | None) -> None:
         if book is None:
             book = self._fetch()
+        tables = self._keep_edits(tables, book)
         plan = _Plan()
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
@@ -193,6 +234,26 @@ class GoogleSheetsWarehouse:
         book.tabs.update(new_tabs)
         book.writes += 1
         self._remember(book)
+
+    def _keep_edits(self, tables: list[Table], book: _Book) -> list[Table]:
+        """Editable cells as the sheet holds them right now, for every tab whose rows this write touches.
+
+        The cells go back in the row of the same key, so rows added, removed or reordered carry their
+        decisions with them, and what a person typed while the run was busy (after its first read)
+        is what gets written back. Tabs whose rows do not change are not read: their cells are not written.
+        """
+        touched = {}
+        for table in tables:
+            if table.editable is None or table.name not in book.tabs:
+                continue
+            probe = _Plan()
+            _plan_table(table, book, probe)
+            if probe.clear or any(tab == table.name for tab, _, _ in probe.ranges):
+                touched[table.name] = edit_headers(table)
+        if not touched:
+            return tables
+        found = self._read_edits(touched, book)
+        return [keep_edits(t, found.get(t.name, {})) for t in tables]
 
     def _fetch(self) -> _Book:
         meta = self.api.call("sheets.spreadsheets.get", lambda: self._http.fetch_sheet_metadata(
@@ -273,6 +334,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes = width, hashes
+    tab.edit_col = table.editable.key if table.editable else -1
     formats = _formats(table, tab.sheet_id, rows, width, formula)
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
@@ -349,12 +411,34 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
         for start, stop in _runs([i for i, c in enumerate(colours) if c], key=lambda i: colours[i]):
             requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
                                     {"backgroundColor": _rgb(colours[start])}, "userEnteredFormat.backgroundColor"))
+    if table.editable and table.editable.choices:
+        requests.extend(_dropdown(table, sheet_id, first_data, width))
     widths = list(spec.column_widths) if spec else []
     for start, stop in _runs(list(range(min(len(widths), width))), key=lambda i: widths[i]):
         requests.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": start, "endIndex": stop},
             "properties": {"pixelSize": int(widths[start] * 7)}, "fields": "pixelSize"}})
     return requests
+
+
+def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[dict[str, Any]]:
+    """A dropdown on the editable column (SetDataValidationRequest, condition ONE_OF_LIST; Sheets API
+    reference, spreadsheets/request#setdatavalidationrequest and DataValidationRule): first cleared over
+    the data rows (the column moves when a form gains a question), then set on its column. Not strict,
+    so a typed variant is kept and reported rather than refused."""
+    assert table.editable is not None
+    column = table.editable.key + 1
+    grid = {"sheetId": sheet_id, "startRowIndex": first_data}
+    rule = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": c} for c in table.editable.choices]},
+            "strict": False, "showCustomUi": True}
+    return [{"setDataValidation": {"range": {**grid, "startColumnIndex": 0, "endColumnIndex": width}}},
+            {"setDataValidation": {"range": {**grid, "startColumnIndex": column, "endColumnIndex": column + 1},
+                                   "rule": rule}}]
+
+
+def _columns(tab: str, first: int, count: int) -> str:
+    """Whole columns, header included: `'files'!T:V`."""
+    return f"{quote_tab(tab)}!{column_letters(first)}:{column_letters(first + count - 1)}"
 
 
 def _repeat(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int, fmt: dict[str, Any],

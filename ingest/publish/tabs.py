@@ -11,6 +11,7 @@ from ingest.campaign import Campaign
 from ingest.normalize import Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
 from ingest.publish.tracking import tracking_table
+from ingest.review import reviewed_table
 from ingest.status import Evaluation
 
 
@@ -19,8 +20,8 @@ def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation,
     """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
     return [
         tracking_table(campaign, evaluation, updated_at=updated_at),
-        frame_table("responses", tables.responses),
-        frame_table("files", tables.files),
+        reviewed_table(frame_table("responses", tables.responses)),
+        reviewed_table(frame_table("files", tables.files)),
         frame_table("focus_group", tables.focus_group),
         frame_table("problems", tables.problems),
         runs_table(runs),
