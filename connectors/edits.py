@@ -15,25 +15,37 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def edits_from_rows(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
-    """Key → editable cells, from a tab's cell values (or a block of its columns, header included).
-
-    `headers` is (key header, editable headers...), which must stand side by side as tidtam writes
-    them. None when the header is not found: the columns are not there (yet), or a person moved them.
-    """
-    width = len(headers)
+def locate(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> tuple[int, int] | None:
+    """(row, column) of the header `headers` (key header, editable headers...), side by side as tidtam
+    writes them, on one of the first rows; None when it is not there (yet), or a person moved it."""
     for index, row in enumerate(rows[:HEADER_ROWS]):
         cells = [_text(v) for v in row]
-        for column in range(len(cells) - width + 1):
-            if cells[column: column + width] == list(headers):
-                found: dict[str, tuple[str, ...]] = {}
-                for data in rows[index + 1:]:
-                    values = [_text(v) for v in data[column: column + width]]
-                    values += [""] * (width - len(values))
-                    if values[0].strip():
-                        found[values[0].strip()] = tuple(v.strip() for v in values[1:])
-                return found
+        for column in range(len(cells) - len(headers) + 1):
+            if cells[column: column + len(headers)] == list(headers):
+                return index, column
     return None
+
+
+def column_keys(rows: Sequence[Sequence[Any]], at: tuple[int, int]) -> list[str]:
+    """The key of every row below the header found at `at`, in sheet order ("" for a blank key cell)."""
+    index, column = at
+    return [_text(r[column]).strip() if column < len(r) else "" for r in rows[index + 1:]]
+
+
+def edits_from_rows(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> dict[str, tuple[str, ...]] | None:
+    """Key → editable cells, from a tab's cell values (or a block of its columns, header included)."""
+    at = locate(rows, headers)
+    if at is None:
+        return None
+    index, column = at
+    width = len(headers)
+    found: dict[str, tuple[str, ...]] = {}
+    for data in rows[index + 1:]:
+        values = [_text(v) for v in data[column: column + width]]
+        values += [""] * (width - len(values))
+        if values[0].strip():
+            found[values[0].strip()] = tuple(v.strip() for v in values[1:])
+    return found
 
 
 def keep_edits(table: Table, found: Mapping[str, tuple[str, ...]]) -> Table:

@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from connectors.a1 import column_letters, quote_tab
 from connectors.base import Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
-from connectors.edits import edit_headers, edits_from_rows, keep_edits
+from connectors.edits import column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
 from ingest.errors import FatalSourceError
@@ -160,23 +160,27 @@ class GoogleSheetsWarehouse:
         return self._read_edits(tabs, book) if book is not None else {}
 
     def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, dict[str, tuple[str, ...]]]:
-        wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
-        found: dict[str, dict[str, tuple[str, ...]]] = {}
-        # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
-        narrow = {n: h for n, (h, tab) in wanted.items() if tab.edit_col >= 0}
-        whole = [n for n, (_, tab) in wanted.items() if tab.edit_col < 0]
-        for name, values in self._batch_get({n: _columns(n, wanted[n][1].edit_col, len(h))
-                                             for n, h in narrow.items()}).items():
-            edits = edits_from_rows(values, narrow[name])
-            if edits is None:
-                whole.append(name)
-            else:
-                found[name] = edits
-        for name, values in self._batch_get({n: quote_tab(n) for n in whole}).items():
-            edits = edits_from_rows(values, wanted[name][0])
+        found = {}
+        for name, (values, _) in self._read_columns(tabs, book).items():
+            edits = edits_from_rows(values, tabs[name])
             if edits is not None:
                 found[name] = edits
         return found
+
+    def _read_columns(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, tuple[list[list[Any]], int]]:
+        """Per tab, its cell values holding the key and editable columns, and the sheet column they start at."""
+        wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
+        # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
+        narrow = {n: tab.edit_col for n, (_, tab) in wanted.items() if tab.edit_col >= 0}
+        got: dict[str, tuple[list[list[Any]], int]] = {}
+        for name, values in self._batch_get({n: _columns(n, col, len(wanted[n][0]))
+                                             for n, col in narrow.items()}).items():
+            if locate(values, wanted[name][0]) is not None:
+                got[name] = (values, narrow[name])
+        whole = [n for n in wanted if n not in got]
+        for name, values in self._batch_get({n: quote_tab(n) for n in whole}).items():
+            got[name] = (values, 0)
+        return got
 
     def _batch_get(self, ranges: Mapping[str, str]) -> dict[str, list[list[Any]]]:
         if not ranges:
@@ -212,12 +216,12 @@ class GoogleSheetsWarehouse:
     def _write(self, tables: list[Table], book: _Book | None) -> None:
         if book is None:
             book = self._fetch()
-        tables = self._keep_edits(tables, book)
+        tables, in_place = self._keep_edits(tables, book)
         plan = _Plan()
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
             book.time_zone_set = True
-        new_tabs = {t.name: _plan_table(t, book, plan) for t in tables}
+        new_tabs = {t.name: _plan_table(t, book, plan, in_place.get(t.name, set())) for t in tables}
         self._check_cells(book, new_tabs)
         if plan.clear:
             self._call_write("sheets.spreadsheets.values.batchClear", lambda: self._http.values_batch_clear(
@@ -235,12 +239,15 @@ class GoogleSheetsWarehouse:
         book.writes += 1
         self._remember(book)
 
-    def _keep_edits(self, tables: list[Table], book: _Book) -> list[Table]:
-        """Editable cells as the sheet holds them right now, for every tab whose rows this write touches.
+    def _keep_edits(self, tables: list[Table], book: _Book) -> tuple[list[Table], dict[str, set[int]]]:
+        """Editable cells as the sheet holds them right now, for every tab whose rows this write touches,
+        and per tab the rows whose key the sheet already shows in the same place.
 
         The cells go back in the row of the same key, so rows added, removed or reordered carry their
         decisions with them, and what a person typed while the run was busy (after its first read)
-        is what gets written back. Tabs whose rows do not change are not read: their cells are not written.
+        is what gets written back. A row whose key has not moved keeps its editable cells unwritten, so
+        even a cell typed in the instant between this read and the write stays as typed. Tabs whose
+        rows do not change are not read: none of their cells are written.
         """
         touched = {}
         for table in tables:
@@ -251,9 +258,24 @@ class GoogleSheetsWarehouse:
             if probe.clear or any(tab == table.name for tab, _, _ in probe.ranges):
                 touched[table.name] = edit_headers(table)
         if not touched:
-            return tables
-        found = self._read_edits(touched, book)
-        return [keep_edits(t, found.get(t.name, {})) for t in tables]
+            return tables, {}
+        read = self._read_columns(touched, book)
+        out, in_place = [], {}
+        for table in tables:
+            if table.name not in read or table.editable is None:
+                out.append(table)
+                continue
+            values, first_col = read[table.name]
+            at = locate(values, touched[table.name])
+            edits = edits_from_rows(values, touched[table.name]) or {}
+            out.append(keep_edits(table, edits))
+            header_row = 1 if table.note else 0
+            if at is not None and at[0] == header_row and first_col + at[1] == table.editable.key:
+                keys = column_keys(values, at)
+                spec = table.editable
+                in_place[table.name] = {j for j, row in enumerate(table.rows)
+                                        if j < len(keys) and keys[j] and keys[j] == str(row[spec.key]).strip()}
+        return out, in_place
 
     def _fetch(self) -> _Book:
         meta = self.api.call("sheets.spreadsheets.get", lambda: self._http.fetch_sheet_metadata(
@@ -308,8 +330,11 @@ class GoogleSheetsWarehouse:
             self.memo.set_values({self._memo_key: ""})
 
 
-def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
-    """Add to `plan` what this table needs; return the tab as it will be after the write."""
+def _plan_table(table: Table, book: _Book, plan: _Plan, in_place: Collection[int] = ()) -> _Tab:
+    """Add to `plan` what this table needs; return the tab as it will be after the write.
+
+    `in_place`: data rows whose editable cells are left as the sheet holds them (their row is written
+    only up to its key; a shorter row in a values range leaves the cells after it untouched)."""
     rows = _rows(table)
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
@@ -345,6 +370,11 @@ def _plan_table(table: Table, book: _Book, plan: _Plan) -> _Tab:
     changed = [i for i, h in enumerate(hashes) if rewrite or i >= len(old.hashes) or old.hashes[i] != h]
     blank = list(range(len(hashes), len(old.hashes)))
     rows_out = {i: rows[i] + [""] * (span - width) for i in changed}
+    if table.editable and in_place and table.name not in plan.clear:
+        first_data = len(rows) - len(table.rows)
+        for i in changed:
+            if i - first_data in in_place:
+                rows_out[i] = rows_out[i][: table.editable.key + 1]
     rows_out.update({i: [""] * span for i in blank})
     if stale_formula_col >= 0 and 0 not in rows_out:
         rows_out[0] = rows[0] + [""] * (span - width)  # clears the formula left where it used to be
