@@ -83,8 +83,9 @@ class XlsxBoard(Board):
         path = self.root / "warehouse.xlsx"
         book = load_workbook(path)
         sheet = book[tab]
-        sheet.cell(row=index + 1, column=key_col + 2, value=decision or None)
-        sheet.cell(row=index + 1, column=key_col + 3, value=reason or None)
+        # cell(value=None) would leave the cell as it was: a cleared cell is set to None explicitly.
+        sheet.cell(row=index + 1, column=key_col + 2).value = decision or None
+        sheet.cell(row=index + 1, column=key_col + 3).value = reason or None
         book.save(path)
 
 

@@ -269,7 +269,7 @@ def test_a_no_change_sync_reads_the_decisions_once_and_writes_no_data_tab(tmp_pa
 def smtp_mail(port: int) -> dict:
     return {"backend": "smtp", "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5},
             "sender": "ทีมติดตาม <tidtam@example.go.th>", "reply_to": "cdi@example.go.th",
-            "coordinators": ["cdi@example.go.th"], "cc_coordinators": False,
+            "coordinators": ["cdi@example.go.th"],
             "alerts": {"stages": [-3, -1, 1], "digest_at": "08:00"}}
 
 
