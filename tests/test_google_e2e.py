@@ -29,8 +29,8 @@ DATA_TABS = ("responses", "files", "focus_group", "problems")
 # as "is a duplicate"), where a person finds a response again (a CSV row vs. a Forms response), and
 # the uploader, which a local folder cannot know.
 UNSTABLE = {
-    "responses": {"response_id", "origin"},
-    "files": {"file_id", "uploader_email"},
+    "responses": {"response_id", "origin", "review_key"},  # the review key is the source's item id
+    "files": {"file_id", "uploader_email", "review_key"},
     "focus_group": {"file_id"},
     "problems": set(),
 }
