@@ -154,6 +154,8 @@ def _review_decisions(root: Path, export: Path, scenarios: dict[str, tuple[str, 
     chosen so that no unit's status changes: `ผ่าน` on the first answer of a "repeat" province (two
     people of the same name, not one person sending twice), and `ไม่ผ่าน` on a sixth photo of a
     province that sent more than five (a picture of the district office's sign, not of the group)."""
+    if (root / "tidtam-warehouse.xlsx").exists():
+        return  # a workbook a sync already wrote (decisions typed there included) is never replaced
     repeat = min(c for c, (q, _) in scenarios.items() if q == "repeat")
     # Keys as tidtam makes them: the export's response id, and a file's path with its content's hash.
     response = next(r for r in FormsExportSource(export).responses().responses
