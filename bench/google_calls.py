@@ -19,6 +19,10 @@ from ingest.jobs import sync_job  # noqa: E402
 from tests.emulator import Emulator  # noqa: E402
 from tests.google_workspace import seed_demo  # noqa: E402
 
+# A no-change sync: the responses and the changes feed (one read each), the coordinators' review
+# columns (one values.batchGet, issue 15; 3 calls before it) and one values.batchUpdate of the run log.
+NO_CHANGE_BOUND = 4
+
 
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, Emulator() as emu:
@@ -34,6 +38,8 @@ def main() -> None:
             print(f"{label}: {report.outcome}, {len(report.tables.responses)} responses, "
                   f"{len(report.tables.files)} files, {report.inspected_files} downloaded, {seconds:.1f} s")
         assert emu.violations == [], emu.violations
+    no_change = sum(v for k, v in columns["no-change sync"].items() if k != "oauth2.token")
+    assert no_change <= NO_CHANGE_BOUND, f"a no-change sync made {no_change} calls, over the bound {NO_CHANGE_BOUND}"
     methods = sorted({m for counts in columns.values() for m in counts})
     total = "total (without token refreshes)"
     width = max(len(total), *(len(m) for m in methods))

@@ -111,7 +111,8 @@ def lower_bound(scenario: str, *, responses: int, levels: list[tuple[int, int]],
         bound.update({"sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1,
                       "sheets.spreadsheets.values.batchUpdate": max(1, math.ceil(value_bytes / 2_000_000))})
     else:
-        bound["sheets.spreadsheets.values.batchUpdate"] = 1
+        # A later sync reads the coordinators' review columns first (issue 15: one values.batchGet).
+        bound.update({"sheets.spreadsheets.values.batchGet": 1, "sheets.spreadsheets.values.batchUpdate": 1})
     return bound
 
 

@@ -115,6 +115,20 @@ class Chart:
     anchor_row: int = 1
 
 
+@dataclass(frozen=True)
+class EditableColumns:
+    """Columns of a table that a person fills in, each row's kept beside the row's stable key.
+
+    The key column is at `key`; the `count` editable columns follow it. A warehouse reads them back
+    by key (`read_edits`) and, when it rewrites rows, takes the values it finds there at that moment
+    over the ones the table carries, so a person's cell is never written over.
+    """
+
+    key: int  # index of the key column in the header
+    count: int
+    choices: tuple[str, ...] = ()  # a dropdown on the first editable column
+
+
 @dataclass
 class Table:
     """A named table for the warehouse: header plus rows of plain values."""
@@ -131,10 +145,19 @@ class Table:
     # Cells that link somewhere: (data row, column) → target, both 0-based. A target is a URL
     # ("https://…", "file://…") or rows of another tab of the same workbook, "#tab!A5:K9".
     links: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    editable: EditableColumns | None = None
 
 
 class Warehouse(Protocol):
     def write(self, tables: Iterable[Table]) -> None: ...
+
+
+class EditableWarehouse(Warehouse, Protocol):
+    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Per tab, key → the editable cells of its row, for tabs whose header holds the named key and
+        editable columns (`tabs`: tab → (key header, editable headers...)); rows with all of them blank
+        are included (a cleared cell is an edit too), a tab not there yet is left out."""
+        ...
 
 
 class Mailer(Protocol):

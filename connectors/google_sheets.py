@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
@@ -22,6 +22,7 @@ from typing import Any, Protocol
 from connectors.a1 import column_letters, quote_tab
 from connectors.base import Chart, Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
+from connectors.edits import column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
 from ingest.errors import FatalSourceError
@@ -65,6 +66,7 @@ class _Tab:
     formats: str = ""  # digest of the format requests last applied
     formula: str = ""
     formula_col: int = 0
+    edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
 
 
 @dataclass
@@ -155,6 +157,48 @@ class GoogleSheetsWarehouse:
         used = sum(t.rows * t.cols for t in book.tabs.values())
         return f"spreadsheet is writable; {used:,} of {CELL_LIMIT:,} cells used"
 
+    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Key → editable cells per tab, in one values.batchGet of the key and editable columns only.
+
+        Nothing is read while the spreadsheet's layout is unknown (a first sync, or after a failed
+        write): the write that follows reads the columns itself before it touches a row.
+        """
+        book = self._remembered()
+        return self._read_edits(tabs, book) if book is not None else {}
+
+    def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, dict[str, tuple[str, ...]]]:
+        found = {}
+        for name, (values, _) in self._read_columns(tabs, book).items():
+            edits = edits_from_rows(values, tabs[name])
+            if edits is not None:
+                found[name] = edits
+        return found
+
+    def _read_columns(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, tuple[list[list[Any]], int]]:
+        """Per tab, its cell values holding the key and editable columns, and the sheet column they start at."""
+        wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
+        # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
+        narrow = {n: tab.edit_col for n, (_, tab) in wanted.items() if tab.edit_col >= 0}
+        got: dict[str, tuple[list[list[Any]], int]] = {}
+        for name, values in self._batch_get({n: _columns(n, col, len(wanted[n][0]))
+                                             for n, col in narrow.items()}).items():
+            if locate(values, wanted[name][0]) is not None:
+                got[name] = (values, narrow[name])
+        whole = [n for n in wanted if n not in got]
+        for name, values in self._batch_get({n: quote_tab(n) for n in whole}).items():
+            got[name] = (values, 0)
+        return got
+
+    def _batch_get(self, ranges: Mapping[str, str]) -> dict[str, list[list[Any]]]:
+        if not ranges:
+            return {}
+        # FORMATTED_VALUE: a key or a reason comes back as the text the cell shows.
+        reply = self.api.call("sheets.spreadsheets.values.batchGet", lambda: self._http.values_batch_get(
+            self.spreadsheet_id, list(ranges.values()), params={"majorDimension": "ROWS"}),
+            what=self._what, role="Editor")
+        got = reply.get("valueRanges", [])
+        return {name: got[i].get("values", []) if i < len(got) else [] for i, name in enumerate(ranges)}
+
     def write(self, tables: Iterable[Table]) -> None:
         tables = list(tables)
         book = self._remembered()
@@ -180,6 +224,7 @@ class GoogleSheetsWarehouse:
     def _write(self, tables: list[Table], book: _Book | None) -> None:
         if book is None:
             book = self._fetch()
+        tables, in_place = self._keep_edits(tables, book)
         plan = _Plan()
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
@@ -188,7 +233,8 @@ class GoogleSheetsWarehouse:
         # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
         gids = {t.name: book.tabs[t.name].sheet_id if t.name in book.tabs else _new_sheet_id(t.name, book)
                 for t in tables}
-        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids) for t in tables}
+        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()))
+                    for t in tables}
         if any(t.charts for t in tables):
             book.charts = dict(book.charts or {})
             for table in tables:
@@ -210,6 +256,44 @@ class GoogleSheetsWarehouse:
         book.tabs.update(new_tabs)
         book.writes += 1
         self._remember(book)
+
+    def _keep_edits(self, tables: list[Table], book: _Book) -> tuple[list[Table], dict[str, set[int]]]:
+        """Editable cells as the sheet holds them right now, for every tab whose rows this write touches,
+        and per tab the rows whose key the sheet already shows in the same place.
+
+        The cells go back in the row of the same key, so rows added, removed or reordered carry their
+        decisions with them, and what a person typed while the run was busy (after its first read)
+        is what gets written back. A row whose key has not moved keeps its editable cells unwritten, so
+        even a cell typed in the instant between this read and the write stays as typed. Tabs whose
+        rows do not change are not read: none of their cells are written.
+        """
+        touched = {}
+        for table in tables:
+            if table.editable is None or table.name not in book.tabs:
+                continue
+            probe = _Plan()
+            _plan_table(table, book, probe)
+            if probe.clear or any(tab == table.name for tab, _, _ in probe.ranges):
+                touched[table.name] = edit_headers(table)
+        if not touched:
+            return tables, {}
+        read = self._read_columns(touched, book)
+        out, in_place = [], {}
+        for table in tables:
+            if table.name not in read or table.editable is None:
+                out.append(table)
+                continue
+            values, first_col = read[table.name]
+            at = locate(values, touched[table.name])
+            edits = edits_from_rows(values, touched[table.name]) or {}
+            out.append(keep_edits(table, edits))
+            header_row = 1 if table.note else 0
+            if at is not None and at[0] == header_row and first_col + at[1] == table.editable.key:
+                keys = column_keys(values, at)
+                spec = table.editable
+                in_place[table.name] = {j for j, row in enumerate(table.rows)
+                                        if j < len(keys) and keys[j] and keys[j] == str(row[spec.key]).strip()}
+        return out, in_place
 
     def _fetch(self) -> _Book:
         meta = self.api.call("sheets.spreadsheets.get", lambda: self._http.fetch_sheet_metadata(
@@ -267,11 +351,12 @@ class GoogleSheetsWarehouse:
 
 
 def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0),
-                gids: Mapping[str, int] | None = None) -> _Tab:
+                gids: Mapping[str, int] | None = None, in_place: Collection[int] = ()) -> _Tab:
     """Add to `plan` what this table needs; return the tab as it will be after the write.
 
     `reach`: rows and columns the tab must have for the charts that read it or sit on it.
-    """
+    `in_place`: data rows whose editable cells are left as the sheet holds them (their row is written
+    only up to its key; a shorter row in a values range leaves the cells after it untouched)."""
     rows = _rows(table)
     width = max(len(r) for r in rows)
     rows = [r + [""] * (width - len(r)) for r in rows]
@@ -296,6 +381,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes = width, hashes
+    tab.edit_col = table.editable.key if table.editable else -1
     formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
@@ -306,6 +392,11 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     changed = [i for i, h in enumerate(hashes) if rewrite or i >= len(old.hashes) or old.hashes[i] != h]
     blank = list(range(len(hashes), len(old.hashes)))
     rows_out = {i: rows[i] + [""] * (span - width) for i in changed}
+    if table.editable and in_place and table.name not in plan.clear:
+        first_data = len(rows) - len(table.rows)
+        for i in changed:
+            if i - first_data in in_place:
+                rows_out[i] = rows_out[i][: table.editable.key + 1]
     rows_out.update({i: [""] * span for i in blank})
     if stale_formula_col >= 0 and 0 not in rows_out:
         rows_out[0] = rows[0] + [""] * (span - width)  # clears the formula left where it used to be
@@ -441,6 +532,8 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
         for start, stop in _runs([i for i, c in enumerate(colours) if c], key=lambda i: colours[i]):
             requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
                                     {"backgroundColor": _rgb(colours[start])}, "userEnteredFormat.backgroundColor"))
+    if table.editable and table.editable.choices:
+        requests.extend(_dropdown(table, sheet_id, first_data, width))
     widths = list(spec.column_widths) if spec else []
     for start, stop in _runs(list(range(min(len(widths), width))), key=lambda i: widths[i]):
         requests.append({"updateDimensionProperties": {
@@ -467,6 +560,26 @@ def _links(table: Table, sheet_id: int, gids: Mapping[str, int]) -> list[dict[st
         requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
                                 {"textFormat": {"link": {"uri": target}}}, "userEnteredFormat.textFormat.link"))
     return requests
+
+
+def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[dict[str, Any]]:
+    """A dropdown on the editable column (SetDataValidationRequest, condition ONE_OF_LIST; Sheets API
+    reference, spreadsheets/request#setdatavalidationrequest and DataValidationRule): first cleared over
+    the data rows (the column moves when a form gains a question), then set on its column. Not strict,
+    so a typed variant is kept and reported rather than refused."""
+    assert table.editable is not None
+    column = table.editable.key + 1
+    grid = {"sheetId": sheet_id, "startRowIndex": first_data}
+    rule = {"condition": {"type": "ONE_OF_LIST", "values": [{"userEnteredValue": c} for c in table.editable.choices]},
+            "strict": False, "showCustomUi": True}
+    return [{"setDataValidation": {"range": {**grid, "startColumnIndex": 0, "endColumnIndex": width}}},
+            {"setDataValidation": {"range": {**grid, "startColumnIndex": column, "endColumnIndex": column + 1},
+                                   "rule": rule}}]
+
+
+def _columns(tab: str, first: int, count: int) -> str:
+    """Whole columns, header included: `'files'!T:V`."""
+    return f"{quote_tab(tab)}!{column_letters(first)}:{column_letters(first + count - 1)}"
 
 
 def _repeat(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int, fmt: dict[str, Any],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -12,11 +13,14 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.hyperlink import Hyperlink
 
 from connectors.a1 import quote_tab
 from connectors.base import Chart, Table
 from connectors.cells import EXCEL_CELL_CHARS, cell_text
+from connectors.edits import edit_headers, edits_from_rows, keep_edits
 from ingest.errors import FatalSourceError
 
 _HEADER_FONT = Font(bold=True)
@@ -29,9 +33,14 @@ class XlsxWarehouse:
         self.path = Path(path)
 
     def write(self, tables: Iterable[Table]) -> None:
+        tables = list(tables)
+        editable = {t.name: edit_headers(t) for t in tables if t.editable}
+        # The whole workbook is rewritten: what people typed in their columns since the run began
+        # (read again just now) goes back into the row of the same key.
+        found = self.read_edits(editable) if editable else {}
+        tables = [keep_edits(t, found.get(t.name, {})) for t in tables]
         workbook = Workbook()
         workbook.remove(workbook.active)
-        tables = list(tables)
         for table in tables:
             _write_sheet(workbook.create_sheet(table.name), table)
         for table in tables:  # after every sheet exists: a chart may sit on another table's sheet
@@ -47,6 +56,27 @@ class XlsxWarehouse:
             Path(temporary).unlink(missing_ok=True)
             raise FatalSourceError(f"cannot write {self.path}: is it open in Excel? Close it and run again",
                                    source=str(self.path)) from None
+
+    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Key → editable cells per tab (see connectors.base.EditableWarehouse); {} before the first write."""
+        if not self.path.exists():
+            return {}
+        try:
+            workbook = load_workbook(self.path, read_only=True)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile, InvalidFileException) as exc:
+            raise FatalSourceError(f"cannot read {self.path} for the coordinators' review columns ({exc}); "
+                                   "repair or move the file aside and run again", source=str(self.path)) from None
+        try:
+            found = {}
+            for name, headers in tabs.items():
+                if name in workbook.sheetnames:
+                    rows = [list(r) for r in workbook[name].iter_rows(values_only=True)]
+                    edits = edits_from_rows(rows, headers)
+                    if edits is not None:
+                        found[name] = edits
+            return found
+        finally:
+            workbook.close()
 
     def read(self) -> dict[str, list[list[object]]]:
         """Every sheet's cell values, header included (for tests and `tidtam status`)."""
@@ -81,6 +111,8 @@ def _write_sheet(sheet, table: Table) -> None:
                 cell.fill = fill
     for (index, column), target in table.links.items():
         _link(sheet.cell(row=offset + 2 + index, column=column + 1), target)
+    if table.editable and table.editable.choices:
+        _dropdown(sheet, table, first_row=offset + 2)
     frozen = (table.sheet_format.frozen_rows if table.sheet_format else 1) + offset
     sheet.freeze_panes = f"A{frozen + 1}"
     widths = list(table.sheet_format.column_widths) if table.sheet_format else []
@@ -123,6 +155,18 @@ def _add_chart(workbook: Workbook, table: Table, spec: Chart) -> None:
     chart.x_axis.delete = chart.y_axis.delete = False
     place = workbook[spec.place_on or table.name]
     place.add_chart(chart, f"{get_column_letter(spec.anchor_column + 1)}{spec.anchor_row + 1}")
+
+
+def _dropdown(sheet, table: Table, *, first_row: int) -> None:
+    """A list validation on the editable column (openpyxl's DataValidation: type "list" with a quoted,
+    comma-separated formula1, https://openpyxl.readthedocs.io/en/stable/validation.html). Not strict:
+    a value outside the list is kept and reported by tidtam, never refused to a coordinator."""
+    assert table.editable is not None
+    letter = get_column_letter(table.editable.key + 2)
+    validation = DataValidation(type="list", formula1='"' + ",".join(table.editable.choices) + '"',
+                                allow_blank=True, showErrorMessage=False)
+    sheet.add_data_validation(validation)
+    validation.add(f"{letter}{first_row}:{letter}{max(first_row + len(table.rows) + 1000, first_row)}")
 
 
 def _cell_value(value: object) -> object:

@@ -9,6 +9,7 @@ record, pictures in the record, no consent, too few or duplicate photos.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import os
 import random
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from openpyxl import Workbook
 from PIL import Image, ImageDraw
 
+from connectors.forms_export import FormsExportSource
 from ingest.demo_forms import forms_csv_bytes, forms_download_zip, forms_stamp
 from ingest.record.template import make_record_docx
+from ingest.review import DECISION_COLUMN, FAIL, KEY_COLUMN, PASS, REASON_COLUMN, file_key
 from ingest.thaidate import BANGKOK
 from ingest.units import registry_units
 
@@ -114,6 +118,7 @@ def write_demo(root: Path, *, seed: int = 2565) -> DemoWorkspace:
             writer.writerow([unit.code, f"cdd{unit.code}@example.go.th"])
     config = root / "config.yaml"
     config.write_text(DEMO_CONFIG, encoding="utf-8")
+    _review_decisions(root, export, scenarios)
     return DemoWorkspace(root, config, DEMO_AS_OF, root / "outbox", scenarios, export)
 
 
@@ -143,6 +148,32 @@ def _responses(rng: random.Random, code: str, name: str, name_en: str, scenario:
                      *["มาก"] * len(QUESTIONS_LIKERT), "ทดสอบ", test_time])
         rows = rows[:-2] + rows[-1:]  # so this unit has 9 real responses: overdue
     return rows
+
+
+def _review_decisions(root: Path, export: Path, scenarios: dict[str, tuple[str, str]]) -> None:
+    """Two decisions a coordinator typed into the review columns of an earlier workbook (ingest.review),
+    chosen so that no unit's status changes: `ผ่าน` on the first answer of a "repeat" province (two
+    people of the same name, not one person sending twice), and `ไม่ผ่าน` on a sixth photo of a
+    province that sent more than five (a picture of the district office's sign, not of the group)."""
+    if (root / "tidtam-warehouse.xlsx").exists():
+        return  # a workbook a sync already wrote (decisions typed there included) is never replaced
+    repeat = min(c for c, (q, _) in scenarios.items() if q == "repeat")
+    # Keys as tidtam makes them: the export's response id, and a file's path with its content's hash.
+    response = next(r for r in FormsExportSource(export).responses().responses
+                    if r.respondent_email == f"p{repeat}00@example.com")
+    uploads = root / "uploads"
+    photo = next(f for f in sorted(uploads.glob("*/ภาพถ่าย/IMG_2005.jpg"))
+                 if all(f.read_bytes() != o.read_bytes() for o in f.parent.iterdir() if o != f))  # not a duplicate
+    workbook = Workbook()
+    workbook.remove(workbook.active)
+    for tab, key, decision, reason in (
+            ("responses", response.response_id, PASS, "คนละคน ชื่อ-นามสกุลซ้ำกัน (ตรวจสอบกับจังหวัดแล้ว)"),
+            ("files", file_key(photo.relative_to(uploads).as_posix(), hashlib.sha256(photo.read_bytes()).hexdigest()),
+             FAIL, "เป็นภาพป้ายที่ว่าการอำเภอ ไม่ใช่ภาพการสนทนากลุ่ม")):
+        sheet = workbook.create_sheet(tab)
+        sheet.append([KEY_COLUMN, DECISION_COLUMN, REASON_COLUMN])
+        sheet.append([key, decision, reason])
+    workbook.save(root / "tidtam-warehouse.xlsx")
 
 
 def _stray_responses(rng: random.Random) -> list[list]:

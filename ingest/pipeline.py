@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from ingest.alerts.log import AlertLog
 from ingest.alerts.plan import SourceWarning
+from ingest.alerts.review import send_review_mails
 from ingest.alerts.send import AlertReport, send_alerts
 from ingest.backends import Backends
 from ingest.campaign import Campaign
@@ -16,6 +17,7 @@ from ingest.errors import TidtamError, unexpected
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.normalize import Tables, normalize
 from ingest.publish.tabs import warehouse_tables
+from ingest.review import Reviewed, apply_decisions, read_decisions
 from ingest.state import StateStore
 from ingest.status import Evaluation, evaluate
 
@@ -56,15 +58,18 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     run_id = state.start_run(clock(), now)
     calls_before = backends.api_calls()
     try:
+        # The coordinators' decisions first (one read), so that the run applies what they decided.
+        decisions = read_decisions(backends.warehouse, state, clock())
         collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress,
                             now=now)
-        tables = normalize(campaign, collected)
+        reviewed = apply_decisions(campaign, normalize(campaign, collected), decisions)
+        tables = reviewed.tables
         evaluation = evaluate(campaign, tables.items, now)
         health = source_health(campaign, collected.reads)
         degraded = [h for h in health if h.degraded]
         failed = {p.source: p.detail for p in collected.problems if p.kind == "source_failed"}
         alerts, alert_error = _alert(campaign, evaluation, state, backends, now,
-                                     source_warnings(campaign, health, failed))
+                                     source_warnings(campaign, health, failed), reviewed)
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
                   "inspected": collected.inspected, "full": full, **evaluation.counts(), **run_counts(health, failed),
                   **({f"mail_{k}": v for k, v in alerts.counts().items() if v} if alerts else {})}
@@ -95,7 +100,7 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
 
 
 def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backends: Backends, now: datetime,
-           warnings: list[SourceWarning]) -> tuple[AlertReport | None, str]:
+           warnings: list[SourceWarning], reviewed: Reviewed) -> tuple[AlertReport | None, str]:
     """Send the reminders and digest due at `now`. A source that failed or read too little can make a
     unit look missing, so its deliverables get no reminder (the others do) and the digest opens with
     it. A broken template must not keep the tracking sheet stale, so an alerting error is reported on
@@ -103,7 +108,12 @@ def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backen
     if not campaign.mail:
         return None, ""
     try:
-        return send_alerts(campaign, evaluation, state, backends.mailer, now, warnings=warnings), ""
+        report = send_alerts(campaign, evaluation, state, backends.mailer, now, warnings=warnings,
+                             decisions=reviewed.lines)
+        # After the reminders, within what is left of the day's budget: a review result is less urgent.
+        report.outcomes += send_review_mails(campaign, reviewed.rejections, state, backends.mailer, now,
+                                             dry_run=report.dry_run)
+        return report, ""
     except TidtamError as exc:
         log.error("alerts not sent: %s", exc)
         return None, f"alerts not sent: {exc}"

@@ -43,6 +43,7 @@ class DeliverableStatus:
     completed_at: datetime | None = None  # arrival of the n-th valid item
     reasons: tuple[str, ...] = ()  # Thai reasons of the invalid items, one per distinct reason
     note: str = ""  # override reason
+    accepted: tuple[str, ...] = ()  # items the checks rejected and a coordinator's review accepted (Thai)
 
     @property
     def owed(self) -> int:
@@ -83,7 +84,8 @@ class Evaluation:
 
 
 def deliverable_status(deliverable: Deliverable, arrivals: list[datetime], invalid: int, reasons: Iterable[str],
-                       now: datetime, *, deadline: datetime, excused: bool = False, note: str = "") -> DeliverableStatus:
+                       now: datetime, *, deadline: datetime, excused: bool = False, note: str = "",
+                       accepted: Iterable[str] = ()) -> DeliverableStatus:
     """One cell of the tracking table. `arrivals` are the valid items' arrival times, any order."""
     arrivals = sorted(a for a in arrivals if a <= now)
     n = deliverable.expected
@@ -97,7 +99,8 @@ def deliverable_status(deliverable: Deliverable, arrivals: list[datetime], inval
         status = "partial" if arrivals else "waiting"
     else:
         status = "overdue" if arrivals else "missing"
-    return DeliverableStatus(deliverable.id, n, len(arrivals), invalid, status, deadline, completed_at, reasons, note)
+    return DeliverableStatus(deliverable.id, n, len(arrivals), invalid, status, deadline, completed_at, reasons, note,
+                             tuple(dict.fromkeys(accepted)))
 
 
 def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluation:
@@ -105,12 +108,15 @@ def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluati
     valid_arrivals: dict[tuple[str, str], list[datetime]] = defaultdict(list)
     invalid_counts: dict[tuple[str, str], int] = defaultdict(int)
     invalid_reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
+    accepted: dict[tuple[str, str], list[str]] = defaultdict(list)
     if len(items):
         seen = items[items["arrived_at"] <= pd.Timestamp(now)]
         for row in seen.itertuples(index=False):
             key = (row.unit, row.deliverable)
             if row.valid:
                 valid_arrivals[key].append(row.arrived_at.to_pydatetime())
+                if getattr(row, "accepted_th", ""):  # ingest.review adds the column
+                    accepted[key].append(row.accepted_th)
             else:
                 invalid_counts[key] += 1
                 invalid_reasons[key].append(row.reason_th)
@@ -123,7 +129,7 @@ def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluati
             cells[d.id] = deliverable_status(
                 d, valid_arrivals.get(key, []), invalid_counts.get(key, 0), invalid_reasons.get(key, []), now,
                 deadline=campaign.deadline_for(unit.code, d), excused=bool(override and override.excused),
-                note=override.reason if override else "")
+                note=override.reason if override else "", accepted=accepted.get(key, ()))
         overall = min((c.status for c in cells.values()), key=URGENCY.index, default="excused")
         units.append(UnitStatus(unit.code, unit.name, overall, cells))
     overall_rates, by_deliverable = unit_rates(units, [d.id for d in campaign.deliverables])

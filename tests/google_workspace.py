@@ -44,6 +44,9 @@ def seed_demo(emu: Emulator, root: Path, *, shared_drive: bool = False, demo: De
               state: str = "tidtam-state-google.sqlite", **google: Any) -> GoogleWorkspace:
     """Write the demo (unless given) and mirror it into `emu`; returns ids and the Google config."""
     demo = demo or write_demo(root)
+    # The demo's review decisions are keyed by the offline sources' ids (export hash, file path), which
+    # Google's differ from: both backends start without them, so their statuses compare equal.
+    (demo.root / "tidtam-warehouse.xlsx").unlink(missing_ok=True)
     _seed_form(emu, demo.export)
     drive_id = emu.drive.add_shared_drive("ศูนย์ข้อมูล สพจ.") if shared_drive else None
     folder_id = emu.drive.add_folder("ถอดบทเรียน 2565 (ตัวอย่าง)", None, drive_id)

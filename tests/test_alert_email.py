@@ -164,7 +164,7 @@ def test_a_broken_template_names_the_file_and_line(tmp_path):
 
 def test_builtin_templates_are_all_there():
     assert sorted(p.name for p in BUILTIN_TEMPLATES.glob("*.j2")) == [
-        "digest.html.j2", "digest.txt.j2", "reminder.html.j2", "reminder.txt.j2"]
+        "digest.html.j2", "digest.txt.j2", "reminder.html.j2", "reminder.txt.j2", "review.html.j2", "review.txt.j2"]
 
 
 def test_digest_in_thai():

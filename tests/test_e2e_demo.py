@@ -165,7 +165,11 @@ def outbox(root: Path) -> list:
 def test_the_demo_mails_the_late_units_and_the_coordinators_once(workspace, tmp_path):
     mails = outbox(workspace)
     digests = [m for m in mails if m["To"] == "cdi@example.go.th"]
-    reminders = [m for m in mails if m not in digests]
+    # The demo's one `ไม่ผ่าน` (a photo, typed into the workbook by a coordinator) is mailed to its unit.
+    reviews = [m for m in mails if str(m["X-Tidtam-Stage"]).endswith("=review")]
+    assert [m["X-Tidtam-Stage"] for m in reviews] == ["photos=review"]
+    assert "เป็นภาพป้ายที่ว่าการอำเภอ" in reviews[0].get_body(("plain",)).get_content()
+    reminders = [m for m in mails if m not in digests and m not in reviews]
     assert len(digests) == 1 and digests[0]["Subject"].startswith("สรุปการติดตามข้อมูล วันที่ 12 พฤศจิกายน 2565")
     owing = {u["code"] for u in status_json(workspace)["units"] if u["status"] not in ("complete", "late", "excused")}
     mailed = {str(m["To"]).removeprefix("cdd").split("@")[0] for m in reminders}

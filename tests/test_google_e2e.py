@@ -29,8 +29,8 @@ DATA_TABS = ("responses", "files", "focus_group", "problems")
 # as "is a duplicate"), where a person finds a response again (a CSV row vs. a Forms response), and
 # the uploader, which a local folder cannot know.
 UNSTABLE = {
-    "responses": {"response_id", "origin"},
-    "files": {"file_id", "uploader_email"},
+    "responses": {"response_id", "origin", "review_key"},  # the review key is the source's item id
+    "files": {"file_id", "uploader_email", "review_key"},
     "focus_group": {"file_id"},
     "problems": set(),
 }
@@ -147,8 +147,9 @@ def test_a_sync_with_nothing_new_makes_three_calls_and_writes_no_data_tab(emu, w
     sync(ws.config, "--incremental")
     # Token refreshes are not API calls (one per scope set per process): left out.
     calls = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}
+    # The one read added by issue 15: the coordinators' review columns (values.batchGet).
     assert calls == {"forms.forms.responses.list": 1, "drive.changes.list": 1,
-                     "sheets.spreadsheets.values.batchUpdate": 1}
+                     "sheets.spreadsheets.values.batchGet": 1, "sheets.spreadsheets.values.batchUpdate": 1}
     (write,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
     tabs = {d["range"].split("!")[0].strip("'") for d in write.body["data"]}
     assert "runs" in tabs and tabs <= {"tracking", "runs"}  # the tracking note shows the minute of the update
@@ -173,7 +174,7 @@ def test_with_a_schedule_the_stale_formula_is_written_once(emu, ws, tmp_path):
     emu.reset_counts()
     sync(config, "--incremental")
     calls = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}
-    assert calls == {"forms.forms.responses.list": 1, "drive.changes.list": 1,
+    assert calls == {"forms.forms.responses.list": 1, "drive.changes.list": 1, "sheets.spreadsheets.values.batchGet": 1,
                      "sheets.spreadsheets.values.batchUpdate": 1}  # the formula is not written again
     assert emu.sheets.formula_cells(spreadsheet_id) == [(tab, cell, formula)]
 

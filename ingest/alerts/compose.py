@@ -150,6 +150,7 @@ def _rates(rates: Rates) -> dict[str, Any]:
 
 def digest_context(campaign: Campaign, digest: Digest, policy: AlertPolicy, now: datetime) -> dict[str, Any]:
     titles = {d.id: d.title for d in campaign.deliverables}
+    names = {u.code: u.name for u in campaign.units}
 
     def shortfalls(rows) -> list[dict[str, Any]]:
         return [{"code": s.unit, "name": s.unit_name,
@@ -169,6 +170,9 @@ def digest_context(campaign: Campaign, digest: Digest, policy: AlertPolicy, now:
         "reminders_sent": digest.reminders_sent,
         "warnings": [_warning_context(w, titles) for w in digest.warnings],
         "by_group": _group_context(digest),
+        "decisions": [{"unit": names.get(d.unit, d.unit) or "-", "title": titles.get(d.deliverable, d.deliverable),
+                       "item": d.item, "decision": d.decision, "reason": d.reason}
+                      for d in sorted(digest.decisions, key=lambda d: (d.at, d.unit, d.key))],
     }
 
 

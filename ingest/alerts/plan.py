@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from ingest.alerts.addresses import address_problem
 from ingest.alerts.policy import AlertPolicy, Stage
@@ -258,6 +259,7 @@ class Digest:
     reminders_sent: int = 0  # since the previous digest
     warnings: tuple[SourceWarning, ...] = ()
     by_group: tuple[GroupRates, ...] = ()  # rates per parent unit or group (ingest.rollup), when there are any
+    decisions: tuple[Any, ...] = ()  # ingest.review.ReviewLine: coordinators' decisions read since the last digest
 
     @property
     def key(self) -> StageKey:

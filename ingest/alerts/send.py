@@ -18,6 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 from connectors.base import DeliveryProbe, Mailer
 from ingest.alerts.compose import Templates, digest_message, message_id, reminder_message
@@ -104,7 +105,7 @@ def _token() -> str:
 def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, mailer: Mailer | None,
                 now: datetime, *, dry_run: bool = False, policy: AlertPolicy | None = None,
                 templates: Templates | None = None, token: Callable[[], str] = _token,
-                warnings: Sequence[SourceWarning] = ()) -> AlertReport:
+                warnings: Sequence[SourceWarning] = (), decisions: Sequence[Any] = ()) -> AlertReport:
     """Plan reminders and the digest at `now` and send them by the policy, each at most once.
 
     With `dry_run` (or no mailer, or `mail.alerts.enabled: false`) nothing is sent or recorded: the
@@ -126,6 +127,8 @@ def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, m
     digest = plan_digest(campaign, evaluation, policy, now, last_day=last_day, reported=reported,
                          mail_problems=_mail_problems(campaign, alert_log, last_as_of, first),
                          reminders_sent=_reminders_since(alert_log, last_as_of), warnings=warnings)
+    if digest and decisions:  # ingest.review.ReviewLine: those first read since the last digest
+        digest = replace(digest, decisions=tuple(d for d in decisions if last_as_of is None or d.at >= last_as_of))
     if digest and used + digest.recipients > policy.daily_budget:
         digest = None  # over today's budget: tomorrow's digest covers the same ground
     reserved = digest.recipients if digest else 0

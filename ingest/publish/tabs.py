@@ -14,6 +14,7 @@ from ingest.publish.links import tracking_links
 from ingest.publish.progress import progress_table, status_table
 from ingest.publish.summary import summary_table
 from ingest.publish.tracking import tracking_table
+from ingest.review import reviewed_table
 from ingest.rollup import has_groups
 from ingest.status import Evaluation
 
@@ -29,8 +30,8 @@ def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation,
         # Its bar chart sits right of the tracking table, past the stale-sync formula's column.
         status_table(evaluation, beside=tracking.name, anchor_column=len(tracking.header) + 2),
     ] + ([summary_table(campaign, evaluation)] if has_groups(campaign) else []) + [
-        frame_table("responses", tables.responses),
-        frame_table("files", tables.files),
+        reviewed_table(frame_table("responses", tables.responses)),
+        reviewed_table(frame_table("files", tables.files)),
         frame_table("focus_group", tables.focus_group),
         frame_table("problems", tables.problems),
         runs_table(runs),

@@ -39,7 +39,7 @@ def tracking_table(campaign: Campaign, evaluation: Evaluation, *, updated_at: da
         for d in campaign.deliverables:
             cell = unit.deliverables[d.id]
             row += [f"{cell.received}/{cell.expected}", STATUS_TH[cell.status]]
-            reasons += [f"{d.title}: {r}" for r in cell.reasons]
+            reasons += [f"{d.title}: {r}" for r in cell.reasons] + [f"{d.title}: {a}" for a in cell.accepted]
             if cell.completed_at:
                 completed.append(cell.completed_at)
         all_done = len(completed) == len(campaign.deliverables)

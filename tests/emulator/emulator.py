@@ -6,6 +6,7 @@ Pipeline per request: route (discovery) -> log -> faults -> auth/scopes -> valid
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import threading
 import time
@@ -79,6 +80,7 @@ class Emulator:
         self.unimplemented: list[str] = []  # method ids called that the emulator does not model
         self._uploads = ResumableSessions()
         self._log_lock = threading.Lock()
+        self._before: list[tuple[str, Callable[[], None]]] = []
         self._handlers: dict[str, Handler] = {}
         for state in (self.drive, self.forms, self.sheets, self.gmail):
             self._handlers.update(state.handlers())
@@ -118,6 +120,18 @@ class Emulator:
         with self._log_lock:
             self.requests.clear()
             self.counts.clear()
+
+    def before(self, method: str, action: Callable[[], None]) -> None:
+        """Run `action` once, just before the next `method` request (fnmatch pattern) takes effect:
+        what a person does in the browser while a client is between two requests."""
+        with self._log_lock:
+            self._before.append((method, action))
+
+    def _take_before(self, method_id: str) -> list[Callable[[], None]]:
+        with self._log_lock:
+            due = [a for m, a in self._before if fnmatch.fnmatchcase(method_id, m)]
+            self._before = [(m, a) for m, a in self._before if not fnmatch.fnmatchcase(method_id, m)]
+        return due
 
     def calls(self, method_id: str) -> list[RequestRecord]:
         with self._log_lock:
@@ -281,6 +295,8 @@ class Emulator:
             location = f"{self.base_url}{path}?uploadType=resumable&upload_id={session.upload_id}"
             return RawResponse(200, b"", {"Location": location, "Content-Length": "0"})
 
+        for action in self._take_before(spec.method_id):
+            action()
         call = Call(spec, path_params, query, req.headers, req.body, body_json, self.base_url, upload)
         response = self._run(call, mask)
         if after is not None:  # the work is done; the answer is lost (see faults.py)

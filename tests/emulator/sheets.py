@@ -276,6 +276,16 @@ class SheetsState:
             s = self.sheet(spreadsheet_id, tab)
             return _extract(s, 0, 0, s.rows - 1, s.cols - 1, render_option)
 
+    def type_cell(self, spreadsheet_id: str, tab: str, a1: str, text: str) -> None:
+        """A person typing into a cell in the browser (not through the API); "" empties it."""
+        with self._lock:
+            r, c, _, _ = parse_cells(a1)
+            cells = self.sheet(spreadsheet_id, tab).cells
+            if text:
+                cells[(r, c)] = Cell(text)
+            else:
+                cells.pop((r, c), None)
+
     def cells(self, spreadsheet_id: str, tab: str) -> dict[str, Cell]:
         s = self.sheet(spreadsheet_id, tab)
         return {format_range(tab, r, c, r, c).split("!")[1]: cell for (r, c), cell in sorted(s.cells.items())}
