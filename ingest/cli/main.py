@@ -15,6 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from ingest.cli.alerts import alerts_command
 from ingest.cli.doctor import doctor_command
+from ingest.cli.export import export_command
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.errors import TidtamError, unexpected_traceback
@@ -193,6 +194,7 @@ def status(config: Path, as_of: datetime | None, fmt: str) -> None:
 
 cli.add_command(alerts_command)
 cli.add_command(doctor_command)
+cli.add_command(export_command)
 
 
 def main() -> None:
