@@ -28,7 +28,7 @@ FOLDER = "photos"
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "heic": "heic", "webp": "webp", "gif": "gif"}
 THUMB = (320, 240)
 COLUMNS = 4
-TITLE_HEIGHT = 64
+TITLE_HEIGHT = 76
 # Pillow's own encoder settings, spelled out: a later Pillow changing a default must not change the bytes.
 JPEG_SETTINGS = {"quality": 80, "optimize": False, "progressive": False, "subsampling": 2}
 Progress = Callable[[str, int, int], None]
@@ -73,7 +73,7 @@ def export_photos(snapshot: Snapshot, out: Path, reader: PhotoBytes, *, pseudony
     for code, rows in by_unit.items():
         folder = out / FOLDER / safe_folder_name(code, names.get(code, ""))
         folder.mkdir(parents=True, exist_ok=True)
-        thumbs: list[bytes | None] = []
+        thumbs: list[tuple[str, bytes | None]] = []
         for n, row in enumerate(rows.itertuples(index=False), start=1):
             try:
                 content = reader.read(row.file_id, row.sha256)
@@ -87,7 +87,7 @@ def export_photos(snapshot: Snapshot, out: Path, reader: PhotoBytes, *, pseudony
                 path.write_bytes(content)
                 result.files.append(path)
                 result.copied += 1
-                thumbs.append(content)
+                thumbs.append((path.name, content))
             done += 1
             if progress:
                 progress("photos", done, total)
@@ -120,7 +120,8 @@ def _font(size: int) -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
     return ImageFont.truetype(path, size)
 
 
-def contact_sheet(code: str, name: str, photos: list[bytes | None]) -> bytes:
+def contact_sheet(code: str, name: str, photos: list[tuple[str, bytes | None]]) -> bytes:
+    """A grid of (file name, bytes): each tile labelled with the name it has in the export."""
     rows = max(1, -(-len(photos) // COLUMNS))
     gap = 8
     width = COLUMNS * THUMB[0] + (COLUMNS + 1) * gap
@@ -129,11 +130,15 @@ def contact_sheet(code: str, name: str, photos: list[bytes | None]) -> bytes:
     draw = ImageDraw.Draw(sheet)
     # Without a Thai font the name would come out as boxes: then the code alone.
     title = f"{code} {name} · {len(photos)} ภาพ" if thai_font_file() else f"{code} ({len(photos)})"
-    draw.text((gap, 10), title, fill=(0, 0, 0), font=_font(40))
-    for index, content in enumerate(photos):
+    draw.text((gap, 16), title, fill=(0, 0, 0), font=_font(40))
+    label_font = _font(22)
+    for index, (label, content) in enumerate(photos):
         x = gap + (index % COLUMNS) * (THUMB[0] + gap)
         y = TITLE_HEIGHT + (index // COLUMNS) * (THUMB[1] + gap)
         sheet.paste(_thumbnail(content), (x, y))
+        box = draw.textbbox((x + 6, y + 4), label, font=label_font)
+        draw.rectangle((box[0] - 4, box[1] - 2, box[2] + 4, box[3] + 2), fill=(0, 0, 0))
+        draw.text((x + 6, y + 4), label, fill=(255, 255, 255), font=label_font)
     out = io.BytesIO()
     sheet.save(out, "JPEG", **JPEG_SETTINGS)
     return out.getvalue()
