@@ -40,7 +40,10 @@ def _cast(series: pd.Series, kind: str) -> pd.Series:
     series = series.reset_index(drop=True)
     if kind == TIME:
         blank = series.map(lambda v: v is None or v == "" or (isinstance(v, float) and pd.isna(v)))
-        return pd.to_datetime(series.mask(blank, None), utc=True, format="ISO8601").dt.tz_convert(ZONE)
+        # Microseconds always: pandas infers seconds from some inputs, which Parquet cannot store (its
+        # units are ms, us, ns), so a round trip would come back with another dtype.
+        moments = pd.to_datetime(series.mask(blank, None), utc=True, format="ISO8601")
+        return moments.dt.as_unit("us").dt.tz_convert(ZONE)
     if kind == INT:
         blank = series.map(lambda v: v is None or v == "" or (isinstance(v, float) and pd.isna(v)))
         return pd.array([None if b else int(v) for v, b in zip(series, blank, strict=True)], dtype="Int64")
