@@ -26,6 +26,7 @@ from ingest.export.package import pin_package
 from ingest.export.pseudonym import KEY_VARIABLE, Pseudonymiser
 from ingest.export.run import export
 from ingest.export.snapshot import load_snapshot
+from ingest.export.thai_font import thai_font_file
 from ingest.jobs import sync_job
 from ingest.record.template import FOCUS_GROUP_QUESTIONS, default_answers
 
@@ -168,6 +169,7 @@ def test_the_questionnaire_summary_counts_levels_and_draws_a_chart_per_item(demo
 
 
 def test_photos_are_the_counted_ones_renamed_in_arrival_order_with_a_contact_sheet(demo, exported):
+    assert thai_font_file() is not None  # .ci/run installs one: the sheets then carry the Thai unit names
     campaign = load_campaign(demo.config)
     for code, (_, uploads) in demo.scenarios.items():
         folders = list((exported / "photos").glob(f"{code}_*"))
@@ -331,3 +333,18 @@ def test_photo_metadata_is_stripped_without_touching_the_picture():
     image.save(png, "PNG", pnginfo=info)
     assert b"Somchai" not in strip_metadata(png.getvalue())
     assert strip_metadata(b"not a picture") == b"not a picture"
+
+
+def test_personal_columns_come_from_the_config_and_a_typo_is_named(demo, tmp_path):
+    import yaml
+
+    from ingest.config import campaign_from_mapping
+    from ingest.errors import ConfigError
+
+    raw = yaml.safe_load(demo.config.read_text(encoding="utf-8"))
+    campaign = campaign_from_mapping(raw, base_dir=demo.root)
+    assert campaign.deliverable("questionnaire").personal == ("ชื่อ-นามสกุล",)
+    raw["deliverables"][0]["columns"] = {"ตำแหน่ง": {"persona": True}}
+    with pytest.raises(ConfigError) as caught:
+        campaign_from_mapping(raw, base_dir=demo.root)
+    assert "deliverables[0].columns.ตำแหน่ง.persona" in str(caught.value) and "personal" in str(caught.value)
