@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -43,6 +44,9 @@ def last_as_of(runs: list[dict[str, Any]]) -> datetime | None:
 
 
 def load_snapshot(campaign: Campaign, as_of: datetime | None) -> Snapshot:
+    if not Path(campaign.state_path).exists():  # opening it would create an empty one
+        raise StateError(f"state file {campaign.state_path} does not exist: run `tidtam sync --config ...` first, "
+                         "then export")
     with state_errors(campaign.state_path):
         state = StateStore(campaign.state_path, check=True)
         try:
