@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
@@ -26,6 +27,7 @@ class PhotoBytes:
         self.cache = cache
         self._open_sources = open_sources
         self._sources: Mapping[str, UploadsSource] | None = None
+        self._lock = threading.Lock()  # read() runs on several download threads
         self.downloads = 0
 
     def read(self, file_id: str, sha256: str) -> bytes:
@@ -37,8 +39,9 @@ class PhotoBytes:
             content = cached.read_bytes()
             if hashlib.sha256(content).hexdigest() == sha256:
                 return content
-        if self._sources is None:
-            self._sources = self._open_sources()
+        with self._lock:
+            if self._sources is None:
+                self._sources = self._open_sources()
         source = self._sources.get(source_name)
         if source is None:
             raise ItemError(f"{file.origin or file.name}: source {source_name} is no longer in the config")
@@ -49,7 +52,8 @@ class PhotoBytes:
         if hashlib.sha256(content).hexdigest() != sha256:
             raise ItemError(f"{file.origin or file.name}: changed since the last sync; run `tidtam sync`, then export")
         if remote:
-            self.downloads += 1
+            with self._lock:
+                self.downloads += 1
             cached.parent.mkdir(parents=True, exist_ok=True)
             partial = cached.with_suffix(".part")
             partial.write_bytes(content)

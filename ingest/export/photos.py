@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,8 @@ TITLE_HEIGHT = 76
 # Pillow's own encoder settings, spelled out: a later Pillow changing a default must not change the bytes.
 JPEG_SETTINGS = {"quality": 80, "optimize": False, "progressive": False, "subsampling": 2}
 Progress = Callable[[str, int, int], None]
+# Photos read at once: a Drive download is mostly waiting (as in ingest.collect's DOWNLOAD_WORKERS).
+READ_WORKERS = 8
 
 
 @dataclass
@@ -70,31 +73,45 @@ def export_photos(snapshot: Snapshot, out: Path, reader: PhotoBytes, *, pseudony
     total = sum(len(rows) for rows in by_unit.values())
     names = {u.code: u.name for u in snapshot.campaign.units}
     done = 0
-    for code, rows in by_unit.items():
-        folder = out / FOLDER / safe_folder_name(code, names.get(code, ""))
-        folder.mkdir(parents=True, exist_ok=True)
-        thumbs: list[tuple[str, bytes | None]] = []
-        for n, row in enumerate(rows.itertuples(index=False), start=1):
-            try:
-                content = reader.read(row.file_id, row.sha256)
-            except ItemError as exc:
-                result.skipped.append(str(exc))
-                log.warning("photo not exported: %s", exc)
-            else:
-                if pseudonymised:
-                    content = strip_metadata(content)
-                path = folder / f"{code}_{n}.{_extension(row.content_type, row.name)}"
-                path.write_bytes(content)
-                result.files.append(path)
-                result.copied += 1
-                thumbs.append((path.name, content))
-            done += 1
-            if progress:
-                progress("photos", done, total)
-        sheet = folder / f"{code}_contact_sheet.jpg"
-        sheet.write_bytes(contact_sheet(code, names.get(code, ""), thumbs))
-        result.files.append(sheet)
+
+    def read(row: tuple) -> bytes | ItemError:
+        try:
+            return reader.read(row.file_id, row.sha256)
+        except ItemError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=READ_WORKERS, thread_name_prefix="export-photo") as pool:
+        for code, rows in by_unit.items():
+            done = _unit_photos(code, names.get(code, ""), rows, out, pool.map(read, rows.itertuples(index=False)),
+                                result, pseudonymised, done, total, progress)
     return result
+
+
+def _unit_photos(code: str, name: str, rows: pd.DataFrame, out: Path, contents: Iterable[bytes | ItemError],
+                 result: PhotoExport, pseudonymised: bool, done: int, total: int, progress: Progress | None) -> int:
+    """Write one unit's photos (read in order on the pool's threads) and its contact sheet."""
+    folder = out / FOLDER / safe_folder_name(code, name)
+    folder.mkdir(parents=True, exist_ok=True)
+    thumbs: list[tuple[str, bytes | None]] = []
+    for n, (row, content) in enumerate(zip(rows.itertuples(index=False), contents, strict=True), start=1):
+        if isinstance(content, ItemError):
+            result.skipped.append(str(content))
+            log.warning("photo not exported: %s", content)
+        else:
+            if pseudonymised:
+                content = strip_metadata(content)
+            path = folder / f"{code}_{n}.{_extension(row.content_type, row.name)}"
+            path.write_bytes(content)
+            result.files.append(path)
+            result.copied += 1
+            thumbs.append((path.name, content))
+        done += 1
+        if progress:
+            progress("photos", done, total)
+    sheet = folder / f"{code}_contact_sheet.jpg"
+    sheet.write_bytes(contact_sheet(code, name, thumbs))
+    result.files.append(sheet)
+    return done
 
 
 def _thumbnail(content: bytes | None) -> Image.Image:
