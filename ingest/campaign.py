@@ -96,6 +96,7 @@ class Deliverable:
     unit_label: str = "ชุด"  # the counter word in Thai: ชุด, ฉบับ, ภาพ
     document_rules: DocumentRules = field(default_factory=DocumentRules)
     photo_rules: PhotoRules = field(default_factory=PhotoRules)
+    personal: tuple[str, ...] = ()  # responses: questions whose answers name a person (config `personal: true`)
 
 
 @dataclass(frozen=True)

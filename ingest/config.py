@@ -200,6 +200,7 @@ def _deliverables(raw: list[Any], sources: Mapping[str, SourceSpec], names: set[
             unit_question=section.unit_question, dedupe_key=tuple(section.dedupe_key or ()),
             file_pattern=section.file_pattern, link=section.link,
             unit_label=section.unit_label or _COUNTER_WORD[section.kind],
+            personal=tuple(q for q, c in (section.columns or {}).items() if c.personal),
             **_rules(section, f"{where}.rules", problems)))
     return found
 

@@ -167,6 +167,11 @@ class PhotoRulesSection(Section):
     distinct_by_content: bool = Field(True, description="true or false")
 
 
+class ColumnSection(Section):
+    label, fix = "column", "a mapping like `{personal: true}`"
+    personal: bool = Field(False, description="true or false (true: names a person; pseudonymised on export)")
+
+
 class DeliverableSection(Section):
     label, fix = "deliverable", "a mapping with id, source, kind, expected and due"
     id: Annotated[Text, AfterValidator(_pattern(r"[a-z][a-z0-9_]*", "must be lower-case letters, digits and _ "
@@ -186,6 +191,8 @@ class DeliverableSection(Section):
     link: Text | None = Field(None, description="the form or folder link sent in reminders")
     unit_label: Text | None = Field(None, description="the Thai counter word, e.g. ฉบับ")
     rules: dict[Text, Any] | None = Field(None, description="a mapping of rules")
+    columns: dict[Text, ColumnSection] | None = Field(
+        None, description="a mapping of a question to its settings, e.g. {ชื่อ-นามสกุล: {personal: true}}")
 
 
 class OverrideSection(Section):

@@ -246,6 +246,9 @@ deliverables:
     due: 7 พ.ย. 2565
     unit_question: จังหวัด
     dedupe_key: [ชื่อ-นามสกุล]
+    columns:
+      ชื่อ-นามสกุล:
+        personal: true     # replaced by a pseudonym in `tidtam export --pseudonymise`
     link: https://forms.gle/EXAMPLE
   - id: record
     title: แบบบันทึกสนทนากลุ่ม

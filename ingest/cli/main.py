@@ -13,6 +13,7 @@ import click
 
 from ingest.cli.alerts import alerts_command
 from ingest.cli.doctor import doctor_command
+from ingest.cli.export import export_command
 from ingest.cli.options import as_of_option, config_option
 from ingest.errors import TidtamError, unexpected_traceback
 
@@ -188,6 +189,7 @@ def status(config: Path, as_of: datetime | None, fmt: str) -> None:
 
 cli.add_command(alerts_command)
 cli.add_command(doctor_command)
+cli.add_command(export_command)
 
 
 def main() -> None:

@@ -24,8 +24,8 @@ def campaign_days(campaign: Campaign, evaluation: Evaluation) -> list[date]:
     A campaign with no `opens` starts on the day the first unit completed anything, else on its
     first deadline's day.
     """
-    deadlines = [d.deadline for d in campaign.deliverables]
-    deadlines += [o.due_at + d.grace for d in campaign.deliverables for o in campaign.overrides
+    deadlines = [d.due_at + d.grace for d in campaign.deliverables]
+    deadlines += [campaign.deadline_for(o.unit, d) for d in campaign.deliverables for o in campaign.overrides
                   if o.deliverable in (None, d.id) and o.due_at]
     opens = [d.opens_at for d in campaign.deliverables if d.opens_at]
     done = [c.completed_at for u in evaluation.units for c in u.deliverables.values() if c.completed_at]
