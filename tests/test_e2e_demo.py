@@ -28,11 +28,11 @@ UPLOADS = {  # scenario → (record, photos)
 
 
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory):
-    root = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(root)])
-    assert result.exit_code == 0, result.output
-    assert "76" in result.output and "workbook:" in result.output
+def workspace(demo_workspace, tmp_path_factory):
+    shared, output = demo_workspace  # `tidtam demo`, run once per session (conftest.py)
+    assert "76" in output and "workbook:" in output
+    root = tmp_path_factory.mktemp("demo") / "ws"
+    shutil.copytree(shared, root)  # the tests below sync it again and rewrite its files
     return root
 
 

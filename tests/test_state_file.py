@@ -11,20 +11,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli.main import cli, main
+from ingest.cli.main import main
 from ingest.state import StateStore
 
 AS_OF = "2022-11-12T17:00"
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("demo")
-    result = CliRunner().invoke(cli, ["demo", "--dir", str(root)])
-    assert result.exit_code == 0, result.output
+def demo(demo_workspace) -> Path:
+    root, _ = demo_workspace  # `tidtam demo`, run once per session (conftest.py)
     assert len(list((root / "outbox").glob("*.eml"))) > 20  # the demo mails the late units
     return root
 
