@@ -31,7 +31,7 @@ def demo_workspace(tmp_path_factory) -> tuple[Path, str]:
     pytest-xdist the workers share it too: the first to get the lock builds it, the others wait."""
     from click.testing import CliRunner
 
-    from ingest.cli import cli
+    from ingest.cli.main import cli
 
     base = tmp_path_factory.getbasetemp()
     shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
