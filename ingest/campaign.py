@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
+from ingest.alerts.policy import AlertPolicy
+
 Kind = Literal["response", "document", "photo", "other"]
 SourceKind = Literal["responses", "uploads"]
 
@@ -125,7 +127,7 @@ class Campaign:
     sources: Mapping[str, SourceSpec]
     overrides: tuple[Override, ...] = ()
     warehouse: Mapping[str, Any] = field(default_factory=dict)
-    mail: Mapping[str, Any] = field(default_factory=dict)
+    mail: AlertPolicy | None = None  # the `mail:` section, made once by ingest.config; None: no e-mail
     schedule: Schedule | None = None
     google: Mapping[str, Any] = field(default_factory=dict)  # credentials, subject, retry bounds (ingest.config)
     state_path: str = "tidtam-state.sqlite"

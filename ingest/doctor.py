@@ -28,7 +28,7 @@ def diagnose(campaign: Campaign, *, google_api: GoogleApi | None = None) -> list
     """Every check's finding, in config order; nothing raises for a problem it can describe."""
     needed = [SOURCE_SCOPES[s.backend] for s in campaign.sources.values() if s.backend in SOURCE_SCOPES]
     needed += [WAREHOUSE_SCOPES[b] for b in [campaign.warehouse.get("backend")] if b in WAREHOUSE_SCOPES]
-    gmail = campaign.mail.get("backend") == "gmail"
+    gmail = campaign.mail is not None and campaign.mail.transport.backend == "gmail"
     if not needed and not gmail:
         return [Finding("google", True, "no Google backend is configured: nothing to check")]
     try:
@@ -68,7 +68,7 @@ def _token(api: GoogleApi, name: str) -> str:
 
 
 def _gmail(campaign: Campaign) -> Finding:
-    sender = campaign.mail.get("sender") or campaign.google.get("subject")
+    sender = (campaign.mail.sender if campaign.mail else "") or campaign.google.get("subject")
     if not sender:
         return Finding("mail.sender", False, "a service account sends mail only as a Workspace mailbox, through "
                                              "domain-wide delegation: set mail.sender to that address")

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ingest.alerts.plan import DIGEST, StageKey
+from ingest.alerts.plan import DIGEST, History, StageKey
 from ingest.state import StateStore
 from ingest.thaidate import BANGKOK
 
@@ -59,6 +59,12 @@ class AlertLog:
     def __init__(self, state: StateStore) -> None:
         self.state = state
         self.db = state.db
+
+    def history(self, now: datetime) -> History:
+        """Everything planning at `now` needs from the log, read in one place before anything is planned."""
+        last_day, last_as_of, reported = self.last_digest()
+        return History(frozenset(self.recorded_stages()), self.recipients_on(now.astimezone(BANGKOK).date()),
+                       last_day, frozenset(reported), tuple(self.messages(kind="reminder", since=last_as_of)))
 
     def recorded_stages(self) -> set[StageKey]:
         """Every stage held by a message (pending, sent, partial, failed or unknown)."""

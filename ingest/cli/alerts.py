@@ -10,7 +10,7 @@ import click
 
 from connectors.base import Mailer
 from ingest.alerts.plan import Reminder
-from ingest.alerts.send import AlertReport, build_mailer, policy_of, send_alerts
+from ingest.alerts.send import AlertReport, build_mailer, send_alerts
 from ingest.campaign import Campaign
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
@@ -46,8 +46,7 @@ def alerts_command(config: Path, as_of: datetime, dry_run: bool) -> None:
     Example: tidtam alerts --config config.yaml --as-of 2022-11-12T09:00 --dry-run
     """
     campaign = load_campaign(config)
-    policy = policy_of(campaign)
-    mailer = None if dry_run else build_mailer(campaign, policy)
+    mailer = None if dry_run else build_mailer(campaign)
     try:
         if dry_run:
             report = _run(campaign, None, as_of, dry_run=True)
