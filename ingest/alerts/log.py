@@ -1,5 +1,8 @@
 """The alert log in the state database: intents recorded before sending, outcomes after.
 
+Its tables (alert_messages, alert_stages) are declared in ingest.alerts.log_tables; only this module
+reads or writes them (ingest.publish.analyst shows them through `AlertLog.messages`).
+
 Statuses of a message row:
     pending   intent recorded, outcome not yet known (the run is sending it, or died doing so)
     sent      the server accepted it for every recipient
