@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connectors.base import CallCounting, Closeable, Mailer, ResponsesSource, UploadsSource, Warehouse
-from ingest.alerts.send import policy_of
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, FatalSourceError
 from ingest.registry import backend, names
@@ -16,7 +15,6 @@ from ingest.state import StateStore
 
 if TYPE_CHECKING:
     from connectors.google_api import GoogleApi
-    from ingest.alerts.policy import AlertPolicy
 
 
 class StateMemo:
@@ -111,12 +109,15 @@ def build_backends(campaign: Campaign, *, google_api: GoogleApi | None = None, e
         problems.append(f"google.credentials: {exc}")
     if problems:
         raise ConfigError(problems)
-    mailer = build_mailer(campaign, policy_of(campaign)) if email and campaign.mail else None
+    mailer = build_mailer(campaign) if email and campaign.mail else None
     return Backends(responses, uploads, warehouse, wiring.opened, mailer)
 
 
-def build_mailer(campaign: Campaign, policy: AlertPolicy) -> Mailer:
-    """The mailer the alert policy's transport names (`mail.backend`)."""
+def build_mailer(campaign: Campaign) -> Mailer:
+    """The mailer the alert policy's transport names (`mail.backend`); the outbox without a `mail:` section."""
+    from ingest.alerts.policy import AlertPolicy
+
+    policy = campaign.mail or AlertPolicy()
     transport = policy.transport
     entry = backend(transport.backend, "mailer")
     if entry is None:

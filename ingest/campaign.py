@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from connectors.google_settings import GoogleSettings
+from ingest.alerts.policy import AlertPolicy
 
 Kind = Literal["response", "document", "photo", "other"]
 SourceKind = Literal["responses", "uploads"]
@@ -133,7 +134,7 @@ class Campaign:
     sources: Mapping[str, SourceSpec]
     overrides: tuple[Override, ...] = ()
     warehouse: WarehouseSpec = field(default_factory=WarehouseSpec)
-    mail: Mapping[str, Any] = field(default_factory=dict)
+    mail: AlertPolicy | None = None  # the `mail:` section, made once by ingest.config; None: no e-mail
     schedule: Schedule | None = None
     google: GoogleSettings = field(default_factory=GoogleSettings)  # credentials, subject, retry bounds
     state_path: str = "tidtam-state.sqlite"

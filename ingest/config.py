@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from connectors.google_settings import GoogleSettings
-from ingest.alerts.policy import alert_policy_from_config
+from ingest.alerts.policy import AlertPolicy, alert_policy_from_config, clock_time
 from ingest.campaign import (
     Campaign,
     Deliverable,
@@ -95,13 +95,12 @@ def campaign_from_mapping(raw: Any, *, base_dir: Path, source: str = "config") -
             problems.append(f"units.aliases.{alias}: unit code {code!r} is not one of the campaign's units")
     schedule = _schedule(top.schedule, problems)
     google = _google(top.google, base_dir, problems)
-    mail = top.mail or {}
-    alert_policy_from_config(mail, problems)  # validated here so a bad mail: key fails every command early
+    mail = _mail(top.mail, schedule, problems)
     if problems or head is None or units_section is None or state is None:
         raise ConfigError(problems, source)
     return Campaign(
         id=head.id, title=head.title or head.id, units=tuple(units), deliverables=tuple(deliverables),
-        sources=sources, overrides=tuple(overrides), warehouse=warehouse, mail=dict(mail), schedule=schedule,
+        sources=sources, overrides=tuple(overrides), warehouse=warehouse, mail=mail, schedule=schedule,
         google=google, state_path=str(_resolve(base_dir, state.path)), match_threshold=units_section.match_threshold,
         unit_aliases=dict(aliases), base_dir=str(base_dir))
 
@@ -255,6 +254,17 @@ def _schedule(raw: Any, problems: list[str]) -> Schedule | None:
         problems.append("schedule.every: must be at least 1s")
     return Schedule(interval=section.every, cron=section.cron, full_every=section.full_every,
                     misfire_grace=section.misfire_grace, digest_at=section.digest_at)
+
+
+def _mail(raw: Any, schedule: Schedule | None, problems: list[str]) -> AlertPolicy | None:
+    """The alert policy, made here once so a bad `mail:` key fails every command early; None without
+    a `mail:` section (no e-mail). The digest's hour falls back to `schedule.digest_at`."""
+    if not raw:
+        return None
+    policy = alert_policy_from_config(raw, problems)
+    if policy.digest_at is None and schedule is not None and schedule.digest_at:
+        policy = replace(policy, digest_at=clock_time(schedule.digest_at))
+    return policy
 
 
 def _google(raw: Any, base_dir: Path, problems: list[str]) -> GoogleSettings:

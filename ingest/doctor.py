@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from connectors.base import Checkable
 from connectors.google_api import GoogleApi, open_google_api
 from connectors.google_auth import SCOPES, delegated_subject, load_key
-from ingest.alerts.send import policy_of
 from ingest.backends import build_backends
 from ingest.campaign import Campaign
 from ingest.errors import ConfigError, SourceError
@@ -28,7 +27,7 @@ def google_backends(campaign: Campaign) -> list[Backend]:
     configured = [backend(s.backend, s.role) for s in campaign.sources.values()]
     configured.append(backend(campaign.warehouse.backend, "warehouse"))
     if campaign.mail:
-        configured.append(backend(policy_of(campaign).transport.backend, "mailer"))
+        configured.append(backend(campaign.mail.transport.backend, "mailer"))
     return [b for b in configured if b is not None and b.scopes is not None]
 
 
@@ -74,7 +73,7 @@ def _token(api: GoogleApi, name: str) -> str:
 
 def _mailer(campaign: Campaign, mailer: Backend) -> Finding:
     """A mailer on a Google API sends as a Workspace mailbox: its token is asked for as that mailbox."""
-    sender = policy_of(campaign).sender or campaign.google.subject
+    sender = campaign.mail.sender or campaign.google.subject
     if not sender:
         return Finding("mail.sender", False, "a service account sends mail only as a Workspace mailbox, through "
                                              "domain-wide delegation: set mail.sender to that address")

@@ -99,14 +99,13 @@ def alerts_job(config: str | Path, as_of: datetime | None = None, *, dry_run: bo
     """`tidtam alerts`: the reminders and digest due at `as_of` (default now) from the stored state.
     A dry run plans without a mailer or the lock; otherwise it holds the sync lock while it sends."""
     from connectors.base import Closeable
-    from ingest.alerts.send import policy_of
     from ingest.backends import build_mailer
 
     campaign = load_campaign(config)
     as_of = as_of or _now()
     if dry_run:
         return _alerts_on_state(campaign, None, as_of)
-    mailer = build_mailer(campaign, policy_of(campaign))
+    mailer = build_mailer(campaign)
     try:
         with sync_lock(campaign.state_path, command="alerts"):
             return _alerts_on_state(campaign, mailer, as_of)

@@ -19,8 +19,6 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from ingest.alerts.policy import clock_time
-from ingest.alerts.send import policy_of
 from ingest.campaign import Campaign, Schedule
 from ingest.config import load_campaign
 from ingest.errors import ConfigError, TidtamError, unexpected_traceback
@@ -40,14 +38,10 @@ def digest_trigger(campaign: Campaign) -> CronTrigger | None:
     """A daily run at the digest time (`mail.alerts.digest_at`, else `schedule.digest_at`), so the
     coordinators' digest goes out on fresh data at that time and not one interval later; None
     without e-mail or without a digest time (then the first sync of the day sends the digest)."""
-    if not campaign.mail:
+    policy = campaign.mail
+    if policy is None or not policy.enabled or not policy.digest or policy.digest_at is None:
         return None
-    policy = policy_of(campaign)
-    at = policy.digest_at or (clock_time(campaign.schedule.digest_at) if campaign.schedule and
-                              campaign.schedule.digest_at else None)
-    if not policy.enabled or not policy.digest or at is None:
-        return None
-    return CronTrigger(hour=at.hour, minute=at.minute, timezone=BANGKOK)
+    return CronTrigger(hour=policy.digest_at.hour, minute=policy.digest_at.minute, timezone=BANGKOK)
 
 
 def serve(config: str | Path, *, max_runs: int | None = None, extra_jobs: Callable[[BlockingScheduler], None] | None = None,

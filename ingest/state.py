@@ -16,11 +16,15 @@ from typing import Any
 
 from connectors.base import FormResponse, UploadedFile
 from connectors.cells import clean_text
+from ingest.alerts.log_tables import MIGRATION as ALERT_LOG_MIGRATION
+from ingest.alerts.log_tables import TABLES as ALERT_LOG_TABLES
 from ingest.errors import StateError
 from ingest.facts import FileFacts
 from ingest.state_codec import facts_from_json, file_from_json, response_from_json, to_json
 
-# Each entry migrates the schema from version i to i+1; append, never edit a shipped one.
+# Each entry migrates the schema from version i to i+1; append, never edit a shipped one. Each part of
+# the file owns its tables: the sources' and the run log's are here, the alert log's (version 2) in
+# ingest.alerts.log_tables.
 MIGRATIONS: list[str] = [
     """
     CREATE TABLE responses (source TEXT NOT NULL, response_id TEXT NOT NULL, record TEXT NOT NULL,
@@ -36,27 +40,11 @@ MIGRATIONS: list[str] = [
                        counts TEXT NOT NULL DEFAULT '{}', api_calls TEXT NOT NULL DEFAULT '{}',
                        error TEXT NOT NULL DEFAULT '');
     """,
-    # Alerts (ingest.alerts.log): one row per message, and the stages it covers. The primary key of
-    # alert_stages is what makes a (unit, deliverable, stage, deadline) mail go out at most once.
-    """
-    CREATE TABLE alert_messages (message_id TEXT PRIMARY KEY, kind TEXT NOT NULL, unit TEXT NOT NULL,
-                                 unit_name TEXT NOT NULL DEFAULT '', stage TEXT NOT NULL,
-                                 stages TEXT NOT NULL DEFAULT '', owed TEXT NOT NULL DEFAULT '',
-                                 recipients TEXT NOT NULL, recipient_count INTEGER NOT NULL,
-                                 subject TEXT NOT NULL, as_of TEXT NOT NULL, day TEXT NOT NULL,
-                                 status TEXT NOT NULL, refused TEXT NOT NULL DEFAULT '{}',
-                                 error TEXT NOT NULL DEFAULT '', finished_at TEXT,
-                                 payload TEXT NOT NULL DEFAULT '{}');
-    CREATE INDEX alert_messages_day ON alert_messages (day);
-    CREATE TABLE alert_stages (unit TEXT NOT NULL, deliverable TEXT NOT NULL, stage TEXT NOT NULL,
-                               deadline TEXT NOT NULL,
-                               message_id TEXT NOT NULL REFERENCES alert_messages (message_id),
-                               PRIMARY KEY (unit, deliverable, stage, deadline));
-    """,
+    ALERT_LOG_MIGRATION,
 ]
 
 
-TABLES = ("responses", "files", "file_facts", "cursors", "kv", "runs", "alert_messages", "alert_stages")
+TABLES = ("responses", "files", "file_facts", "cursors", "kv", "runs", *ALERT_LOG_TABLES)
 
 # What to do when the file cannot be used. The alert log inside it is what keeps a reminder from being
 # sent twice, so starting over from an empty file must never happen silently.

@@ -8,6 +8,7 @@ from typing import Any
 
 import pandas as pd
 
+from ingest.alerts.policy import AlertPolicy, alert_policy_from_config
 from ingest.campaign import Campaign, Deliverable, Override, SourceSpec, Unit
 from ingest.status import ITEM_COLUMNS
 from ingest.thaidate import BANGKOK
@@ -44,7 +45,15 @@ def campaign(units: Sequence[Unit], *, mail: Mapping[str, Any] | None = None,
              overrides: Sequence[Override] = (), deliverables: Sequence[Deliverable] | None = None) -> Campaign:
     return Campaign(id="cdd-test", title='ถอดบทเรียนอำเภอนำร่อง "บำบัดทุกข์ บำรุงสุข"', units=tuple(units),
                     deliverables=tuple(deliverables or (QUESTIONNAIRE, RECORD, PHOTOS)), sources=SOURCES,
-                    overrides=tuple(overrides), mail=dict(mail if mail is not None else mail_section()))
+                    overrides=tuple(overrides), mail=policy_of(mail if mail is not None else mail_section()))
+
+
+def policy_of(section: Mapping[str, Any]) -> AlertPolicy:
+    """The typed policy ingest.config makes from a `mail:` section (the tests' sections are valid)."""
+    problems: list[str] = []
+    policy = alert_policy_from_config(section, problems)
+    assert not problems, problems
+    return policy
 
 
 def items(rows: Iterable[tuple[str, str, datetime, bool, str]]) -> pd.DataFrame:

@@ -23,7 +23,7 @@ from connectors.gmail import GmailMailer, gmail_mailer
 from connectors.google_auth import SCOPES
 from connectors.google_settings import GoogleSettings
 from ingest.alerts.log import AlertLog
-from ingest.alerts.send import AlertReport, policy_of, send_alerts
+from ingest.alerts.send import AlertReport, send_alerts
 from ingest.backends import build_mailer
 from ingest.errors import (
     DeliveryUnknownError,
@@ -98,7 +98,7 @@ def test_the_configured_mailer_acts_as_the_bare_sender_address(emu, tmp_path):
     emu.auth.workspace_domains = {"example.go.th"}
     c = replace(campaign(UNITS, mail={**mail_section(), "backend": "gmail"}),
                 google=GoogleSettings(credentials=str(tmp_path / "service-account.json"), api_base_url=emu.base_url))
-    build_mailer(c, policy_of(c)).send(message())
+    build_mailer(c).send(message())
     (sent,) = emu.gmail.sent
     # Decoded with email.header: the modern parser puts a space between the two encoded words the
     # long Thai name is folded into (RFC 2047 §6.2 says to join them), which is not in the message.

@@ -12,7 +12,6 @@ import yaml
 from connectors.base import Checkable
 from connectors.google_auth import SCOPES
 from ingest.alerts.policy import MAIL_BACKENDS
-from ingest.alerts.send import policy_of
 from ingest.backends import build_backends, build_mailer
 from ingest.config import campaign_from_mapping
 from ingest.config_schema import SourceSection, WarehouseSection
@@ -67,7 +66,7 @@ def test_each_entry_is_consistent(entry: Backend):
 def test_each_entry_builds_from_its_config_and_doctor_checks_it_when_it_has_scopes(entry: Backend, tmp_path):
     campaign = campaign_from_mapping(config_using(entry, tmp_path), base_dir=tmp_path)
     if entry.role == "mailer":
-        built: Any = build_mailer(campaign, policy_of(campaign))
+        built: Any = build_mailer(campaign)
     else:
         backends = build_backends(campaign, email=False)
         role = {"responses": backends.responses, "uploads": backends.uploads}

@@ -1,5 +1,8 @@
 """The alert log in the state database: intents recorded before sending, outcomes after.
 
+Its tables (alert_messages, alert_stages) are declared in ingest.alerts.log_tables; only this module
+reads or writes them (ingest.publish.analyst shows them through `AlertLog.messages`).
+
 Statuses of a message row:
     pending   intent recorded, outcome not yet known (the run is sending it, or died doing so)
     sent      the server accepted it for every recipient
@@ -19,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from ingest.alerts.plan import DIGEST, StageKey
+from ingest.alerts.plan import DIGEST, History, StageKey
 from ingest.state import StateStore
 from ingest.thaidate import BANGKOK
 
@@ -59,6 +62,13 @@ class AlertLog:
     def __init__(self, state: StateStore) -> None:
         self.state = state
         self.db = state.db
+
+    def history(self, now: datetime) -> History:
+        """Everything planning at `now` needs from the log, read in one place before anything is planned."""
+        last_day, last_as_of, reported = self.last_digest()
+        return History(frozenset(self.recorded_stages()), self.recipients_on(now.astimezone(BANGKOK).date()),
+                       last_day, frozenset(reported), tuple(self.messages(kind="reminder", since=last_as_of)),
+                       last_as_of)
 
     def recorded_stages(self) -> set[StageKey]:
         """Every stage held by a message (pending, sent, partial, failed or unknown)."""

@@ -1,15 +1,16 @@
 """Planning reminders and the coordinators' digest (pure): who is owed which stage mail at `now`.
 
-Values in, values out: statuses, the policy, the stages already recorded and the budget already
-used come in; an ordered plan comes out. Sending and recording live in ingest.alerts.send.
+Values in, values out: statuses, the policy and what the alert log holds (`History`: the stages
+already recorded, the budget already used, the last digest) come in; one ordered plan and the day's
+digest come out (`plan_run`). Composing, sending and recording come after, in ingest.alerts.send.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from ingest.alerts.addresses import address_problem
 from ingest.alerts.policy import AlertPolicy, Stage
@@ -105,6 +106,36 @@ class AlertPlan:
         return self.send + self.queued + self.held + self.no_address
 
 
+class Reach(Protocol):
+    """Where a channel reaches a unit: the part of ingest.alerts.channel.Channel that planning uses."""
+
+    def addresses(self, unit: Unit) -> tuple[str, ...]: ...
+
+    def address_problem(self, address: str) -> str | None: ...
+
+
+class EmailReach:
+    """E-mail's reach: the unit's addresses from the units or contacts file, checked strictly."""
+
+    def addresses(self, unit: Unit) -> tuple[str, ...]:
+        return unit.emails
+
+    def address_problem(self, address: str) -> str | None:
+        return address_problem(address)
+
+
+@dataclass(frozen=True)
+class History:
+    """What the alert log holds that planning needs (ingest.alerts.log.AlertLog.history), read once."""
+
+    recorded: frozenset[StageKey]  # every stage held by a message (pending, sent, partial, failed, unknown)
+    budget_used: int  # recipients today so far, whatever came of each attempt
+    last_digest_day: date | None
+    reported: frozenset[tuple[str, str, str]]  # every rule break a digest has reported
+    since_digest: tuple[Mapping[str, Any], ...] = ()  # the log's reminder rows since the last digest
+    last_digest_at: datetime | None = None  # the as-of of the last digest recorded
+
+
 def due_stage(stages: Sequence[Stage], deadline: datetime, now: datetime) -> Stage | None:
     """The latest stage whose day (deadline's date + offset, Bangkok) has begun by `now`.
 
@@ -119,30 +150,56 @@ def due_stage(stages: Sequence[Stage], deadline: datetime, now: datetime) -> Sta
     return latest
 
 
+def plan_run(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, history: History, now: datetime,
+             *, warnings: Sequence[SourceWarning] = (), reach: Reach | None = None) -> tuple[AlertPlan, Digest | None]:
+    """The reminders and today's digest, planned once: the digest (when it fits today's budget)
+    reserves its recipients first, then the reminders share what is left, most urgent first.
+
+    The deliverables of a source in `warnings` (it failed or could not read its rows in this run) are
+    in no reminder: a unit may look as if it owed them only because its rows could not be read.
+    """
+    withheld = {i for w in warnings for i in w.deliverables}
+    owed, problems = _owed(campaign, evaluation, policy, history.recorded, now, withheld, reach or EmailReach())
+    no_address = tuple(r for r in owed if not r.to)
+    digest = plan_digest(campaign, evaluation, policy, now, last_day=history.last_digest_day,
+                         reported=history.reported, warnings=warnings,
+                         mail_problems=_mail_problems(campaign, history.since_digest, problems, no_address),
+                         reminders_sent=sum(row["status"] in ("sent", "partial") for row in history.since_digest))
+    if digest and history.budget_used + digest.recipients > policy.daily_budget:
+        digest = None  # over today's budget: tomorrow's digest covers the same ground
+    used = history.budget_used + (digest.recipients if digest else 0)
+    return _allot(owed, problems, policy, now, used), digest
+
+
 def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, already: Collection[StageKey],
-                now: datetime, *, budget_used: int = 0, withheld: Collection[str] = ()) -> AlertPlan:
+                now: datetime, *, budget_used: int = 0, withheld: Collection[str] = (),
+                reach: Reach | None = None) -> AlertPlan:
     """Which units get a reminder now, and which wait for budget or for the end of quiet hours.
 
     `already` holds every stage recorded in the state (sent, failed, or of unknown outcome);
-    `budget_used` counts today's recipients so far, the digest's included. Deliverables in `withheld`
-    (their source failed or could not read its rows in this run) are left out of every reminder: a
-    unit may look as if it owed them only because its rows could not be read.
+    `budget_used` counts today's recipients so far, the digest's included.
     """
+    owed, problems = _owed(campaign, evaluation, policy, set(already), now, set(withheld), reach or EmailReach())
+    return _allot(owed, problems, policy, now, budget_used)
+
+
+def _owed(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy, recorded: Collection[StageKey],
+          now: datetime, withheld: Collection[str], reach: Reach) -> tuple[list[Reminder], list[AddressProblem]]:
+    """Every reminder due at `now` with its recipients, most urgent first, and the unusable addresses."""
     stages = policy.stages
     deliverables = {d.id: d for d in campaign.deliverables}
     units = {u.code: u for u in campaign.units}
-    recorded = set(already)
     reminders, problems = [], []
     for status in evaluation.units:
         unit = units.get(status.code)
         if unit is None:
             continue
-        reminder = _reminder(unit, status, deliverables, stages, recorded, now, set(withheld))
+        reminder = _reminder(unit, status, deliverables, stages, recorded, now, withheld)
         if reminder is None:
             continue
         to = []
-        for address in unit.emails:
-            problem = address_problem(address)
+        for address in reach.addresses(unit):
+            problem = reach.address_problem(address)
             if problem:
                 problems.append(AddressProblem(unit.code, address, problem))
             else:
@@ -150,6 +207,12 @@ def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
         cc = policy.coordinators if policy.cc_coordinators else ()
         reminders.append(_with_recipients(reminder, tuple(dict.fromkeys(to)), tuple(cc)))
     reminders.sort(key=lambda r: r.urgency)
+    return reminders, problems
+
+
+def _allot(reminders: Sequence[Reminder], problems: Sequence[AddressProblem], policy: AlertPolicy, now: datetime,
+           budget_used: int) -> AlertPlan:
+    """Today's budget and the quiet hours applied to the reminders, strictly in order of urgency."""
     no_address = tuple(r for r in reminders if not r.to)
     ready = [r for r in reminders if r.to]
     left = max(policy.daily_budget - budget_used, 0)
@@ -169,7 +232,7 @@ def plan_alerts(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
 
 
 def _reminder(unit: Unit, status: UnitStatus, deliverables: dict[str, Deliverable], stages: Sequence[Stage],
-              already: set[StageKey], now: datetime, withheld: Collection[str] = ()) -> Reminder | None:
+              already: Collection[StageKey], now: datetime, withheld: Collection[str] = ()) -> Reminder | None:
     lines, triggers, notes = [], [], []
     for deliverable_id, cell in status.deliverables.items():
         if deliverable_id in withheld:
@@ -316,3 +379,23 @@ def plan_digest(campaign: Campaign, evaluation: Evaluation, policy: AlertPolicy,
     return Digest(local.date(), now, policy.coordinators, evaluation.rates, evaluation.rates_by_deliverable,
                   evaluation.counts(), shortfall("missing"), shortfall("overdue"), new, current,
                   tuple(mail_problems), reminders_sent, tuple(warnings), tuple(rollups(campaign, evaluation)))
+
+
+def _mail_problems(campaign: Campaign, since_digest: Sequence[Mapping[str, Any]], address_problems: Sequence[AddressProblem],
+                   no_address: Sequence[Reminder]) -> list[MailProblem]:
+    """What the coordinators must fix: refused or unknown reminders since the last digest, bad addresses."""
+    names = {u.code: u.name for u in campaign.units}
+    problems = []
+    for row in since_digest:
+        name = row["unit_name"] or row["unit"]
+        for address, (code, reply) in row["refused"].items():
+            problems.append(MailProblem(name, address, f"เซิร์ฟเวอร์อีเมลปฏิเสธ ({code} {reply})"))
+        if row["status"] == "unknown":
+            problems.append(MailProblem(name, ", ".join(row["recipients"]["to"]),
+                                        "ไม่ทราบผลการส่ง (การส่งขาดตอนก่อนได้รับการยืนยัน) จึงไม่ส่งซ้ำ โปรดตรวจสอบ"))
+    for problem in address_problems:
+        problems.append(MailProblem(names.get(problem.unit, problem.unit), problem.address,
+                                    "ที่อยู่อีเมลไม่ถูกต้อง จึงไม่ได้ส่งถึงที่อยู่นี้"))
+    for reminder in no_address:
+        problems.append(MailProblem(reminder.unit.name, "-", "ไม่มีที่อยู่อีเมลที่ใช้ได้ จึงไม่ได้ส่งแจ้งเตือน"))
+    return problems

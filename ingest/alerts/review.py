@@ -17,10 +17,11 @@ from typing import Any
 
 from connectors.base import Mailer
 from ingest.alerts.addresses import address_problem, has_control
+from ingest.alerts.channel import EmailChannel, Outgoing
 from ingest.alerts.compose import Templates, _common, _safe_link, build_message, message_id
 from ingest.alerts.log import AlertLog, Intent
 from ingest.alerts.plan import StageKey
-from ingest.alerts.send import MailOutcome, _deliver, _folder, _outcome, policy_of
+from ingest.alerts.send import MailOutcome, _deliver, _folder, _outcome
 from ingest.campaign import Campaign
 from ingest.review import FAIL, ReviewLine
 from ingest.state import StateStore
@@ -42,7 +43,7 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
     """Mail each rejected item's unit once (dry run: say what would go). Stops where the budget ends."""
     if not rejections or not campaign.mail:
         return []
-    policy = policy_of(campaign)
+    policy = campaign.mail
     dry_run = dry_run or mailer is None or not policy.enabled
     if policy.quiet_hours and policy.quiet_hours.contains(now):
         return []
@@ -51,6 +52,7 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
     used = alert_log.recipients_on(now.astimezone(BANGKOK).date())
     units = {u.code: u for u in campaign.units}
     templates = templates or Templates(_folder(campaign, policy.templates) if policy.templates else None)
+    channel = EmailChannel(campaign, policy, templates, mailer)
     outcomes: list[MailOutcome] = []
     for line in sorted(rejections, key=lambda r: (r.at, r.unit, r.key)):
         unit = units.get(line.unit)
@@ -87,7 +89,7 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
         if not alert_log.record_intent(intent):
             outcomes.append(_outcome(intent, "skipped", "another run recorded this stage first"))
             continue
-        status, detail = _deliver(alert_log, mailer, intent, message, now)  # type: ignore[arg-type]
+        status, detail = _deliver(alert_log, channel, intent, Outgoing(msg_id, intent.subject, message), now)
         outcomes.append(_outcome(intent, status, detail))
         if status in ("deferred", "unknown"):
             break
