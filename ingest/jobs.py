@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from ingest.alerts.send import AlertReport
     from ingest.demo import DemoWorkspace
     from ingest.doctor import Finding
+    from ingest.export.run import ExportReport
     from ingest.pipeline import RunReport
 
 # What only some jobs need (the backends and the Google client, the pipeline, the mail templates, the
@@ -139,3 +140,11 @@ def doctor_job(config: str | Path) -> list[Finding]:
 
 def _now() -> datetime:
     return datetime.now(UTC).astimezone(BANGKOK)
+
+
+def export_job(config: str | Path, out: Path, *, as_of: datetime | None = None, pseudonymise: bool = False,
+               progress: Progress | None = None) -> ExportReport:
+    """`tidtam export`: the analysts' files from the stored state (default as-of: the last sync's)."""
+    from ingest.export.run import export
+
+    return export(load_campaign(config), out, as_of=as_of, pseudonymised=pseudonymise, progress=progress)

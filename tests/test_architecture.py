@@ -1,5 +1,6 @@
 """The import graph: the alerts package imports one way (its documented LAYERS), and ingest/ and
-connectors/ have no import cycle. Imports are read from the source (inside functions too)."""
+connectors/ have no import cycle. Imports are read from the source (inside functions too; those under
+`if TYPE_CHECKING:` are for annotations only and never run, so they are left out)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,25 @@ def module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+def _runtime_nodes(tree: ast.AST):
+    """Every node, except what sits under `if TYPE_CHECKING:` (imports for annotations only, never run)."""
+    for node in ast.iter_child_nodes(tree):
+        if isinstance(node, ast.If) and isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING":
+            yield from (n for child in node.orelse for n in _runtime_nodes_of(child))
+            continue
+        yield node
+        yield from _runtime_nodes(node)
+
+
+def _runtime_nodes_of(node: ast.AST):
+    yield node
+    yield from _runtime_nodes(node)
+
+
 def imports(path: Path) -> set[str]:
-    """Every module of ours that `path` imports, at any depth of its code."""
+    """Every module of ours that `path` imports when it runs, at any depth of its code."""
     found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+    for node in _runtime_nodes(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:

@@ -2,29 +2,22 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ingest.config import load_campaign
-
-console = Console()
-err_console = Console(stderr=True, soft_wrap=True)
+from ingest.cli.options import as_of_option, config_option
 
 
 @click.command("export")
-@click.option("--config", "config", type=click.Path(path_type=Path), required=True, help="The campaign's config.yaml.")
+@config_option
 @click.option("--out", "out", type=click.Path(path_type=Path), required=True,
               help="Folder to write to (new, empty, or an earlier export's).")
-@click.option("--as-of", "as_of", default=None, metavar="TIME",
-              help="Export what had arrived by this time [default: the last sync's as-of].")
+@as_of_option("Export what had arrived by this time [default: the last sync's as-of].")
 @click.option("--pseudonymise/--no-pseudonymise", default=False, show_default=True,
               help="Replace names and e-mails with stable pseudonyms (key: env TIDTAM_PSEUDONYM_KEY).")
-def export_command(config: Path, out: Path, as_of: str | None, pseudonymise: bool) -> None:
+def export_command(config: Path, out: Path, as_of: datetime | None, pseudonymise: bool) -> None:
     """Write analysis tables, the focus-group compendium, the questionnaire summary and photos.
 
     Reads only the state of the last sync (run `tidtam sync` first); photos on Drive are downloaded
@@ -32,11 +25,14 @@ def export_command(config: Path, out: Path, as_of: str | None, pseudonymise: boo
 
     Example: tidtam export --config config.yaml --out export-2565-11-16 --pseudonymise
     """
-    from ingest.cli.main import AsOf
-    from ingest.export.run import export
+    import time
 
-    moment: datetime | None = AsOf().convert(as_of, None, None) if as_of else None
-    campaign = load_campaign(config)
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from ingest.jobs import export_job
+
+    console, err_console = Console(), Console(stderr=True, soft_wrap=True)
     started = time.perf_counter()
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True, disable=not err_console.is_terminal) as bar:
@@ -47,7 +43,7 @@ def export_command(config: Path, out: Path, as_of: str | None, pseudonymise: boo
                 tasks[what] = bar.add_task(f"copying {what}", total=total)
             bar.update(tasks[what], completed=done)
 
-        report = export(campaign, out, as_of=moment, pseudonymised=pseudonymise, progress=progress)
+        report = export_job(config, out, as_of=as_of, pseudonymise=pseudonymise, progress=progress)
     counts = report.counts
     console.print(f"exported to {out}: {len(report.files)} files, {report.size / 2**20:.1f} MiB "
                   f"in {time.perf_counter() - started:.1f} s (as of {report.as_of:%Y-%m-%d %H:%M})")
