@@ -152,6 +152,7 @@ class Warehouse(Protocol):
     def write(self, tables: Iterable[Table]) -> None: ...
 
 
+@runtime_checkable
 class EditableWarehouse(Warehouse, Protocol):
     def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
         """Per tab, key → the editable cells of its row, for tabs whose header holds the named key and

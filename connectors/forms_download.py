@@ -17,8 +17,7 @@ import zipfile
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-import pandas as pd
-
+from connectors.pandas_text import pd
 from ingest.errors import InputError
 
 MAX_CSV_BYTES = 200 * 1024 * 1024  # 760 responses are ~1 MB; this is far beyond any form

@@ -15,11 +15,10 @@ from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from connectors.base import FormResponse, ResponseBatch
 from connectors.forms_columns import email_column, timestamp_column
 from connectors.forms_download import read_table
+from connectors.pandas_text import pd
 from ingest.forms_time import from_serial, looks_like_forms_timestamp, parse_forms_timestamp
 from ingest.thaidate import BANGKOK, DateParseError, parse_datetime, thai_digits_to_arabic
 

@@ -25,14 +25,7 @@ from ingest.campaign import Campaign, Deliverable
 from ingest.collected import Collected, Problem
 from ingest.errors import InputError, ItemError, SourceError
 from ingest.facts import FileFacts, Violation
-from ingest.file_checks import (
-    INSPECTOR_VERSION,
-    inspect_document,
-    inspect_other,
-    inspect_photo,
-    sniff,
-    unchecked_facts,
-)
+from ingest.file_checks import INSPECTOR_VERSION, inspect_upload, unchecked_facts
 from ingest.health import SourceRead, too_many_rejected
 from ingest.routing import route
 from ingest.state import StateStore
@@ -152,7 +145,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
             progress(source_name, done, len(files))
 
     # No process starts until a file needs inspecting (a no-change sync starts none).
-    with WorkerPool(limits, preload=("ingest.collect",)) as processes, \
+    with WorkerPool(limits, preload=("ingest.file_checks",)) as processes, \
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"read-{source_name}") as pool:
         for file in files:
             deliverable, version, rules = _cached(file, deliverables, state, collected)
@@ -203,15 +196,6 @@ def _read(source: UploadsSource, file: UploadedFile, deliverable: Deliverable | 
     return _Read(deliverable, rules, facts)
 
 
-def inspect_upload(content: bytes, file: UploadedFile, deliverable: Deliverable | None,
-                   deliverables: Sequence[Deliverable]) -> tuple[Deliverable | None, FileFacts]:
-    """Route a file its name did not route by what its bytes are, then inspect it under its deliverable's
-    rules. Runs in a worker process: everything that parses the bytes happens here."""
-    if deliverable is None:
-        deliverable = route(file, deliverables, sniff(content))
-    return deliverable, _facts(content, file, deliverable)
-
-
 def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, state: StateStore,
                collected: Collected) -> None:
     if read.error is not None or read.facts is None:
@@ -234,14 +218,6 @@ def _from_cache(file: UploadedFile, source_name: str, deliverables: list[Deliver
     if _cached(file, deliverables, state, collected)[2] is not None:
         collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name,
                                           "not inspected yet: run `tidtam sync`"))
-
-
-def _facts(content: bytes, file: UploadedFile, deliverable: Deliverable | None) -> FileFacts:
-    if deliverable is None or deliverable.kind == "other":
-        return inspect_other(content)
-    if deliverable.kind == "document":
-        return inspect_document(content, deliverable.document_rules, exported_from=file.exported_from)
-    return inspect_photo(content, deliverable.photo_rules)
 
 
 def _keep(collected: Collected, file: UploadedFile, deliverable: Deliverable | None, facts: FileFacts) -> None:

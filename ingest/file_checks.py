@@ -18,15 +18,18 @@ import re
 import struct
 import zipfile
 import zlib
+from collections.abc import Sequence
 
 from docx import Document
 
-from ingest.campaign import DocumentRules, PhotoRules
+from connectors.base import UploadedFile
+from ingest.campaign import Deliverable, DocumentRules, PhotoRules
 from ingest.facts import TOO_COMPLEX_TH, FileFacts, RecordReading, Violation
 from ingest.photo_check import check_photo
 from ingest.record.document import ReadDocument, clean_text, read_document
 from ingest.record.pictures import describe_th, find_pictures
 from ingest.record.safety import Package, UnsafePackage, ZipLimits, open_package
+from ingest.routing import route
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc (and other OLE2 files)
 _ENCRYPTED = "EncryptedPackage".encode("utf-16-le")  # a password-protected .docx is an OLE2 file
@@ -300,3 +303,20 @@ def unchecked_facts(content: bytes, detail: str) -> FileFacts:
 def inspect_other(content: bytes) -> FileFacts:
     return FileFacts(**_digests(content), content_type=sniff(content))
 
+
+def inspect_upload(content: bytes, file: UploadedFile, deliverable: Deliverable | None,
+                   deliverables: Sequence[Deliverable]) -> tuple[Deliverable | None, FileFacts]:
+    """Route a file its name did not route by what its bytes are, then inspect it under its deliverable's
+    rules. Runs in a worker process (ingest.workers preloads this module, which imports no pandas):
+    everything that parses the bytes happens here."""
+    if deliverable is None:
+        deliverable = route(file, deliverables, sniff(content))
+    return deliverable, _facts_of(content, file, deliverable)
+
+
+def _facts_of(content: bytes, file: UploadedFile, deliverable: Deliverable | None) -> FileFacts:
+    if deliverable is None or deliverable.kind == "other":
+        return inspect_other(content)
+    if deliverable.kind == "document":
+        return inspect_document(content, deliverable.document_rules, exported_from=file.exported_from)
+    return inspect_photo(content, deliverable.photo_rules)

@@ -10,9 +10,8 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-import pandas as pd
-
 from connectors.base import FormResponse, UploadedFile
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign, Deliverable
 from ingest.collected import Collected, Problem
 from ingest.facts import FileFacts

@@ -20,9 +20,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-import pandas as pd
-
-from connectors.base import EditableColumns, Table
+from connectors.base import EditableColumns, EditableWarehouse, Table
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign
 from ingest.normalize import Tables, items_table
 
@@ -60,7 +59,8 @@ class ReviewLine:
     item: str  # the file's name, or the response's time and respondent, as the unit knows it
     decision: str
     reason: str
-    at: datetime
+    at: datetime  # when tidtam first read the decision
+    arrived_at: datetime | None = None  # when the item itself came in (a replay earlier than that has no such item)
 
 
 class Memo(Protocol):
@@ -110,10 +110,9 @@ def save_decisions(memo: Memo, decisions: Mapping[str, Decision]) -> None:
 def read_decisions(warehouse: Any, memo: Memo, now: datetime) -> dict[str, Decision]:
     """Read the review columns (one call on Sheets; the workbook on .xlsx) and record what changed."""
     known = load_decisions(memo)
-    reader = getattr(warehouse, "read_edits", None)
-    if reader is None:  # a warehouse people cannot type into
+    if not isinstance(warehouse, EditableWarehouse):  # a warehouse people cannot type into
         return known
-    current = merge_decisions(known, reader(dict.fromkeys(REVIEWED_TABS, HEADERS)), now)
+    current = merge_decisions(known, warehouse.read_edits(dict.fromkeys(REVIEWED_TABS, HEADERS)), now)
     if current != known:
         save_decisions(memo, current)
     return current
@@ -154,6 +153,14 @@ def apply_decisions(campaign: Campaign, tables: Tables, decisions: Mapping[str, 
     return Reviewed(replace(tables, responses=responses, files=files, items=items), lines)
 
 
+def _arrival(row: Mapping[str, Any]) -> datetime | None:
+    """The item's arrival: a file's `arrived_at`, a response's `submitted_at` (None when unknown)."""
+    when = row.get("arrived_at", row.get("submitted_at"))
+    if when is None or pd.isna(when):
+        return None
+    return when.to_pydatetime() if hasattr(when, "to_pydatetime") else when
+
+
 def _response_label(row: Mapping[str, Any]) -> str:
     when = row["submitted_at"]
     text = when.strftime("%Y-%m-%d %H:%M") if hasattr(when, "strftime") else str(when)
@@ -174,7 +181,7 @@ def _apply(frame: pd.DataFrame, decisions: Mapping[str, Decision], by_file: Mapp
         item_id = str(row.get("response_id") or row.get("file_id"))
         if found is not None:
             lines.append(ReviewLine(key, str(row["unit_code"] or ""), str(row["deliverable"] or ""), label(row),
-                                    found.decision, found.reason, found.at))
+                                    found.decision, found.reason, found.at, _arrival(row)))
         if found is None:
             older = [d for d in by_file.get(str(row.get("file_id", "")), ()) if d.key != key]
             status.append(f"ฉบับใหม่ รอตรวจ (ฉบับก่อนหน้า: {older[-1].decision})" if older else "")

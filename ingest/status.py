@@ -11,8 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import pandas as pd
-
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign, Deliverable
 
 # Most urgent first: a unit's overall status is the first of these any of its deliverables has.

@@ -78,7 +78,7 @@ def test_each_day_exactly_the_units_the_policy_names_get_one_reminder(replay):
     _, days = replay
     expected = expected_mails(days)
     for day, (_, received) in days.items():
-        reminders = [r for r in received if r.rcpt_tos != ["cdi@example.go.th"]]
+        reminders = [r for r in received if r.rcpt_tos != ["cdi@example.go.th"] and not _review(r)]
         units = [r.rcpt_tos[0].removeprefix("cdd").split("@")[0] for r in reminders]
         assert len(units) == len(set(units)), f"{day} Nov: a unit got two reminders"
         assert set(units) == {code for code, _, _ in expected[day]}, f"{day} Nov"
@@ -86,11 +86,27 @@ def test_each_day_exactly_the_units_the_policy_names_get_one_reminder(replay):
     assert {stage for due in expected.values() for _, _, stage in due} == {name for name, _ in STAGES}
 
 
+def _review(received) -> bool:
+    """The demo's coordinator rejected one photo (ingest.demo): its unit gets one review mail, not a reminder."""
+    return received.message["X-Tidtam-Stage"].endswith("=review")
+
+
+def test_the_rejected_photo_is_mailed_once_to_its_unit_after_it_arrived(replay):
+    _, days = replay
+    mailed = [(day, r.rcpt_tos) for day, (_, received) in days.items() for r in received
+              if r.rcpt_tos != ["cdi@example.go.th"] and _review(r)]
+    assert len(mailed) == 1
+    day, to = mailed[0]
+    assert to[0].startswith("cdd31@")
+
+
 def test_the_alert_log_holds_exactly_those_stages(replay):
     root, days = replay
     expected = set().union(*expected_mails(days).values())
     with sqlite3.connect(root / "tidtam-state.sqlite") as db:
-        logged = set(db.execute("SELECT unit, deliverable, stage FROM alert_stages WHERE unit != '*'"))
+        logged = set(db.execute("SELECT unit, deliverable, stage FROM alert_stages WHERE unit != '*' "
+                                "AND stage NOT LIKE 'review:%'"))
+        assert [u for (u,) in db.execute("SELECT unit FROM alert_stages WHERE stage LIKE 'review:%'")] == ["31"]
         statuses = {row[0] for row in db.execute("SELECT status FROM alert_messages")}
     assert logged == expected
     assert statuses == {"sent"}

@@ -59,6 +59,8 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
         deliverable = next((d for d in campaign.deliverables if d.id == line.deliverable), None)
         if unit is None or deliverable is None or line.decision != FAIL:
             continue
+        if line.arrived_at is not None and line.arrived_at > now:
+            continue  # a replay of a time before the item came in: there is nothing to tell the unit yet
         key = StageKey(unit.code, deliverable.id, review_stage(line), deliverable.due_at)
         if key in already:
             continue

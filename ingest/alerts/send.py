@@ -106,7 +106,8 @@ def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, m
     plan, digest = plan_run(campaign, evaluation, policy, history, now, warnings=warnings, reach=channel)
     if digest and decisions:  # ingest.review.ReviewLine: those first read since the last digest
         since = history.last_digest_at
-        digest = replace(digest, decisions=tuple(d for d in decisions if since is None or d.at >= since))
+        digest = replace(digest, decisions=tuple(d for d in decisions if (since is None or d.at >= since)
+                                                 and (d.arrived_at is None or d.arrived_at <= now)))
     report = AlertReport(now, dry_run, plan, digest, settled=settled, budget_used=history.budget_used,
                          withheld=tuple(dict.fromkeys(i for w in warnings for i in w.deliverables)))
     # Everything is composed before anything is recorded: a broken edited template stops the run clean.

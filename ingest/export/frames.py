@@ -9,8 +9,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import pandas as pd
-
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign
 from ingest.export.snapshot import Snapshot
 from ingest.normalize import FILE_COLUMNS, FOCUS_GROUP_COLUMNS, PROBLEM_COLUMNS

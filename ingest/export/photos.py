@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pandas as pd
 from PIL import Image, ImageDraw, ImageFont, ImageOps, UnidentifiedImageError
 
+from connectors.pandas_text import pd
 from ingest.errors import ItemError
 from ingest.export.metadata import strip_metadata
 from ingest.export.photo_bytes import PhotoBytes

@@ -11,8 +11,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-import pandas as pd
-
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign
 from ingest.export.pseudonym import Pseudonymiser
 from ingest.export.snapshot import Snapshot

@@ -12,12 +12,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC
 
-import pandas as pd
 from openpyxl import Workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign
 from ingest.export.frames import is_likert
 from ingest.export.package import pin_package

@@ -11,9 +11,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from connectors.base import UploadedFile
+from connectors.pandas_text import pd
 from ingest.alerts.log import AlertLog
 from ingest.campaign import Campaign
 from ingest.collect import collect_from_state

@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from connectors.pandas_text import pd
 from ingest.export.frames import INT, TEXT, TIME
 
 # table → (English, Thai) description; column → (English, Thai) meaning. Question columns are described

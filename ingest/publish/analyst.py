@@ -7,9 +7,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-import pandas as pd
-
 from connectors.base import Table
+from connectors.pandas_text import pd
 from ingest.thaidate import BANGKOK
 
 

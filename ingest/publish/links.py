@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
-import pandas as pd
-
 from connectors.a1 import column_letters
+from connectors.pandas_text import pd
 from ingest.campaign import Campaign
 from ingest.normalize import Tables
 from ingest.status import Evaluation
