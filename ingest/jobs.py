@@ -81,8 +81,12 @@ def demo_job(directory: Path, *, as_of: datetime | None = None,
 
 
 def evaluate_stored(campaign: Campaign, state: StateStore, as_of: datetime) -> Evaluation:
-    """Each unit's status at `as_of` from what the last sync stored: steps 2 and 3 without asking a source."""
-    return evaluate(campaign, normalize(campaign, collect_from_state(campaign, state)).items, as_of)
+    """Each unit's status at `as_of` from what the last sync stored: steps 2 and 3 without asking a source,
+    with the coordinators' review decisions the last sync read (ingest.review), as the sync applies them."""
+    from ingest.review import apply_decisions, load_decisions
+
+    reviewed = apply_decisions(campaign, normalize(campaign, collect_from_state(campaign, state)), load_decisions(state))
+    return evaluate(campaign, reviewed.tables.items, as_of)
 
 
 def status_job(config: str | Path, as_of: datetime | None = None) -> tuple[Campaign, Evaluation]:

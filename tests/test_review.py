@@ -302,3 +302,15 @@ def test_each_rejected_item_is_mailed_to_its_unit_once_and_the_digest_lists_the_
 
 def test_file_keys_name_the_version():
     assert file_key("F1", "ab" * 32) == "F1@" + "ab" * 8 and file_key("F1", "") == "F1"
+
+
+def test_status_and_export_count_the_decisions_the_last_sync_read(board):
+    """`tidtam status` (and export, through the same stored decisions) shows what the sync showed."""
+    from ingest.jobs import status_job
+
+    board.sync()
+    board.type("files", str(file_row(board, "p3.jpg")["review_key"]), FAIL, "ไม่ใช่ภาพการสนทนากลุ่ม")
+    report = board.sync()
+    _, evaluation = status_job(board.config, AS_OF)
+    assert evaluation.units == report.evaluation.units
+    assert evaluation.units[[u.code for u in evaluation.units].index("95")].deliverables["photos"].received == 4

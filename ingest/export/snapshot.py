@@ -19,6 +19,7 @@ from ingest.collect import collect_from_state
 from ingest.errors import StateError
 from ingest.facts import FileFacts
 from ingest.normalize import Tables, normalize
+from ingest.review import apply_decisions, load_decisions
 from ingest.state import StateStore, state_errors
 from ingest.status import Evaluation, evaluate
 
@@ -56,9 +57,11 @@ def load_snapshot(campaign: Campaign, as_of: datetime | None) -> Snapshot:
                                  "`tidtam sync --config ...` first, then export")
             collected = collect_from_state(campaign, state)
             messages = AlertLog(state).messages() if campaign.mail else None
+            decisions = load_decisions(state)
         finally:
             state.close()
-    tables = arrived_by(normalize(campaign, collected), moment)
+    # The coordinators' review decisions count here as in the sync: a record they rejected is not counted.
+    tables = arrived_by(apply_decisions(campaign, normalize(campaign, collected), decisions).tables, moment)
     files = {f.file_id: (source, f) for source, listed in collected.files.items() for f in listed}
     return Snapshot(campaign, moment, tables, evaluate(campaign, tables.items, moment), dict(collected.facts), files,
                     runs, messages)
