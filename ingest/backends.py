@@ -57,8 +57,7 @@ class Wiring:
 
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config's folder unless absolute."""
-        path = Path(value).expanduser()
-        return path if path.is_absolute() else Path(self.campaign.base_dir) / path
+        return self.campaign.resolve(value)
 
     @property
     def opened(self) -> GoogleApi | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from connectors.google_settings import GoogleSettings
@@ -141,6 +142,11 @@ class Campaign:
     match_threshold: float = 85.0
     unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code
     base_dir: str = "."
+
+    def resolve(self, value: str) -> Path:
+        """A path from the config, relative to the config's folder unless absolute."""
+        path = Path(value).expanduser()
+        return path if path.is_absolute() else Path(self.base_dir) / path
 
     def deliverable(self, deliverable_id: str) -> Deliverable:
         for d in self.deliverables:

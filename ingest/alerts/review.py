@@ -21,7 +21,7 @@ from ingest.alerts.channel import EmailChannel, Outgoing
 from ingest.alerts.compose import Templates, _common, _safe_link, build_message, message_id
 from ingest.alerts.log import AlertLog, Intent
 from ingest.alerts.plan import StageKey
-from ingest.alerts.send import MailOutcome, _deliver, _folder, _outcome
+from ingest.alerts.send import MailOutcome, _outcome, deliver_all, templates_for
 from ingest.campaign import Campaign
 from ingest.review import FAIL, ReviewLine
 from ingest.state import StateStore
@@ -51,9 +51,8 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
     already = alert_log.recorded_stages()
     used = alert_log.recipients_on(now.astimezone(BANGKOK).date())
     units = {u.code: u for u in campaign.units}
-    templates = templates or Templates(_folder(campaign, policy.templates) if policy.templates else None)
-    channel = EmailChannel(campaign, policy, templates, mailer)
-    outcomes: list[MailOutcome] = []
+    templates = templates or templates_for(campaign, policy)
+    batch: list[tuple[Intent, Outgoing]] = []
     for line in sorted(rejections, key=lambda r: (r.at, r.unit, r.key)):
         unit = units.get(line.unit)
         deliverable = next((d for d in campaign.deliverables if d.id == line.deliverable), None)
@@ -85,17 +84,10 @@ def send_review_mails(campaign: Campaign, rejections: Sequence[ReviewLine], stat
         intent = Intent(msg_id, REVIEW, unit.code, unit.name, REVIEW, (key,), f"{deliverable.id}={REVIEW}",
                         line.item, to, cc, str(message["Subject"]), now)
         used += len(to) + len(cc)
-        if dry_run:
-            outcomes.append(_outcome(intent, "planned"))
-            continue
-        if not alert_log.record_intent(intent):
-            outcomes.append(_outcome(intent, "skipped", "another run recorded this stage first"))
-            continue
-        status, detail = _deliver(alert_log, channel, intent, Outgoing(msg_id, intent.subject, message), now)
-        outcomes.append(_outcome(intent, status, detail))
-        if status in ("deferred", "unknown"):
-            break
-    return outcomes
+        batch.append((intent, Outgoing(msg_id, intent.subject, message)))
+    if dry_run:
+        return [_outcome(intent, "planned") for intent, _ in batch]
+    return deliver_all(alert_log, EmailChannel(campaign, policy, templates, mailer), batch, now)[0]
 
 
 def review_context(campaign: Campaign, unit_code: str, unit_name: str, title: str, link: str | None,

@@ -16,7 +16,6 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from connectors.base import DeliveryProbe, Mailer
@@ -73,11 +72,6 @@ class AlertReport:
         return counts
 
 
-def _folder(campaign: Campaign, value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else Path(campaign.base_dir) / path
-
-
 def _token() -> str:
     return uuid.uuid4().hex[:12]
 
@@ -101,7 +95,7 @@ def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, m
     dry_run = dry_run or mailer is None or not policy.enabled
     alert_log = AlertLog(state)
     settled = {} if dry_run else _settle(alert_log, mailer, now)
-    channel = channel or EmailChannel(campaign, policy, templates or _templates(campaign, policy), mailer)
+    channel = channel or EmailChannel(campaign, policy, templates or templates_for(campaign, policy), mailer)
     history = alert_log.history(now)
     plan, digest = plan_run(campaign, evaluation, policy, history, now, warnings=warnings, reach=channel)
     if digest and decisions:  # ingest.review.ReviewLine: those first read since the last digest
@@ -119,8 +113,9 @@ def send_alerts(campaign: Campaign, evaluation: Evaluation, state: StateStore, m
     return report
 
 
-def _templates(campaign: Campaign, policy: AlertPolicy) -> Templates:
-    return Templates(_folder(campaign, policy.templates) if policy.templates else None)
+def templates_for(campaign: Campaign, policy: AlertPolicy) -> Templates:
+    """The built-in templates, or the coordinator's edited copies in `mail.templates`."""
+    return Templates(campaign.resolve(policy.templates) if policy.templates else None)
 
 
 def _compose(channel: Channel, plan: AlertPlan, digest: Digest | None, now: datetime, token: Callable[[], str],
@@ -144,16 +139,24 @@ def _compose(channel: Channel, plan: AlertPlan, digest: Digest | None, now: date
 
 def _send(alert_log: AlertLog, channel: Channel, batch: Sequence[tuple[Intent, Outgoing]], now: datetime,
           report: AlertReport) -> None:
-    """Each message: its intent recorded, then delivered, then its outcome recorded."""
+    outcomes, report.stopped = deliver_all(alert_log, channel, batch, now)
+    report.outcomes += outcomes
+
+
+def deliver_all(alert_log: AlertLog, channel: Channel, batch: Sequence[tuple[Intent, Outgoing]],
+                now: datetime) -> tuple[list[MailOutcome], str]:
+    """Each message: its intent recorded, then delivered, then its outcome recorded. Stops at the first
+    one that was deferred or whose outcome is unknown; returns the outcomes and why it stopped ("")."""
+    outcomes = []
     for intent, outgoing in batch:
         if not alert_log.record_intent(intent):
-            report.outcomes.append(_outcome(intent, "skipped", "another run recorded this stage first"))
+            outcomes.append(_outcome(intent, "skipped", "another run recorded this stage first"))
             continue
         status, detail = _deliver(alert_log, channel, intent, outgoing, now)
-        report.outcomes.append(_outcome(intent, status, detail))
+        outcomes.append(_outcome(intent, status, detail))
         if status in ("deferred", "unknown"):
-            report.stopped = detail
-            return
+            return outcomes, detail
+    return outcomes, ""
 
 
 def _deliver(alert_log: AlertLog, channel: Channel, intent: Intent, outgoing: Outgoing,

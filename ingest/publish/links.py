@@ -45,7 +45,7 @@ def _rows_of(frame: pd.DataFrame, unit: str, deliverable: str) -> tuple[int, int
 
 def _local_folders(campaign: Campaign, files: pd.DataFrame) -> dict[str, str]:
     """file:// URL of each unit's folder under a local_folder source: the top folder most of its files are in."""
-    local = {d.id: Path(campaign.base_dir) / str(campaign.sources[d.source].settings.get("path", ""))
+    local = {d.id: campaign.resolve(str(campaign.sources[d.source].settings.get("path", "")))
              for d in campaign.deliverables
              if d.source in campaign.sources and campaign.sources[d.source].backend == "local_folder"}
     seen: dict[str, Counter[Path]] = {}
