@@ -7,17 +7,16 @@ import csv
 import hashlib
 import io
 import json
-import sys
 import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from cli_run import run_cli
 from docx import Document
 from openpyxl import load_workbook
 from PIL import Image
 
-from ingest.cli.main import main
 from ingest.config import load_campaign
 from ingest.demo import DEMO_EXPORT, write_demo
 from ingest.export.frames import analysis_frames
@@ -264,30 +263,18 @@ def test_pseudonyms_depend_on_the_key_and_ignore_case_and_spacing():
     assert one.text("mail a@example.com now").startswith("mail email-")
 
 
-def run_cli(args: list[str], capsys, monkeypatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["tidtam", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join((captured.err + captured.out).split())
-
-
 def test_the_command_says_what_is_missing_instead_of_a_traceback(demo, tmp_path, capsys, monkeypatch):
     monkeypatch.delenv(KEY_VARIABLE, raising=False)
-    code, text = run_cli(["export", "--config", str(demo.config), "--out", str(tmp_path / "x"), "--pseudonymise"],
-                         capsys, monkeypatch)
+    code, text = run_cli(["export", "--config", str(demo.config), "--out", str(tmp_path / "x"), "--pseudonymise"], capsys)
     assert code == 2 and KEY_VARIABLE in text and "Traceback" not in text
     assert not (tmp_path / "x").exists()
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "thesis.docx").write_bytes(b"mine")
-    code, text = run_cli(["export", "--config", str(demo.config), "--out", str(busy)], capsys, monkeypatch)
+    code, text = run_cli(["export", "--config", str(demo.config), "--out", str(busy)], capsys)
     assert code == 2 and "not empty" in text and (busy / "thesis.docx").read_bytes() == b"mine"
     code, text = run_cli(["export", "--config", str(demo.config), "--out", str(tmp_path / "ok"),
-                          "--as-of", "2022-11-09T12:00"], capsys, monkeypatch)
+                          "--as-of", "2022-11-09T12:00"], capsys)
     assert code == 0 and "exported to" in text
     manifest = json.loads((tmp_path / "ok" / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["as_of"] == "2022-11-09T12:00:00+07:00"

@@ -11,9 +11,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_run import run_cli
 
 from connectors.xlsx_warehouse import XlsxWarehouse
-from ingest.cli.main import main
 from ingest.state import StateStore
 
 AS_OF = "2022-11-12T17:00"
@@ -31,19 +31,6 @@ def workspace(demo, tmp_path) -> Path:
     copy = tmp_path / "ws"
     shutil.copytree(demo, copy)
     return copy
-
-
-def run_cli(args: list[str], capsys) -> tuple[int, str]:
-    """`tidtam ARGS` through the real entry point, where errors become messages and exit codes."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "argv", ["tidtam", *args])
-        try:
-            main()
-            code = 0
-        except SystemExit as exc:
-            code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, " ".join((captured.err + captured.out).split())
 
 
 def sync(workspace: Path, capsys) -> tuple[int, str]:
