@@ -21,12 +21,13 @@ def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -
     """
     links: dict[tuple[int, int], str] = {}
     folders = _local_folders(campaign, tables.files)
+    spans = {"responses": _row_spans(tables.responses), "files": _row_spans(tables.files)}
     for index, unit in enumerate(evaluation.units):
         if unit.code in folders:
             links[(index, 1)] = folders[unit.code]
         for k, d in enumerate(campaign.deliverables):
             tab, frame = ("responses", tables.responses) if d.kind == "response" else ("files", tables.files)
-            place = _rows_of(frame, unit.code, d.id)
+            place = spans[tab].get((unit.code, d.id))
             if place is not None:
                 first, last = place
                 # The tab's header is row 1, so data row i is sheet row i + 2; the span covers every one
@@ -35,12 +36,16 @@ def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -
     return links
 
 
-def _rows_of(frame: pd.DataFrame, unit: str, deliverable: str) -> tuple[int, int] | None:
+def _row_spans(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
+    """(unit, deliverable) → (first, last) data row holding it, in one pass over the tab (a search per
+    unit made the tracking links quadratic: 45 s of a 56 s no-change sync at 928 districts)."""
+    spans: dict[tuple[str, str], tuple[int, int]] = {}
     if not len(frame):
-        return None
-    positions = [i for i, (u, d) in enumerate(zip(frame["unit_code"], frame["deliverable"], strict=True))
-                 if u == unit and d == deliverable]
-    return (positions[0], positions[-1]) if positions else None
+        return spans
+    for i, key in enumerate(zip(frame["unit_code"].tolist(), frame["deliverable"].tolist(), strict=True)):
+        first = spans.get(key, (i, i))[0]
+        spans[key] = (first, i)
+    return spans
 
 
 def _local_folders(campaign: Campaign, files: pd.DataFrame) -> dict[str, str]:
