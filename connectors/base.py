@@ -48,6 +48,10 @@ class UploadedFile:
     uploader_email: str | None = None
     origin: str = ""
     exported_from: str | None = None  # "application/vnd.google-apps.document" when exported, not uploaded
+    # A link that opens each of `folders` (same order, same length), for a person to click: a Drive
+    # folder's page, a local folder's file:// URI. () when the source cannot tell (and in a state
+    # stored before files carried it).
+    folder_urls: tuple[str, ...] = ()
     # When the source last saw the file change (Drive: the `time` of its changes-feed entry); only an
     # incremental listing knows it. A move into the tree is such a change, and createdTime survives it.
     changed_at: datetime | None = None

@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote_plus
+from urllib.parse import quote, quote_plus
 
 from connectors.base import FileListing, UploadedFile
 from connectors.google_api import GoogleApi, GoogleApiError
@@ -46,6 +46,13 @@ EXPORTS: Mapping[str, str] = {
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
     "application/vnd.google-apps.drawing": "image/png",
 }
+# Where a person opens a folder in Drive. Google documents a file's `webViewLink` ("A link for opening
+# the file in a relevant Google editor or viewer in a browser", Drive API v3 reference, Files) but not
+# its form; for a folder it is this URL with the folder's id, the form Drive's address bar shows and
+# tidyverse/googledrive's drive_link builds (R/drive_browse.R: "https://drive.google.com/drive/folders/{id}").
+# Built here rather than asked for: a walk reads folders' ids only (a longer `fields` fits fewer
+# folders per files.list URL), and an incremental read knows the tree only from its cursor.
+FOLDER_URL = "https://drive.google.com/drive/folders/{}"
 PAGE_SIZE = 1000  # Drive's maximum for files.list and changes.list; a page may hold fewer, even none
 # Each files.list asks for the children of as many folders as fit in this many URL characters: one
 # query per ~35 folders instead of one per folder is what makes a walk cheap. 2048 is googleapiclient's
@@ -78,13 +85,19 @@ class _Tree:
 
     def path(self, folder_id: str) -> tuple[str, ...]:
         """Folder names from below the root down to `folder_id` (what unit matching reads)."""
+        return self.place(folder_id)[0]
+
+    def place(self, folder_id: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The names and the ids of the folders from below the root down to `folder_id`."""
         names: list[str] = []
+        ids: list[str] = []
         seen: set[str] = set()
         while folder_id in self.folders and folder_id not in seen:
             seen.add(folder_id)
+            ids.append(folder_id)
             folder_id, name = self.folders[folder_id][0], self.folders[folder_id][1]
             names.append(name)
-        return tuple(reversed(names))
+        return tuple(reversed(names)), tuple(reversed(ids))
 
 
 @dataclass
@@ -177,7 +190,7 @@ class DriveSource:
             if change.get("removed") or not item or item.get("trashed") or parent is None:
                 removed.append(file_id)  # gone, trashed, or moved out of the tree (unknown ids are harmless)
                 continue
-            uploaded = self._uploaded(item, tree.path(parent))
+            uploaded = self._uploaded(item, *tree.place(parent))
             found.append(replace(uploaded, changed_at=_time(change["time"])) if change.get("time") else uploaded)
         return FileListing(found, removed_ids=removed, complete=False, cursor=_Cursor(token, tree).dump(), live=True)
 
@@ -260,7 +273,7 @@ class DriveSource:
                     for item, parent in children:
                         folder_id = _folder_id(item)
                         if folder_id is None:
-                            found.append(self._uploaded(item, tree.path(parent)))
+                            found.append(self._uploaded(item, *tree.place(parent)))
                         elif folder_id not in visited:  # a shortcut may point back up the tree
                             visited.add(folder_id)
                             tree.folders[folder_id] = (parent, item["name"])
@@ -349,7 +362,8 @@ class DriveSource:
             if not token:
                 return items, incomplete
 
-    def _uploaded(self, item: Mapping[str, Any], folders: tuple[str, ...]) -> UploadedFile:
+    def _uploaded(self, item: Mapping[str, Any], folders: tuple[str, ...],
+                  folder_ids: tuple[str, ...]) -> UploadedFile:
         content: Mapping[str, Any] = item
         if item.get("mimeType") == SHORTCUT:
             content = self._shortcut_target(item)
@@ -362,7 +376,8 @@ class DriveSource:
             md5=content.get("md5Checksum"),
             version=content.get("md5Checksum") or content.get("headRevisionId") or content.get("version"),
             modified_at=_time(modified) if modified else None, uploader_email=_uploader(item),
-            origin="/".join((*folders, item["name"])), exported_from=mime if mime in EXPORTS else None)
+            origin="/".join((*folders, item["name"])), exported_from=mime if mime in EXPORTS else None,
+            folder_urls=tuple(FOLDER_URL.format(quote(i, safe="")) for i in folder_ids))
 
     def _shortcut_target(self, item: Mapping[str, Any]) -> Mapping[str, Any]:
         details = item.get("shortcutDetails") or {}

@@ -54,6 +54,7 @@ class LocalFolderSource:
         real_root = os.path.realpath(self.root)
         found: list[UploadedFile] = []
         problems: list[str] = []
+        urls: dict[tuple[str, ...], str] = {(): ""}  # folder → its file:// URI, made once per folder
         pending: list[tuple[str, ...]] = [()]
         while pending:  # folders only ever come from real directories, so this walk ends
             parts = pending.pop()
@@ -71,7 +72,8 @@ class LocalFolderSource:
                 if outcome == "folder":
                     pending.append(relative)
                 elif isinstance(outcome, os.stat_result):
-                    found.append(_uploaded(relative, outcome))
+                    folder_urls = tuple(_folder_uri(real_root, relative[:i + 1], urls) for i in range(len(parts)))
+                    found.append(_uploaded(relative, outcome, folder_urls))
                 elif outcome:
                     problems.append(f"{'/'.join(relative)}: {outcome}")
         return FileListing(sorted(found, key=lambda f: f.file_id), complete=True, problems=problems)
@@ -143,7 +145,15 @@ def _classify(path: str, real_root: str) -> os.stat_result | str | None:
     return f"is a symbolic link to {_special(info.st_mode)}, not a file; skipped"
 
 
-def _uploaded(relative: tuple[str, ...], info: os.stat_result) -> UploadedFile:
+def _folder_uri(real_root: str, folder: tuple[str, ...], known: dict[tuple[str, ...], str]) -> str:
+    """file:// URI of a folder under the root. The walk follows no link to a folder, so the real root
+    joined with the names is the folder's real path."""
+    if folder not in known:
+        known[folder] = Path(real_root).joinpath(*folder).as_uri()
+    return known[folder]
+
+
+def _uploaded(relative: tuple[str, ...], info: os.stat_result, folder_urls: tuple[str, ...]) -> UploadedFile:
     name = relative[-1]
     pointer = _GOOGLE_POINTERS.get(PurePosixPath(name).suffix.lower())
     modified = datetime.fromtimestamp(info.st_mtime, tz=UTC)
@@ -151,7 +161,7 @@ def _uploaded(relative: tuple[str, ...], info: os.stat_result) -> UploadedFile:
         file_id="/".join(relative), name=name, folders=relative[:-1],
         mime_type=pointer or mimetypes.guess_type(name)[0] or "application/octet-stream",
         created_at=modified, size=info.st_size, version=f"{info.st_size}-{info.st_mtime_ns}",
-        modified_at=modified, origin="/".join(relative), exported_from=pointer)
+        modified_at=modified, origin="/".join(relative), exported_from=pointer, folder_urls=folder_urls)
 
 
 def _inside(path: str, real_root: str) -> bool:

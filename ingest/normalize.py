@@ -23,7 +23,7 @@ LIKERT = {"มากที่สุด": 5, "มาก": 4, "ปานกลา�
 
 RESPONSE_COLUMNS = ["response_id", "deliverable", "unit_code", "unit_name", "unit_text", "submitted_at",
                     "respondent_email", "counted", "reason_th", "duplicate_of", "origin"]
-FILE_COLUMNS = ["file_id", "name", "folder", "unit_code", "unit_name", "unit_text", "deliverable", "kind",
+FILE_COLUMNS = ["file_id", "name", "folder", "folder_url", "unit_code", "unit_name", "unit_text", "deliverable", "kind",
                 "content_type", "size", "sha256", "created_at", "arrived_at", "uploader_email", "counted", "violations",
                 "reason_th", "duplicate_of", "origin"]
 FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "question", "answer"]
@@ -137,15 +137,21 @@ def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.Data
 
 def file_unit(file: UploadedFile, matcher: UnitMatcher) -> UnitMatch:
     """The nearest folder whose name is a unit, else the file name."""
-    for folder in reversed(file.folders):
-        match = matcher.match(folder)
+    return _unit_and_folder(file, matcher)[0]
+
+
+def _unit_and_folder(file: UploadedFile, matcher: UnitMatcher) -> tuple[UnitMatch, int]:
+    """`file_unit`, and which of the file's folders is its unit's: the one that named the unit, else
+    the top folder under the upload folder (the unit was told from the file name, or not at all)."""
+    for depth in range(len(file.folders) - 1, -1, -1):
+        match = matcher.match(file.folders[depth])
         if match.matched:
-            return match
+            return match, depth
     stem = re.sub(r"\.[A-Za-z0-9]{1,5}$", "", file.name)
     match = matcher.match(stem)
     if match.matched or not file.folders:
-        return match
-    return UnitMatch("/".join((*file.folders, file.name)), None, match.method, match.score, match.candidates)
+        return match, 0
+    return UnitMatch("/".join((*file.folders, file.name)), None, match.method, match.score, match.candidates), 0
 
 
 def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], facts: Mapping[str, FileFacts],
@@ -155,7 +161,7 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
     rows = []
     first_copy: dict[tuple[str, str, str], str] = {}
     for file in sorted(files, key=lambda f: (f.created_at, f.file_id)):
-        match = file_unit(file, matcher)
+        match, depth = _unit_and_folder(file, matcher)
         if not match.matched:
             problems.append(_unit_problem(match, source, file.origin or file.file_id, names))
         fact = facts.get(file.file_id)
@@ -175,6 +181,8 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
             reasons.append("ไฟล์ซ้ำกับที่ส่งแล้ว (นับครั้งเดียว)")
         rows.append({
             "file_id": file.file_id, "name": file.name, "folder": "/".join(file.folders),
+            # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
+            "folder_url": file.folder_urls[depth] if depth < len(file.folder_urls) else "",
             "unit_code": match.code or "", "unit_name": names.get(match.code or "", ""), "unit_text": match.text,
             "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
             "content_type": fact.content_type if fact else "", "size": fact.size if fact else file.size,

@@ -61,6 +61,7 @@ def response_from_json(text: str) -> FormResponse:
 def file_from_json(text: str) -> UploadedFile:
     data = json.loads(text)
     data["folders"] = tuple(data["folders"])
+    data["folder_urls"] = tuple(data.get("folder_urls") or ())  # absent in a state stored before it existed
     data["created_at"] = _time(data["created_at"])
     data["modified_at"] = _time(data.get("modified_at"))
     data["changed_at"] = _time(data.get("changed_at"))

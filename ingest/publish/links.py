@@ -4,7 +4,6 @@ in `responses` / `files`. Pure: built from the campaign and the tidy tables the 
 from __future__ import annotations
 
 from collections import Counter
-from pathlib import Path
 
 from connectors.a1 import column_letters
 from connectors.pandas_text import pd
@@ -17,10 +16,9 @@ def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -
     """(data row, column) of the tracking table → link target (see `connectors.base.Table.links`).
 
     Columns follow `tracking_table`: the name is column 1, a deliverable's count column 3 + 2k.
-    A Drive upload folder gets no link: the files carry their folder's names, not its id.
     """
     links: dict[tuple[int, int], str] = {}
-    folders = _local_folders(campaign, tables.files)
+    folders = _unit_folders(tables.files)
     spans = {"responses": _row_spans(tables.responses), "files": _row_spans(tables.files)}
     for index, unit in enumerate(evaluation.units):
         if unit.code in folders:
@@ -48,14 +46,12 @@ def _row_spans(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
     return spans
 
 
-def _local_folders(campaign: Campaign, files: pd.DataFrame) -> dict[str, str]:
-    """file:// URL of each unit's folder under a local_folder source: the top folder most of its files are in."""
-    local = {d.id: campaign.resolve(str(campaign.sources[d.source].settings.get("path", "")))
-             for d in campaign.deliverables
-             if d.source in campaign.sources and campaign.sources[d.source].backend == "local_folder"}
-    seen: dict[str, Counter[Path]] = {}
+def _unit_folders(files: pd.DataFrame) -> dict[str, str]:
+    """Each unit's upload folder, whatever the source (a Drive folder's page, a local folder's file://
+    URI): of the folders its files name as the unit's (`folder_url`), the one most of them are in."""
+    seen: dict[str, Counter[str]] = {}
     if len(files):
-        for unit, deliverable, folder in zip(files["unit_code"], files["deliverable"], files["folder"], strict=True):
-            if unit and deliverable in local and folder:
-                seen.setdefault(unit, Counter())[local[deliverable] / str(folder).split("/")[0]] += 1
-    return {unit: counts.most_common(1)[0][0].resolve().as_uri() for unit, counts in seen.items()}
+        for unit, url in zip(files["unit_code"].tolist(), files["folder_url"].tolist(), strict=True):
+            if unit and url:
+                seen.setdefault(unit, Counter())[url] += 1
+    return {unit: counts.most_common(1)[0][0] for unit, counts in seen.items()}
