@@ -23,9 +23,12 @@ LIKERT = {"มากที่สุด": 5, "มาก": 4, "ปานกลา�
 
 RESPONSE_COLUMNS = ["response_id", "deliverable", "unit_code", "unit_name", "unit_text", "submitted_at",
                     "respondent_email", "counted", "reason_th", "duplicate_of", "origin"]
-FILE_COLUMNS = ["file_id", "name", "folder", "folder_url", "unit_code", "unit_name", "unit_text", "deliverable", "kind",
+FILE_COLUMNS = ["file_id", "name", "folder", "unit_code", "unit_name", "unit_text", "deliverable", "kind",
                 "content_type", "size", "sha256", "created_at", "arrived_at", "uploader_email", "counted", "violations",
                 "reason_th", "duplicate_of", "origin"]
+# Carried in the files table for the tracking tab's links, not published as columns: a local folder's
+# link is a path on the server, and a files tab holding it would be rewritten whenever the workspace moves.
+LINK_COLUMNS = ["folder_url"]
 FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "question", "answer"]
 PROBLEM_COLUMNS = ["kind", "source", "origin", "text", "detail", "candidates"]
 
@@ -55,7 +58,7 @@ def normalize(campaign: Campaign, collected: Collected) -> Tables:
         frame, found = files_table(campaign, source, files, collected.facts, collected.routes, matcher, names)
         file_frames.append(frame)
         problems.extend(found)
-    files_frame = pd.concat(file_frames, ignore_index=True) if file_frames else _empty(FILE_COLUMNS)
+    files_frame = pd.concat(file_frames, ignore_index=True) if file_frames else _empty(FILE_COLUMNS + LINK_COLUMNS)
     focus = focus_group_table(files_frame, collected.facts, names)
     problem_frame = pd.DataFrame([vars(p) for p in problems], columns=PROBLEM_COLUMNS) if problems else _empty(PROBLEM_COLUMNS)
     return Tables(responses, files_frame, focus, problem_frame, items_table(campaign, responses, files_frame))
@@ -193,7 +196,7 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
             "counted": bool(match.matched and deliverable_id and not reasons),
             "violations": ",".join(v.code for v in violations), "reason_th": "; ".join(reasons),
             "duplicate_of": duplicate_of, "origin": file.origin})
-    return pd.DataFrame(rows, columns=FILE_COLUMNS), problems
+    return pd.DataFrame(rows, columns=FILE_COLUMNS + LINK_COLUMNS), problems
 
 
 def _kind(campaign: Campaign, deliverable_id: str) -> str:

@@ -276,3 +276,17 @@ def test_an_incomplete_search_keeps_what_was_found_and_is_not_a_complete_listing
     listing = DriveSource(google_api(emu, tmp_path), ids["root"]).files()
     assert not listing.complete  # so files known from before are kept, not deleted
     assert listing.problems and "incompleteSearch" in listing.problems[0]
+
+
+def test_each_file_carries_a_link_to_each_of_its_folders_walked_or_from_the_changes_feed(emu, tmp_path):
+    ids = make_tree(emu)
+    source = DriveSource(google_api(emu, tmp_path), ids["root"])
+    first = source.files()
+    files = by_path(first)
+    page = "https://drive.google.com/drive/folders/"
+    assert files["จังหวัดเชียงใหม่/ภาพถ่าย/IMG_1.jpg"].folder_urls == (page + ids["เชียงใหม่"],
+                                                                       page + ids["เชียงใหม่/photos"])
+    assert files["น่าน_แบบบันทึก.docx"].folder_urls == ()  # at the top: no folder of its own
+    emu.drive.move(ids["ลำปาง/IMG_0"], ids["น่าน"])
+    (moved,) = source.files(first.cursor).files
+    assert moved.folders == ("จังหวัดน่าน",) and moved.folder_urls == (page + ids["น่าน"],)

@@ -52,7 +52,7 @@ def written(tmp_path):
     tables = Tables(RESPONSES, files, pd.DataFrame(), pd.DataFrame(), ITEMS)
     tracking = tracking_table(campaign, evaluation, updated_at=at(8))
     tracking.links = tracking_links(campaign, tables, evaluation)
-    return [tracking, frame_table("responses", RESPONSES), frame_table("files", files)]
+    return [tracking, frame_table("responses", RESPONSES), frame_table("files", files.drop(columns="folder_url"))]
 
 
 def test_links_point_at_the_folder_and_the_rows(tmp_path):
@@ -63,7 +63,7 @@ def test_links_point_at_the_folder_and_the_rows(tmp_path):
     assert (2, 1) not in links  # ราชบุรี's file lies at the top of the upload folder: no folder of its own
     assert links[(0, 3)] == "#responses!A2:C4"  # ยะลา's responses are rows 2 and 4 of the tab
     assert links[(1, 3)] == "#responses!A3:C3"
-    assert links[(2, 5)] == "#files!A4:E4"
+    assert links[(2, 5)] == "#files!A4:D4"  # the tab leaves out folder_url
     assert (2, 3) not in links  # ราชบุรี has no response row
 
 
@@ -83,7 +83,7 @@ def test_sheets_links(tmp_path):
         GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo()).write(written(tmp_path))
         files_gid = emu.sheets.sheet(book, "files").sheet_id
         link = emu.sheets.format_at(book, "tracking", "F5")["textFormat"]["link"]["uri"]
-        assert link == f"#gid={files_gid}&range=A4:E4"
+        assert link == f"#gid={files_gid}&range=A4:D4"
         name = emu.sheets.format_at(book, "tracking", "B3")["textFormat"]["link"]["uri"]
         assert name == (tmp_path / "uploads" / "ยะลา").resolve().as_uri()
         assert "link" not in emu.sheets.format_at(book, "tracking", "D5").get("textFormat", {})

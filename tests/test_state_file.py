@@ -143,3 +143,26 @@ def test_a_run_error_naming_a_file_with_undecodable_bytes_is_logged(tmp_path):
         state.close()
     assert run["outcome"] == "degraded"
     assert run["error"] == "\ufffd\ufffd\ufffd\ufffd.jpg: is a named pipe"
+
+
+def test_files_stored_before_they_carried_folder_links_still_load_and_get_them_on_the_next_sync(workspace, capsys):
+    # A state written by a tidtam whose UploadedFile had no `folder_urls`: its file rows lack the key.
+    path = workspace / "tidtam-state.sqlite"
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE files SET record = json_remove(record, '$.folder_urls')")
+        assert db.execute("SELECT count(*) FROM files WHERE record LIKE '%folder_urls%'").fetchone() == (0,)
+    state = StateStore(path)
+    try:
+        files = state.files("uploads")
+    finally:
+        state.close()
+    assert files and all(f.folder_urls == () for f in files)
+    assert run_cli(["status", "--config", str(workspace / "config.yaml"), "--as-of", AS_OF], capsys)[0] == 0
+    assert sync(workspace, capsys)[0] == 0
+    state = StateStore(path)
+    try:
+        nested = [f for f in state.files("uploads") if f.folders]
+    finally:
+        state.close()
+    assert nested and all(len(f.folder_urls) == len(f.folders) for f in nested)
+    assert nested[0].folder_urls[0] == (workspace / "uploads" / nested[0].folders[0]).resolve().as_uri()

@@ -59,8 +59,6 @@ COLUMNS: dict[str, tuple[str, str]] = {
     "file_id": ("the file's id at its source", "รหัสไฟล์"),
     "name": ("file name as uploaded", "ชื่อไฟล์"),
     "folder": ("folder path under the upload folder", "โฟลเดอร์"),
-    "folder_url": ("link to the unit's folder the file is in (Drive page or file:// path)",
-                   "ลิงก์โฟลเดอร์ของหน่วยงานที่เก็บไฟล์นี้"),
     "kind": ("document, photo or other", "ประเภทไฟล์ตามรายการ"),
     "content_type": ("what the bytes really are (docx, jpeg, pdf, ...)", "ชนิดไฟล์ตามเนื้อหาจริง"),
     "size": ("bytes", "ขนาด (ไบต์)"),

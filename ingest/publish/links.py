@@ -8,7 +8,7 @@ from collections import Counter
 from connectors.a1 import column_letters
 from connectors.pandas_text import pd
 from ingest.campaign import Campaign
-from ingest.normalize import Tables
+from ingest.normalize import LINK_COLUMNS, Tables
 from ingest.status import Evaluation
 
 
@@ -20,17 +20,20 @@ def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -
     links: dict[tuple[int, int], str] = {}
     folders = _unit_folders(tables.files)
     spans = {"responses": _row_spans(tables.responses), "files": _row_spans(tables.files)}
+    # The last column of each tab as published (the files tab leaves out the link columns).
+    last = {"responses": len(tables.responses.columns) - 1,
+            "files": len(tables.files.columns) - 1 - len([c for c in LINK_COLUMNS if c in tables.files.columns])}
     for index, unit in enumerate(evaluation.units):
         if unit.code in folders:
             links[(index, 1)] = folders[unit.code]
         for k, d in enumerate(campaign.deliverables):
-            tab, frame = ("responses", tables.responses) if d.kind == "response" else ("files", tables.files)
+            tab = "responses" if d.kind == "response" else "files"
             place = spans[tab].get((unit.code, d.id))
             if place is not None:
-                first, last = place
+                first, end = place
                 # The tab's header is row 1, so data row i is sheet row i + 2; the span covers every one
                 # of the unit's rows (rows of other units may lie between: the tab is sorted by time).
-                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(len(frame.columns) - 1)}{last + 2}"
+                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(last[tab])}{end + 2}"
     return links
 
 
@@ -50,7 +53,7 @@ def _unit_folders(files: pd.DataFrame) -> dict[str, str]:
     """Each unit's upload folder, whatever the source (a Drive folder's page, a local folder's file://
     URI): of the folders its files name as the unit's (`folder_url`), the one most of them are in."""
     seen: dict[str, Counter[str]] = {}
-    if len(files):
+    if len(files) and "folder_url" in files.columns:
         for unit, url in zip(files["unit_code"].tolist(), files["folder_url"].tolist(), strict=True):
             if unit and url:
                 seen.setdefault(unit, Counter())[url] += 1

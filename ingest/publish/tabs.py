@@ -8,7 +8,7 @@ from typing import Any
 
 from connectors.base import Table
 from ingest.campaign import Campaign
-from ingest.normalize import Tables
+from ingest.normalize import LINK_COLUMNS, Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
 from ingest.publish.links import tracking_links
 from ingest.publish.progress import progress_table, status_table
@@ -31,7 +31,7 @@ def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation,
         status_table(evaluation, beside=tracking.name, anchor_column=len(tracking.header) + 2),
     ] + ([summary_table(campaign, evaluation)] if has_groups(campaign) else []) + [
         reviewed_table(frame_table("responses", tables.responses)),
-        reviewed_table(frame_table("files", tables.files)),
+        reviewed_table(frame_table("files", tables.files.drop(columns=LINK_COLUMNS, errors="ignore"))),
         frame_table("focus_group", tables.focus_group),
         frame_table("problems", tables.problems),
         runs_table(runs),
