@@ -59,8 +59,11 @@ def runs(workspace: Path) -> list[tuple]:
 
 
 def state_rows(workspace: Path) -> dict[str, list]:
+    """The sources' rows; a local file's folder links (file:// URIs) name the workspace, written as <ws>."""
+    here = workspace.resolve().as_uri()
     with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
-        return {table: sorted(db.execute(f"SELECT * FROM {table}").fetchall())
+        return {table: sorted(tuple(v.replace(here, "<ws>") if isinstance(v, str) else v for v in row)
+                              for row in db.execute(f"SELECT * FROM {table}").fetchall())
                 for table in ("responses", "files", "file_facts", "cursors")}
 
 
