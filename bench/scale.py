@@ -28,6 +28,14 @@ The lower bound of calls for a scenario's work (`lower_bound` below) counts what
     ceil(bytes of all values / 2 MB) value writes (one values.batchUpdate takes every tab, so this
     is stricter than "one write per tab"); later syncs one value write (the run log always changes).
 OAuth token requests are left out of both sides.
+
+The quota-bound time of a scenario (bench/quota.py) is the least wall time Google's documented per-user
+rate limits alone allow for the calls the scenario made: Forms, Drive and Sheets reads overlap (max),
+the Sheets writes follow them (sum), each pool a rolling one-minute window at the rate of a project
+created now (Drive 325,000 units a minute, one unit a request assumed; Sheets 60 reads and 60 writes a
+minute; Forms 390 reads and 180 `responses.list` a minute). The same figure at the older Drive rate
+(12,000 a minute) and for the lower-bound calls is kept in the results too. "time ÷ quota-bound" is
+left empty where the quotas force no time at all (fewer requests than one minute's allowance).
 """
 
 from __future__ import annotations
@@ -52,6 +60,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from baseline import BaselineJob, BaselineResult, naive_sync, peak_rss_mb  # noqa: E402
 from proctree import MB, TreeSampler  # noqa: E402
+from quota import CURRENT, LEGACY, quota_bound_seconds  # noqa: E402
 from scale_workspace import AS_OF, FORM_ID, SCALES, ScaleWorkspace, change_units, seed_scale  # noqa: E402
 
 from tests.emulator import Emulator  # noqa: E402
@@ -184,11 +193,20 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
                    "bound": bound, "bound_total": sum(bound.values()), "cells": cells,
                    "tabs": {t: list(emu.sheets.grid_size(book, t)) for t in emu.sheets.tabs(book)}, **run}
             row["ratio"] = row["total"] / row["bound_total"]
+            row["quota_rates"] = CURRENT.name
+            row["quota_bound_s"] = quota_bound_seconds(calls)
+            row["quota_bound_s_legacy"] = quota_bound_seconds(calls, LEGACY)
+            row["quota_bound_s_of_bound_calls"] = quota_bound_seconds(bound)
+            row["time_over_quota_bound"] = run["seconds"] / row["quota_bound_s"] if row["quota_bound_s"] else None
             result["scenarios"][key] = row
             print(f"[{scale}] {label}: {row['total']:,} calls (bound {row['bound_total']:,}, "
                   f"×{row['ratio']:.3f}), {run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:.0f} MB "
                   f"(with inspection workers, PSS {run['peak_tree_pss_mb']:.0f} MB), "
                   f"{run['inspected']:,} inspected, {cells:,} cells; {dict(sorted(calls.items()))}", flush=True)
+            print(f"[{scale}] {label}: quota-bound time {row['quota_bound_s']:.0f} s for these calls, "
+                  f"{_over(run['seconds'], row['quota_bound_s'])} ({CURRENT.name}); "
+                  f"{row['quota_bound_s_legacy']:.0f} s at the older rate ({LEGACY.name}); "
+                  f"{row['quota_bound_s_of_bound_calls']:.0f} s for the lower-bound calls", flush=True)
         result["baseline"] = asdict(_baseline(emu, workspace, tabs, workspace.responses + new_responses, sample,
                                               full_below))
     return result
@@ -236,6 +254,11 @@ def main() -> None:
         print(summary(result))
 
 
+def _over(seconds: float, quota_s: float) -> str:
+    """measured ÷ quota-bound, or why there is none."""
+    return f"measured ÷ quota-bound {seconds / quota_s:.2f}" if quota_s else "no time forced by quotas"
+
+
 def summary(result: dict[str, Any]) -> str:
     """The README's table rows for one scale."""
     base = result["baseline"]
@@ -245,9 +268,13 @@ def summary(result: dict[str, Any]) -> str:
     sampled = any(p["measured_calls"] < p["calls"] for p in base["phases"].values())
     lines = []
     for row in result["scenarios"].values():
+        # Computed from the recorded calls, so results written before the column existed get it too.
+        quota_s = quota_bound_seconds(row["calls"])
+        over = f"{row['seconds'] / quota_s:.2f}" if quota_s else "—"
         lines.append(
             f"| {result['scale']} ({result['units']:,}) | {row['label']} | {row['total']:,} | {row['bound_total']:,} | "
-            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {row['peak_rss_mb']:.0f} / {row.get('peak_tree_pss_mb', float('nan')):.0f} | "
+            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {quota_s:,.0f} | "
+            f"{over} | {row['peak_rss_mb']:.0f} / {row.get('peak_tree_pss_mb', float('nan')):.0f} | "
             f"{row['cells']:,} "
             f"({row['cells'] / CELL_LIMIT:.1%}) | {calls:,} / {seconds:,.0f}{'*' if sampled else ''} | "
             f"{row['total'] / calls:.3f} | {row['seconds'] / seconds:.4f} |")
