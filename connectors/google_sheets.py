@@ -67,6 +67,7 @@ class _Tab:
     formula: str = ""
     formula_col: int = 0
     edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
+    fingerprint: str = ""  # the written table's (connectors.base.Table.fingerprint), "" = none given
 
 
 @dataclass
@@ -76,6 +77,14 @@ class _Book:
     writes: int = 0  # since the spreadsheet's layout was last read
     # chartId → digest of the spec we gave it ("" = there, spec unknown); None = not known at all
     charts: dict[str, str] | None = None
+
+
+def _holds(book: _Book, table: Table) -> bool:
+    """Whether the spreadsheet holds `table` as it is: a tab written with its fingerprint, whose grid
+    still has every row written there."""
+    tab = book.tabs.get(table.name)
+    return bool(table.fingerprint) and tab is not None and tab.fingerprint == table.fingerprint \
+        and bool(tab.hashes) and tab.rows >= len(tab.hashes) and tab.cols >= tab.width
 
 
 def _reconcile(remembered: _Book, actual: _Book) -> _Book:
@@ -205,23 +214,26 @@ class GoogleSheetsWarehouse:
         charts_unknown = book is not None and book.charts is None and any(t.charts for t in tables)
         if book is not None and (book.writes + 1 >= self.verify_every or charts_unknown):
             book = _reconcile(book, self._fetch())
+        # A tab that holds a table of the same fingerprint is left alone: no row of it is made or compared.
+        held = {t.name for t in tables if book is not None and _holds(book, t)}
         written = False
         try:
             try:
-                self._write(tables, book)
+                self._write([t.whole() for t in tables if t.name not in held], book, held)
             except GoogleApiError as exc:
                 if book is None or exc.status != 400:
                     raise
                 # Someone changed the spreadsheet by hand (a tab deleted or renamed): start afresh.
                 log.warning("%s; reading the spreadsheet again and rewriting every tab", exc)
-                self._write(tables, None)
+                self._write([t.whole() for t in tables], None)
             written = True
         finally:
             if not written:
                 self._forget()  # what is in the sheet is now unknown: the next write starts afresh
 
     # -- one write ---------------------------------------------------------------------------
-    def _write(self, tables: list[Table], book: _Book | None) -> None:
+    def _write(self, tables: list[Table], book: _Book | None, held: Collection[str] = ()) -> None:
+        """`held`: tabs left as they are (they hold their table already), still there to be linked to."""
         if book is None:
             book = self._fetch()
         tables, in_place = self._keep_edits(tables, book)
@@ -231,8 +243,8 @@ class GoogleSheetsWarehouse:
             book.time_zone_set = True
         reach = _chart_reach(tables)
         # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
-        gids = {t.name: book.tabs[t.name].sheet_id if t.name in book.tabs else _new_sheet_id(t.name, book)
-                for t in tables}
+        gids = {name: book.tabs[name].sheet_id if name in book.tabs else _new_sheet_id(name, book)
+                for name in [*(t.name for t in tables), *held]}
         new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()))
                     for t in tables}
         if any(t.charts for t in tables):
@@ -380,7 +392,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
         if need_cols > old.cols:
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
-    tab.width, tab.hashes = width, hashes
+    tab.width, tab.hashes, tab.fingerprint = width, hashes, table.fingerprint
     tab.edit_col = table.editable.key if table.editable else -1
     formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]

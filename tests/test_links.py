@@ -13,7 +13,7 @@ from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.campaign import SourceSpec
 from ingest.normalize import Tables
 from ingest.publish.analyst import frame_table
-from ingest.publish.links import tracking_links
+from ingest.publish.links import link_targets, tracking_links
 from ingest.publish.tracking import tracking_table
 from ingest.status import evaluate
 from tests.emulator import Emulator
@@ -33,7 +33,7 @@ def written(tmp_path):
     evaluation = evaluate(campaign, ITEMS, at(8))
     tables = Tables(RESPONSES, FILES, pd.DataFrame(), pd.DataFrame(), ITEMS)
     tracking = tracking_table(campaign, evaluation, updated_at=at(8))
-    tracking.links = tracking_links(campaign, tables, evaluation)
+    tracking.links = tracking_links(campaign, link_targets(campaign, tables), evaluation)
     return [tracking, frame_table("responses", RESPONSES), frame_table("files", FILES)]
 
 

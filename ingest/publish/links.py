@@ -4,6 +4,7 @@ in `responses` / `files`. Pure: built from the campaign and the tidy tables the 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.a1 import column_letters
@@ -13,26 +14,40 @@ from ingest.normalize import Tables
 from ingest.status import Evaluation
 
 
-def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -> dict[tuple[int, int], str]:
+@dataclass(frozen=True)
+class LinkTargets:
+    """What the tracking links are made of, taken from the tidy tables once (small: a few values per
+    unit), so a run that reuses the last run's tables (ingest.memo) links without reading their rows."""
+
+    folders: dict[str, str] = field(default_factory=dict)  # unit code → its upload folder's URL
+    spans: dict[str, dict[tuple[str, str], tuple[int, int]]] = field(default_factory=dict)  # tab → rows
+    widths: dict[str, int] = field(default_factory=dict)  # tab → its number of columns
+
+
+def link_targets(campaign: Campaign, tables: Tables) -> LinkTargets:
+    frames = {"responses": tables.responses, "files": tables.files}
+    return LinkTargets(_local_folders(campaign, tables.files), {tab: _row_spans(f) for tab, f in frames.items()},
+                       {tab: len(f.columns) for tab, f in frames.items()})
+
+
+def tracking_links(campaign: Campaign, targets: LinkTargets, evaluation: Evaluation) -> dict[tuple[int, int], str]:
     """(data row, column) of the tracking table → link target (see `connectors.base.Table.links`).
 
     Columns follow `tracking_table`: the name is column 1, a deliverable's count column 3 + 2k.
     A Drive upload folder gets no link: the files carry their folder's names, not its id.
     """
     links: dict[tuple[int, int], str] = {}
-    folders = _local_folders(campaign, tables.files)
-    spans = {"responses": _row_spans(tables.responses), "files": _row_spans(tables.files)}
     for index, unit in enumerate(evaluation.units):
-        if unit.code in folders:
-            links[(index, 1)] = folders[unit.code]
+        if unit.code in targets.folders:
+            links[(index, 1)] = targets.folders[unit.code]
         for k, d in enumerate(campaign.deliverables):
-            tab, frame = ("responses", tables.responses) if d.kind == "response" else ("files", tables.files)
-            place = spans[tab].get((unit.code, d.id))
+            tab = "responses" if d.kind == "response" else "files"
+            place = targets.spans.get(tab, {}).get((unit.code, d.id))
             if place is not None:
                 first, last = place
                 # The tab's header is row 1, so data row i is sheet row i + 2; the span covers every one
                 # of the unit's rows (rows of other units may lie between: the tab is sorted by time).
-                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(len(frame.columns) - 1)}{last + 2}"
+                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(targets.widths[tab] - 1)}{last + 2}"
     return links
 
 
