@@ -68,6 +68,7 @@ class _Tab:
     formula_col: int = 0
     edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
     fingerprint: str = ""  # the written table's (connectors.base.Table.fingerprint), "" = none given
+    links: list[str] = field(default_factory=list)  # per data row, a digest of its links ("" none); [] unknown
 
 
 @dataclass
@@ -394,10 +395,13 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes, tab.fingerprint = width, hashes, table.fingerprint
     tab.edit_col = table.editable.key if table.editable else -1
-    formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
+    formats = _formats(table, tab.sheet_id, rows, width, formula)
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
+    links = _link_rows(table, gids or {})
+    tab.links = [_digest(links.get(i, [])) if i in links else "" for i in range(len(table.rows))] if table.links else []
+    plan.structure.extend(_link_requests(table, tab.sheet_id, links, tab.links, old.links))
     rewrite = old.width != width or not old.hashes
     stale_formula_col = old.formula_col if old.formula and (not formula or old.formula_col != width) else -1
     span = max(width, old.width, stale_formula_col + 1)
@@ -554,24 +558,48 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
     return requests
 
 
-def _links(table: Table, sheet_id: int, gids: Mapping[str, int]) -> list[dict[str, Any]]:
-    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
-    values stay RAW and a link costs no call of its own. A place in the spreadsheet is the URL fragment
-    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"."""
-    if not table.links:
-        return []
-    first = 2 if table.note else 1
-    # Clear last run's links first: a unit that lost its rows must not keep pointing at them.
-    requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, "userEnteredFormat.textFormat.link")]
+def _link_rows(table: Table, gids: Mapping[str, int]) -> dict[int, list[tuple[int, str]]]:
+    """Per data row, its cell-level links (column, URI). A place in the spreadsheet is the URL fragment
+    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"; a link to a tab not written is left out."""
+    rows: dict[int, list[tuple[int, str]]] = {}
     for (row, column), target in sorted(table.links.items()):
         if target.startswith("#"):
             tab, _, cells = target[1:].partition("!")
             if tab not in gids:
                 continue
             target = f"#gid={gids[tab]}&range={cells}"
-        requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
-                                {"textFormat": {"link": {"uri": target}}}, "userEnteredFormat.textFormat.link"))
+        rows.setdefault(row, []).append((column, target))
+    return rows
+
+
+def _link_requests(table: Table, sheet_id: int, links: Mapping[int, list[tuple[int, str]]], new: Sequence[str],
+                   old: Sequence[str]) -> list[dict[str, Any]]:
+    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
+    values stay RAW and a link costs no call of its own. Only rows whose links changed since the last
+    write are sent (a new response moves the links of one unit, not of 7,436): each such run of rows is
+    cleared first (a unit that lost its rows must not keep pointing at them), then its links set. When
+    the last write's links are not known, every data row is cleared and set."""
+    if not new and not old:
+        return []
+    first = 2 if table.note else 1
+    field = "userEnteredFormat.textFormat.link"
+    if not old:
+        changed = list(range(len(new)))
+        requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, field)]
+    else:
+        changed = [i for i in range(max(len(new), len(old)))
+                   if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+        requests = [_repeat(sheet_id, first + start, first + stop, 0, len(table.header), {}, field)
+                    for start, stop in _runs(changed)]
+    for row in changed:
+        for column, target in links.get(row, ()):
+            requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
+                                    {"textFormat": {"link": {"uri": target}}}, field))
     return requests
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha1(json.dumps(value, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[dict[str, Any]]:
