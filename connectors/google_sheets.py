@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -237,7 +237,8 @@ class GoogleSheetsWarehouse:
         """`held`: tabs left as they are (they hold their table already), still there to be linked to."""
         if book is None:
             book = self._fetch()
-        tables, in_place = self._keep_edits(tables, book)
+        contents = _Contents()  # each table's cells converted and hashed once, for the probe and the plan
+        tables, in_place = self._keep_edits(tables, book, contents)
         plan = _Plan()
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
@@ -246,8 +247,8 @@ class GoogleSheetsWarehouse:
         # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
         gids = {name: book.tabs[name].sheet_id if name in book.tabs else _new_sheet_id(name, book)
                 for name in [*(t.name for t in tables), *held]}
-        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()))
-                    for t in tables}
+        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()),
+                                        contents) for t in tables}
         if any(t.charts for t in tables):
             book.charts = dict(book.charts or {})
             for table in tables:
@@ -270,7 +271,8 @@ class GoogleSheetsWarehouse:
         book.writes += 1
         self._remember(book)
 
-    def _keep_edits(self, tables: list[Table], book: _Book) -> tuple[list[Table], dict[str, set[int]]]:
+    def _keep_edits(self, tables: list[Table], book: _Book, contents: _Contents | None = None
+                    ) -> tuple[list[Table], dict[str, set[int]]]:
         """Editable cells as the sheet holds them right now, for every tab whose rows this write touches,
         and per tab the rows whose key the sheet already shows in the same place.
 
@@ -285,7 +287,7 @@ class GoogleSheetsWarehouse:
             if table.editable is None or table.name not in book.tabs:
                 continue
             probe = _Plan()
-            _plan_table(table, book, probe)
+            _plan_table(table, book, probe, contents=contents)
             if probe.clear or any(tab == table.name for tab, _, _ in probe.ranges):
                 touched[table.name] = edit_headers(table)
         if not touched:
@@ -299,7 +301,10 @@ class GoogleSheetsWarehouse:
             values, first_col = read[table.name]
             at = locate(values, touched[table.name])
             edits = edits_from_rows(values, touched[table.name]) or {}
-            out.append(keep_edits(table, edits))
+            kept = keep_edits(table, edits)
+            if contents is not None:
+                contents.derive(kept, table)
+            out.append(kept)
             header_row = 1 if table.note else 0
             if at is not None and at[0] == header_row and first_col + at[1] == table.editable.key:
                 keys = column_keys(values, at)
@@ -364,16 +369,15 @@ class GoogleSheetsWarehouse:
 
 
 def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0),
-                gids: Mapping[str, int] | None = None, in_place: Collection[int] = ()) -> _Tab:
+                gids: Mapping[str, int] | None = None, in_place: Collection[int] = (),
+                contents: _Contents | None = None) -> _Tab:
     """Add to `plan` what this table needs; return the tab as it will be after the write.
 
     `reach`: rows and columns the tab must have for the charts that read it or sit on it.
     `in_place`: data rows whose editable cells are left as the sheet holds them (their row is written
     only up to its key; a shorter row in a values range leaves the cells after it untouched)."""
-    rows = _rows(table)
-    width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    hashes = [hashlib.sha1(json.dumps(r, ensure_ascii=False).encode()).hexdigest()[:12] for r in rows]
+    made = (contents or _Contents()).of(table)
+    rows, width, hashes = made.rows, made.width, made.hashes
     formula = table.note_formula or ""
     need_rows, need_cols = max(len(rows), reach[0]), max(width + (1 if formula else 0), reach[1])
     old = book.tabs.get(table.name)
@@ -486,6 +490,62 @@ def _chart_id(tab: str, index: int) -> int:
 
 def _header_row(table: Table) -> int:
     return 1 if table.note else 0
+
+
+@dataclass
+class _Content:
+    rows: list[list[Any]]  # what the tab shows (note, header, data), as the API takes it, padded to `width`
+    width: int
+    hashes: list[str]  # one per row
+
+
+class _Contents:
+    """Each table's cells converted and hashed once per write (the probe for edits and the plan both
+    need them; at 7,436 units that is millions of cells). A table that differs from another only in a
+    few cells (the review columns put back) reuses the other's rows that are equal."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[Table, _Content]] = {}
+        self._like: dict[int, Table] = {}
+
+    def of(self, table: Table) -> _Content:
+        found = self._made.get(id(table))
+        if found is not None and found[0] is table:
+            return found[1]
+        like = self._like.pop(id(table), None)
+        base = self._made.get(id(like)) if like is not None else None
+        made = _content(table, base[1] if base is not None and base[0] is like else None, like)
+        self._made[id(table)] = (table, made)
+        return made
+
+    def derive(self, table: Table, like: Table) -> None:
+        """`table` is `like` with some cells changed: its equal rows can be taken from `like`'s content."""
+        self._like[id(table)] = like
+
+
+def _content(table: Table, base: _Content | None = None, like: Table | None = None) -> _Content:
+    head = len(_rows(replace(table, rows=[])))
+    if base is not None and like is not None and head == len(_rows(replace(like, rows=[]))) \
+            and len(table.rows) == len(like.rows):
+        fresh = {i for i, (a, b) in enumerate(zip(table.rows, like.rows, strict=True)) if a is not b and a != b}
+        converted = _rows(replace(table, rows=[table.rows[i] for i in sorted(fresh)]))
+        made = dict(zip(sorted(fresh), converted[head:], strict=True))
+        # Same lengths row by row: then the width, and every equal row's padding, is the base's.
+        if all(len(table.rows[i]) == len(like.rows[i]) for i in fresh):
+            rows = converted[:head] + [made[i] + [""] * (base.width - len(made[i])) if i in made else base.rows[head + i]
+                                       for i in range(len(table.rows))]
+            rows[:head] = [r + [""] * (base.width - len(r)) for r in rows[:head]]
+            hashes = [_row_hash(r) for r in rows[:head]] + [
+                _row_hash(rows[head + i]) if i in made else base.hashes[head + i] for i in range(len(table.rows))]
+            return _Content(rows, base.width, hashes)
+    rows = _rows(table)
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return _Content(rows, width, [_row_hash(r) for r in rows])
+
+
+def _row_hash(row: list[Any]) -> str:
+    return hashlib.sha1(json.dumps(row, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def _rows(table: Table) -> list[list[Any]]:
