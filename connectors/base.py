@@ -9,8 +9,8 @@ so the caller asks `isinstance(connector, Checkable)` instead of probing for att
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
 from typing import Any, Literal, Protocol, runtime_checkable
@@ -150,6 +150,19 @@ class Table:
     # ("https://…", "file://…") or rows of another tab of the same workbook, "#tab!A5:K9".
     links: Mapping[tuple[int, int], str] = field(default_factory=dict)
     editable: EditableColumns | None = None
+    # A digest of everything above, from whoever made the table: two tables of the same name and
+    # fingerprint are equal ("" = not known). A warehouse that remembers the fingerprint it last wrote
+    # under a tab need not look at a table that has it again.
+    fingerprint: str = ""
+    # Set on a table made from its fingerprint alone: what makes the whole table (see `whole`).
+    loader: Callable[[], Table] | None = field(default=None, repr=False, compare=False)
+
+    def whole(self) -> Table:
+        """This table with its header and rows: a table made from a fingerprint alone is made now."""
+        if self.loader is None:
+            return self
+        made = self.loader()
+        return replace(made, fingerprint=self.fingerprint or made.fingerprint)
 
 
 class Warehouse(Protocol):

@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -67,6 +67,8 @@ class _Tab:
     formula: str = ""
     formula_col: int = 0
     edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
+    fingerprint: str = ""  # the written table's (connectors.base.Table.fingerprint), "" = none given
+    links: list[str] = field(default_factory=list)  # per data row, a digest of its links ("" none); [] unknown
 
 
 @dataclass
@@ -76,6 +78,14 @@ class _Book:
     writes: int = 0  # since the spreadsheet's layout was last read
     # chartId → digest of the spec we gave it ("" = there, spec unknown); None = not known at all
     charts: dict[str, str] | None = None
+
+
+def _holds(book: _Book, table: Table) -> bool:
+    """Whether the spreadsheet holds `table` as it is: a tab written with its fingerprint, whose grid
+    still has every row written there."""
+    tab = book.tabs.get(table.name)
+    return bool(table.fingerprint) and tab is not None and tab.fingerprint == table.fingerprint \
+        and bool(tab.hashes) and tab.rows >= len(tab.hashes) and tab.cols >= tab.width
 
 
 def _reconcile(remembered: _Book, actual: _Book) -> _Book:
@@ -205,36 +215,40 @@ class GoogleSheetsWarehouse:
         charts_unknown = book is not None and book.charts is None and any(t.charts for t in tables)
         if book is not None and (book.writes + 1 >= self.verify_every or charts_unknown):
             book = _reconcile(book, self._fetch())
+        # A tab that holds a table of the same fingerprint is left alone: no row of it is made or compared.
+        held = {t.name for t in tables if book is not None and _holds(book, t)}
         written = False
         try:
             try:
-                self._write(tables, book)
+                self._write([t.whole() for t in tables if t.name not in held], book, held)
             except GoogleApiError as exc:
                 if book is None or exc.status != 400:
                     raise
                 # Someone changed the spreadsheet by hand (a tab deleted or renamed): start afresh.
                 log.warning("%s; reading the spreadsheet again and rewriting every tab", exc)
-                self._write(tables, None)
+                self._write([t.whole() for t in tables], None)
             written = True
         finally:
             if not written:
                 self._forget()  # what is in the sheet is now unknown: the next write starts afresh
 
     # -- one write ---------------------------------------------------------------------------
-    def _write(self, tables: list[Table], book: _Book | None) -> None:
+    def _write(self, tables: list[Table], book: _Book | None, held: Collection[str] = ()) -> None:
+        """`held`: tabs left as they are (they hold their table already), still there to be linked to."""
         if book is None:
             book = self._fetch()
-        tables, in_place = self._keep_edits(tables, book)
+        contents = _Contents()  # each table's cells converted and hashed once, for the probe and the plan
+        tables, in_place = self._keep_edits(tables, book, contents)
         plan = _Plan()
         if not book.time_zone_set:
             plan.structure.append(_time_zone_request())
             book.time_zone_set = True
         reach = _chart_reach(tables)
         # Sheet ids before planning: a tab's links name other tabs by id ("#gid=…"), new ones included.
-        gids = {t.name: book.tabs[t.name].sheet_id if t.name in book.tabs else _new_sheet_id(t.name, book)
-                for t in tables}
-        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()))
-                    for t in tables}
+        gids = {name: book.tabs[name].sheet_id if name in book.tabs else _new_sheet_id(name, book)
+                for name in [*(t.name for t in tables), *held]}
+        new_tabs = {t.name: _plan_table(t, book, plan, reach.get(t.name, (0, 0)), gids, in_place.get(t.name, set()),
+                                        contents) for t in tables}
         if any(t.charts for t in tables):
             book.charts = dict(book.charts or {})
             for table in tables:
@@ -257,7 +271,8 @@ class GoogleSheetsWarehouse:
         book.writes += 1
         self._remember(book)
 
-    def _keep_edits(self, tables: list[Table], book: _Book) -> tuple[list[Table], dict[str, set[int]]]:
+    def _keep_edits(self, tables: list[Table], book: _Book, contents: _Contents | None = None
+                    ) -> tuple[list[Table], dict[str, set[int]]]:
         """Editable cells as the sheet holds them right now, for every tab whose rows this write touches,
         and per tab the rows whose key the sheet already shows in the same place.
 
@@ -272,7 +287,7 @@ class GoogleSheetsWarehouse:
             if table.editable is None or table.name not in book.tabs:
                 continue
             probe = _Plan()
-            _plan_table(table, book, probe)
+            _plan_table(table, book, probe, contents=contents)
             if probe.clear or any(tab == table.name for tab, _, _ in probe.ranges):
                 touched[table.name] = edit_headers(table)
         if not touched:
@@ -286,7 +301,10 @@ class GoogleSheetsWarehouse:
             values, first_col = read[table.name]
             at = locate(values, touched[table.name])
             edits = edits_from_rows(values, touched[table.name]) or {}
-            out.append(keep_edits(table, edits))
+            kept = keep_edits(table, edits)
+            if contents is not None:
+                contents.derive(kept, table)
+            out.append(kept)
             header_row = 1 if table.note else 0
             if at is not None and at[0] == header_row and first_col + at[1] == table.editable.key:
                 keys = column_keys(values, at)
@@ -351,16 +369,15 @@ class GoogleSheetsWarehouse:
 
 
 def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] = (0, 0),
-                gids: Mapping[str, int] | None = None, in_place: Collection[int] = ()) -> _Tab:
+                gids: Mapping[str, int] | None = None, in_place: Collection[int] = (),
+                contents: _Contents | None = None) -> _Tab:
     """Add to `plan` what this table needs; return the tab as it will be after the write.
 
     `reach`: rows and columns the tab must have for the charts that read it or sit on it.
     `in_place`: data rows whose editable cells are left as the sheet holds them (their row is written
     only up to its key; a shorter row in a values range leaves the cells after it untouched)."""
-    rows = _rows(table)
-    width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    hashes = [hashlib.sha1(json.dumps(r, ensure_ascii=False).encode()).hexdigest()[:12] for r in rows]
+    made = (contents or _Contents()).of(table)
+    rows, width, hashes = made.rows, made.width, made.hashes
     formula = table.note_formula or ""
     need_rows, need_cols = max(len(rows), reach[0]), max(width + (1 if formula else 0), reach[1])
     old = book.tabs.get(table.name)
@@ -380,12 +397,15 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
         if need_cols > old.cols:
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
-    tab.width, tab.hashes = width, hashes
+    tab.width, tab.hashes, tab.fingerprint = width, hashes, table.fingerprint
     tab.edit_col = table.editable.key if table.editable else -1
-    formats = _formats(table, tab.sheet_id, rows, width, formula) + _links(table, tab.sheet_id, gids or {})
+    formats = _formats(table, tab.sheet_id, rows, width, formula)
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
+    links = _link_rows(table, gids or {})
+    tab.links = [_digest(links.get(i, [])) if i in links else "" for i in range(len(table.rows))] if table.links else []
+    plan.structure.extend(_link_requests(table, tab.sheet_id, links, tab.links, old.links))
     rewrite = old.width != width or not old.hashes
     stale_formula_col = old.formula_col if old.formula and (not formula or old.formula_col != width) else -1
     span = max(width, old.width, stale_formula_col + 1)
@@ -472,6 +492,62 @@ def _header_row(table: Table) -> int:
     return 1 if table.note else 0
 
 
+@dataclass
+class _Content:
+    rows: list[list[Any]]  # what the tab shows (note, header, data), as the API takes it, padded to `width`
+    width: int
+    hashes: list[str]  # one per row
+
+
+class _Contents:
+    """Each table's cells converted and hashed once per write (the probe for edits and the plan both
+    need them; at 7,436 units that is millions of cells). A table that differs from another only in a
+    few cells (the review columns put back) reuses the other's rows that are equal."""
+
+    def __init__(self) -> None:
+        self._made: dict[int, tuple[Table, _Content]] = {}
+        self._like: dict[int, Table] = {}
+
+    def of(self, table: Table) -> _Content:
+        found = self._made.get(id(table))
+        if found is not None and found[0] is table:
+            return found[1]
+        like = self._like.pop(id(table), None)
+        base = self._made.get(id(like)) if like is not None else None
+        made = _content(table, base[1] if base is not None and base[0] is like else None, like)
+        self._made[id(table)] = (table, made)
+        return made
+
+    def derive(self, table: Table, like: Table) -> None:
+        """`table` is `like` with some cells changed: its equal rows can be taken from `like`'s content."""
+        self._like[id(table)] = like
+
+
+def _content(table: Table, base: _Content | None = None, like: Table | None = None) -> _Content:
+    head = len(_rows(replace(table, rows=[])))
+    if base is not None and like is not None and head == len(_rows(replace(like, rows=[]))) \
+            and len(table.rows) == len(like.rows):
+        fresh = {i for i, (a, b) in enumerate(zip(table.rows, like.rows, strict=True)) if a is not b and a != b}
+        converted = _rows(replace(table, rows=[table.rows[i] for i in sorted(fresh)]))
+        made = dict(zip(sorted(fresh), converted[head:], strict=True))
+        # Same lengths row by row: then the width, and every equal row's padding, is the base's.
+        if all(len(table.rows[i]) == len(like.rows[i]) for i in fresh):
+            rows = converted[:head] + [made[i] + [""] * (base.width - len(made[i])) if i in made else base.rows[head + i]
+                                       for i in range(len(table.rows))]
+            rows[:head] = [r + [""] * (base.width - len(r)) for r in rows[:head]]
+            hashes = [_row_hash(r) for r in rows[:head]] + [
+                _row_hash(rows[head + i]) if i in made else base.hashes[head + i] for i in range(len(table.rows))]
+            return _Content(rows, base.width, hashes)
+    rows = _rows(table)
+    width = max(len(r) for r in rows)
+    rows = [r + [""] * (width - len(r)) for r in rows]
+    return _Content(rows, width, [_row_hash(r) for r in rows])
+
+
+def _row_hash(row: list[Any]) -> str:
+    return hashlib.sha1(json.dumps(row, ensure_ascii=False).encode()).hexdigest()[:12]
+
+
 def _rows(table: Table) -> list[list[Any]]:
     """What the tab shows: the note (if any), the header, then the rows; values as the API takes them."""
     rows: list[list[Any]] = [[_cell(table.note)]] if table.note else []
@@ -542,24 +618,48 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
     return requests
 
 
-def _links(table: Table, sheet_id: int, gids: Mapping[str, int]) -> list[dict[str, Any]]:
-    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
-    values stay RAW and a link costs no call of its own. A place in the spreadsheet is the URL fragment
-    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"."""
-    if not table.links:
-        return []
-    first = 2 if table.note else 1
-    # Clear last run's links first: a unit that lost its rows must not keep pointing at them.
-    requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, "userEnteredFormat.textFormat.link")]
+def _link_rows(table: Table, gids: Mapping[str, int]) -> dict[int, list[tuple[int, str]]]:
+    """Per data row, its cell-level links (column, URI). A place in the spreadsheet is the URL fragment
+    the Sheets UI gives a range link, "#gid=<sheetId>&range=A5:K9"; a link to a tab not written is left out."""
+    rows: dict[int, list[tuple[int, str]]] = {}
     for (row, column), target in sorted(table.links.items()):
         if target.startswith("#"):
             tab, _, cells = target[1:].partition("!")
             if tab not in gids:
                 continue
             target = f"#gid={gids[tab]}&range={cells}"
-        requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
-                                {"textFormat": {"link": {"uri": target}}}, "userEnteredFormat.textFormat.link"))
+        rows.setdefault(row, []).append((column, target))
+    return rows
+
+
+def _link_requests(table: Table, sheet_id: int, links: Mapping[int, list[tuple[int, str]]], new: Sequence[str],
+                   old: Sequence[str]) -> list[dict[str, Any]]:
+    """Cell-level links as formats (Sheets API reference, "Cells": TextFormat.link, a Link's `uri`), so
+    values stay RAW and a link costs no call of its own. Only rows whose links changed since the last
+    write are sent (a new response moves the links of one unit, not of 7,436): each such run of rows is
+    cleared first (a unit that lost its rows must not keep pointing at them), then its links set. When
+    the last write's links are not known, every data row is cleared and set."""
+    if not new and not old:
+        return []
+    first = 2 if table.note else 1
+    field = "userEnteredFormat.textFormat.link"
+    if not old:
+        changed = list(range(len(new)))
+        requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, field)]
+    else:
+        changed = [i for i in range(max(len(new), len(old)))
+                   if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+        requests = [_repeat(sheet_id, first + start, first + stop, 0, len(table.header), {}, field)
+                    for start, stop in _runs(changed)]
+    for row in changed:
+        for column, target in links.get(row, ()):
+            requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
+                                    {"textFormat": {"link": {"uri": target}}}, field))
     return requests
+
+
+def _digest(value: Any) -> str:
+    return hashlib.sha1(json.dumps(value, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
 def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[dict[str, Any]]:

@@ -33,7 +33,7 @@ class XlsxWarehouse:
         self.path = Path(path)
 
     def write(self, tables: Iterable[Table]) -> None:
-        tables = list(tables)
+        tables = [t.whole() for t in tables]  # the whole workbook is written: every table's rows are needed
         editable = {t.name: edit_headers(t) for t in tables if t.editable}
         # The whole workbook is rewritten: what people typed in their columns since the run began
         # (read again just now) goes back into the row of the same key.

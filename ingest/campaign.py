@@ -5,9 +5,11 @@ Plain frozen dataclasses built by `ingest.config`; nothing here reads files or t
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -142,6 +144,14 @@ class Campaign:
     match_threshold: float = 85.0
     unit_aliases: Mapping[str, str] = field(default_factory=dict)  # extra alias → unit code
     base_dir: str = "."
+
+    @cached_property
+    def digest(self) -> str:
+        """What of the campaign the tables and statuses depend on, as a digest (mail, schedule and the
+        warehouse do not enter them): equal digests, equal rules (ingest.memo, ingest.collect)."""
+        parts = (self.id, self.title, self.units, self.deliverables, sorted(self.sources.items()), self.overrides,
+                 self.match_threshold, sorted(self.unit_aliases.items()), self.base_dir)
+        return hashlib.sha1(repr(parts).encode("utf-8", "surrogateescape")).hexdigest()
 
     def resolve(self, value: str) -> Path:
         """A path from the config, relative to the config's folder unless absolute."""

@@ -45,10 +45,15 @@ DOWNLOAD_WORKERS = 8
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
             uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
             full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS,
-            limits: WorkerLimits | None = None, now: datetime | None = None) -> Collected:
+            limits: WorkerLimits | None = None, now: datetime | None = None, load: bool = True) -> Collected:
     """`workers` download threads per source; `limits` caps each inspection (processes, memory, time).
     `now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
-    that first saw it (ingest.arrival); without it, files keep their creation time."""
+    that first saw it (ingest.arrival); without it, files keep their creation time.
+
+    Files are looked at only when something may need inspecting: when no stored file or fact changed
+    since a pass that left every file inspected (under the same rules), the pass is skipped. With
+    `load=False` the stored rows are not read into the result unless a pass read them (a run that can
+    reuse what the last run computed needs none); `load_rows` reads the rest."""
     collected = Collected()
     for name, source in responses_sources.items():
         try:
@@ -69,7 +74,6 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
             log.warning("source %s failed: %s", name, exc)
             collected.failed_sources.append(name)
             collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
-        collected.responses[name] = state.responses(name)
     for name, source in uploads_sources.items():
         try:
             listing = source.files(since=None if full else state.cursor(name))
@@ -90,14 +94,42 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
             log.warning("source %s failed: %s", name, exc)
             collected.failed_sources.append(name)
             collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
+        if name in collected.reads:
+            collected.reads[name].read += state.count_files(name)
+        marker = f"{state.revision('uploads')}:{campaign.digest}"
+        if state.value(_PASS_KEY + name) == marker:
+            continue
         files = state.files(name)
         collected.files[name] = files
-        if name in collected.reads:
-            collected.reads[name].read += len(files)
         deliverables = [d for d in campaign.deliverables if d.source == name]
+        unreadable = len(collected.problems)
         _inspect_all(files, name, source, deliverables, state, collected, workers=workers, limits=limits,
                      progress=progress)
+        if not any(p.kind == "file_unreadable" and p.source == name for p in collected.problems[unreadable:]):
+            # Every file has its facts stored: until a stored file or fact changes, nothing needs a look.
+            state.set_values({_PASS_KEY + name: f"{state.revision('uploads')}:{campaign.digest}"})
+    if load:
+        load_rows(campaign, state, collected)
     return collected
+
+
+# kv key of the marker "every file of this source had its facts at uploads revision N under rules D".
+_PASS_KEY = "inspected:"
+
+
+def load_rows(campaign: Campaign, state: StateStore, collected: Collected) -> None:
+    """Read into `collected` the stored rows `collect` left unread: every source's responses, and the
+    files (with their cached facts) of sources whose inspection pass was skipped."""
+    for name, spec in campaign.sources.items():
+        if spec.role == "responses":
+            if name not in collected.responses:
+                collected.responses[name] = state.responses(name)
+        elif name not in collected.files:
+            files = state.files(name)
+            collected.files[name] = files
+            deliverables = [d for d in campaign.deliverables if d.source == name]
+            for file in files:
+                _from_cache(file, name, deliverables, state, collected)
 
 
 def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:

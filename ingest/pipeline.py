@@ -15,11 +15,12 @@ from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
 from ingest.errors import TidtamError, unexpected
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
-from ingest.normalize import Tables, normalize
-from ingest.publish.tabs import warehouse_tables
-from ingest.review import Reviewed, apply_decisions, read_decisions
+from ingest.memo import Computed, compute
+from ingest.normalize import Tables
+from ingest.publish.tabs import TidyTabs, warehouse_tables
+from ingest.review import read_decisions, rejections
 from ingest.state import StateStore
-from ingest.status import Evaluation, evaluate
+from ingest.status import Evaluation
 
 log = logging.getLogger(__name__)
 
@@ -28,12 +29,17 @@ log = logging.getLogger(__name__)
 class RunReport:
     run_id: int
     evaluation: Evaluation
-    tables: Tables
+    computed: Computed
     failed_sources: list[str] = field(default_factory=list)
     inspected_files: int = 0
     alerts: AlertReport | None = None
     alert_error: str = ""
     health: list[SourceHealth] = field(default_factory=list)
+
+    @property
+    def tables(self) -> Tables:
+        """The run's tidy tables (kept ones are loaded from the memo now: a no-change run never needs them)."""
+        return self.computed.load()
 
     @property
     def degraded(self) -> list[SourceHealth]:
@@ -61,17 +67,15 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         # The coordinators' decisions first (one read), so that the run applies what they decided.
         decisions = read_decisions(backends.warehouse, state, clock())
         collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress,
-                            now=now)
-        reviewed = apply_decisions(campaign, normalize(campaign, collected), decisions)
-        tables = reviewed.tables
-        evaluation = evaluate(campaign, tables.items, now)
+                            now=now, load=False)
+        computed = compute(campaign, state, collected, decisions, now)
+        evaluation = computed.evaluation
         health = source_health(campaign, collected.reads)
         degraded = [h for h in health if h.degraded]
         failed = {p.source: p.detail for p in collected.problems if p.kind == "source_failed"}
         alerts, alert_error = _alert(campaign, evaluation, state, backends, now,
-                                     source_warnings(campaign, health, failed), reviewed)
-        counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems),
-                  "inspected": collected.inspected, "full": full, **evaluation.counts(), **run_counts(health, failed),
+                                     source_warnings(campaign, health, failed), computed)
+        counts = {**computed.counts, "inspected": collected.inspected, "full": full, **evaluation.counts(), **run_counts(health, failed),
                   **({f"mail_{k}": v for k, v in alerts.counts().items() if v} if alerts else {})}
         outcome = run_outcome(collected.failed_sources, alert_error, degraded)
         error = "; ".join([f"source {s} failed" for s in collected.failed_sources] + ([alert_error] if alert_error else [])
@@ -80,7 +84,7 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         state.finish_run(run_id, finished, outcome, counts=counts, error=error,
                          api_calls=dict(backends.api_calls() - calls_before))
         backends.warehouse.write(warehouse_tables(
-            campaign, tables, evaluation, state.runs(), updated_at=clock(),
+            campaign, TidyTabs(computed.key, computed.load, computed.links), evaluation, state.runs(), updated_at=clock(),
             alert_messages=AlertLog(state).messages() if campaign.mail else None))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.
@@ -95,12 +99,12 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         state.finish_run(run_id, clock(), "failed", error=unexpected(exc),
                          api_calls=dict(backends.api_calls() - calls_before))
         raise
-    return RunReport(run_id, evaluation, tables, collected.failed_sources, collected.inspected, alerts, alert_error,
+    return RunReport(run_id, evaluation, computed, collected.failed_sources, collected.inspected, alerts, alert_error,
                      health)
 
 
 def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backends: Backends, now: datetime,
-           warnings: list[SourceWarning], reviewed: Reviewed) -> tuple[AlertReport | None, str]:
+           warnings: list[SourceWarning], computed: Computed) -> tuple[AlertReport | None, str]:
     """Send the reminders and digest due at `now`. A source that failed or read too little can make a
     unit look missing, so its deliverables get no reminder (the others do) and the digest opens with
     it. A broken template must not keep the tracking sheet stale, so an alerting error is reported on
@@ -109,9 +113,9 @@ def _alert(campaign: Campaign, evaluation: Evaluation, state: StateStore, backen
         return None, ""
     try:
         report = send_alerts(campaign, evaluation, state, backends.mailer, now, warnings=warnings,
-                             decisions=reviewed.lines)
+                             decisions=computed.lines)
         # After the reminders, within what is left of the day's budget: a review result is less urgent.
-        report.outcomes += send_review_mails(campaign, reviewed.rejections, state, backends.mailer, now,
+        report.outcomes += send_review_mails(campaign, rejections(computed.lines), state, backends.mailer, now,
                                              dry_run=report.dry_run)
         return report, ""
     except TidtamError as exc:

@@ -33,7 +33,7 @@ REASON_COLUMN = "เหตุผลของผู้ตรวจ"
 REVIEW_COLUMNS = [STATUS_COLUMN, KEY_COLUMN, DECISION_COLUMN, REASON_COLUMN]
 REVIEWED_TABS = ("responses", "files")
 HEADERS = (KEY_COLUMN, DECISION_COLUMN, REASON_COLUMN)
-_MEMO_KEY = "review:decisions"
+DECISIONS_KEY = "review:decisions"  # kv entry of the state holding every decision
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def merge_decisions(known: Mapping[str, Decision], read: Mapping[str, Mapping[st
 
 
 def load_decisions(memo: Memo) -> dict[str, Decision]:
-    data = json.loads(memo.value(_MEMO_KEY) or "{}")
+    data = json.loads(memo.value(DECISIONS_KEY) or "{}")
     return {k: Decision(k, v["tab"], v["decision"], v["reason"], datetime.fromisoformat(v["at"]))
             for k, v in data.items()}
 
@@ -104,7 +104,7 @@ def load_decisions(memo: Memo) -> dict[str, Decision]:
 def save_decisions(memo: Memo, decisions: Mapping[str, Decision]) -> None:
     data = {k: {"tab": d.tab, "decision": d.decision, "reason": d.reason, "at": d.at.isoformat()}
             for k, d in sorted(decisions.items())}
-    memo.set_values({_MEMO_KEY: json.dumps(data, ensure_ascii=False, sort_keys=True)})
+    memo.set_values({DECISIONS_KEY: json.dumps(data, ensure_ascii=False, sort_keys=True)})
 
 
 def read_decisions(warehouse: Any, memo: Memo, now: datetime) -> dict[str, Decision]:
@@ -130,8 +130,12 @@ class Reviewed:
 
     @property
     def rejections(self) -> list[ReviewLine]:
-        """`ไม่ผ่าน` on items of a known unit and deliverable: each is mailed to its unit once."""
-        return [line for line in self.lines if line.decision == FAIL and line.unit and line.deliverable]
+        return rejections(self.lines)
+
+
+def rejections(lines: Sequence[ReviewLine]) -> list[ReviewLine]:
+    """`ไม่ผ่าน` on items of a known unit and deliverable: each is mailed to its unit once."""
+    return [line for line in lines if line.decision == FAIL and line.unit and line.deliverable]
 
 
 def apply_decisions(campaign: Campaign, tables: Tables, decisions: Mapping[str, Decision]) -> Reviewed:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -139,12 +140,15 @@ class StateStore:
 
     # -- what the sources gave -------------------------------------------------------------
     def merge_responses(self, source: str, responses: Iterable[FormResponse], *, complete: bool) -> None:
-        """Upsert by response id; a complete batch also drops responses the source no longer has."""
+        """Upsert by response id; a complete batch also drops responses the source no longer has.
+        Only rows that differ are written, so `revision("responses")` moves only when something did."""
         rows = [(source, r.response_id, to_json(r)) for r in responses]
         with self.transaction() as db:
+            before = db.total_changes
             if complete:
-                db.execute("DELETE FROM responses WHERE source = ?", (source,))
-            db.executemany("INSERT OR REPLACE INTO responses VALUES (?, ?, ?)", rows)
+                _delete_absent(db, "responses", "response_id", source, {row[1] for row in rows})
+            db.executemany(_UPSERT.format(table="responses", key="response_id"), rows)
+            self._bump(db, "responses", before)
 
     def responses(self, source: str) -> list[FormResponse]:
         cursor = self.db.execute("SELECT record FROM responses WHERE source = ? ORDER BY response_id", (source,))
@@ -154,14 +158,31 @@ class StateStore:
                     removed_ids: Iterable[str] = ()) -> None:
         rows = [(source, _key(f.file_id), to_json(f)) for f in files]
         with self.transaction() as db:
+            before = db.total_changes
             if complete:
-                db.execute("DELETE FROM files WHERE source = ?", (source,))
+                _delete_absent(db, "files", "file_id", source, {row[1] for row in rows})
             db.executemany("DELETE FROM files WHERE source = ? AND file_id = ?", [(source, _key(i)) for i in removed_ids])
-            db.executemany("INSERT OR REPLACE INTO files VALUES (?, ?, ?)", rows)
+            db.executemany(_UPSERT.format(table="files", key="file_id"), rows)
+            self._bump(db, "uploads", before)
 
     def files(self, source: str) -> list[UploadedFile]:
         cursor = self.db.execute("SELECT record FROM files WHERE source = ? ORDER BY file_id", (source,))
         return [file_from_json(text) for (text,) in cursor]
+
+    def count_files(self, source: str) -> int:
+        return int(self.db.execute("SELECT count(*) FROM files WHERE source = ?", (source,)).fetchone()[0])
+
+    # -- revisions: a token per kind of input, new whenever a stored row of it changes ---------------
+    def revision(self, kind: str) -> str:
+        """`responses` (stored responses) or `uploads` (stored files and their facts). Equal tokens
+        mean equal rows, so what was computed from them can be kept (ingest.memo). A token is random,
+        not a count: a state file put back from a backup, or made anew, never meets a token it had
+        for other rows."""
+        return self.value(f"revision:{kind}") or ""
+
+    def _bump(self, db: sqlite3.Connection, kind: str, before: int) -> None:
+        if db.total_changes != before:
+            db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (f"revision:{kind}", uuid.uuid4().hex))
 
     def arrivals(self, source: str) -> dict[str, datetime]:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read
@@ -180,6 +201,7 @@ class StateStore:
         with self.transaction() as db:
             db.execute("DELETE FROM file_facts WHERE file_id = ?", (_key(file_id),))
             db.execute("INSERT INTO file_facts VALUES (?, ?, ?, ?)", (_key(file_id), version, rules, to_json(facts)))
+            self._bump(db, "uploads", -1)
 
     # -- cursors ---------------------------------------------------------------------------
     def cursor(self, source: str) -> str | None:
@@ -226,6 +248,17 @@ class StateStore:
                                  "FROM runs ORDER BY run_id")
         names = [c[0] for c in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor]
+
+
+# Writes a row only when its record differs (a no-op upsert changes nothing and is not counted).
+_UPSERT = ("INSERT INTO {table} VALUES (?, ?, ?) ON CONFLICT (source, {key}) DO UPDATE SET record = excluded.record "
+           "WHERE {table}.record IS NOT excluded.record")
+
+
+def _delete_absent(db: sqlite3.Connection, table: str, key: str, source: str, keep: set[str | bytes]) -> None:
+    """Delete the source's rows whose key is not in `keep` (a complete batch no longer has them)."""
+    stored = [k for (k,) in db.execute(f"SELECT {key} FROM {table} WHERE source = ?", (source,))]
+    db.executemany(f"DELETE FROM {table} WHERE source = ? AND {key} = ?", [(source, k) for k in stored if k not in keep])
 
 
 def _key(file_id: str) -> str | bytes:

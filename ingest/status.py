@@ -102,37 +102,75 @@ def deliverable_status(deliverable: Deliverable, arrivals: list[datetime], inval
                              tuple(dict.fromkeys(accepted)))
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """One item of a unit's deliverable as status reads it."""
+
+    at: datetime
+    valid: bool
+    reason_th: str = ""
+    accepted_th: str = ""  # ingest.review: a rejected item a coordinator accepted
+
+
+Groups = dict[tuple[str, str], list[Arrival]]  # (unit, deliverable) → its items, in table order
+
+
+def item_groups(items: pd.DataFrame) -> Groups:
+    """The items table grouped by unit and deliverable: everything `evaluate` reads of it."""
+    groups: Groups = defaultdict(list)
+    if len(items):
+        accepted = items["accepted_th"].tolist() if "accepted_th" in items.columns else [""] * len(items)
+        for unit, deliverable, at, valid, reason, ok in zip(
+                items["unit"].tolist(), items["deliverable"].tolist(), items["arrived_at"].tolist(),
+                items["valid"].tolist(), items["reason_th"].tolist(), accepted, strict=True):
+            groups[(unit, deliverable)].append(Arrival(at.to_pydatetime(), bool(valid), reason, ok or ""))
+    return dict(groups)
+
+
 def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluation:
     """Statuses of every unit of the campaign at `now` from the items table (see ITEM_COLUMNS)."""
-    valid_arrivals: dict[tuple[str, str], list[datetime]] = defaultdict(list)
-    invalid_counts: dict[tuple[str, str], int] = defaultdict(int)
-    invalid_reasons: dict[tuple[str, str], list[str]] = defaultdict(list)
-    accepted: dict[tuple[str, str], list[str]] = defaultdict(list)
-    if len(items):
-        seen = items[items["arrived_at"] <= pd.Timestamp(now)]
-        for row in seen.itertuples(index=False):
-            key = (row.unit, row.deliverable)
-            if row.valid:
-                valid_arrivals[key].append(row.arrived_at.to_pydatetime())
-                if getattr(row, "accepted_th", ""):  # ingest.review adds the column
-                    accepted[key].append(row.accepted_th)
-            else:
-                invalid_counts[key] += 1
-                invalid_reasons[key].append(row.reason_th)
+    return evaluate_groups(campaign, item_groups(items), now)
+
+
+def evaluate_groups(campaign: Campaign, groups: Groups, now: datetime, *,
+                    previous: Evaluation | None = None, recheck: Iterable[str] | None = None) -> Evaluation:
+    """`evaluate` over grouped items. With `previous` and `recheck`, only the units in `recheck` are
+    evaluated again; every other unit keeps its status from `previous` (ingest.memo decides which
+    units can have changed)."""
+    again = set(recheck) if recheck is not None else None
+    kept = {u.code: u for u in previous.units} if previous is not None and again is not None else {}
     units = []
     for unit in campaign.units:
+        if unit.code in kept and unit.code not in again:
+            units.append(kept[unit.code])
+            continue
         cells = {}
         for d in campaign.deliverables:
             override = campaign.override_for(unit.code, d.id)
-            key = (unit.code, d.id)
+            seen = [a for a in groups.get((unit.code, d.id), ()) if a.at <= now]
+            invalid = [a for a in seen if not a.valid]
             cells[d.id] = deliverable_status(
-                d, valid_arrivals.get(key, []), invalid_counts.get(key, 0), invalid_reasons.get(key, []), now,
+                d, [a.at for a in seen if a.valid], len(invalid), [a.reason_th for a in invalid], now,
                 deadline=campaign.deadline_for(unit.code, d), excused=bool(override and override.excused),
-                note=override.reason if override else "", accepted=accepted.get(key, ()))
+                note=override.reason if override else "",
+                accepted=[a.accepted_th for a in seen if a.valid and a.accepted_th])
         overall = min((c.status for c in cells.values()), key=URGENCY.index, default="excused")
         units.append(UnitStatus(unit.code, unit.name, overall, cells))
     overall_rates, by_deliverable = unit_rates(units, [d.id for d in campaign.deliverables])
     return Evaluation(campaign.id, now, tuple(units), overall_rates, by_deliverable)
+
+
+def time_boundaries(campaign: Campaign, groups: Groups) -> dict[str, list[datetime]]:
+    """Per unit, the moments at which its statuses can change with the clock alone: its items'
+    arrivals (an item counts from then on) and its deadlines (waiting/partial turn missing/overdue
+    after them). Between two moments with none of these between them, inclusive, a unit's statuses
+    are the same."""
+    moments: dict[str, set[datetime]] = {u.code: {campaign.deadline_for(u.code, d) for d in campaign.deliverables}
+                                         for u in campaign.units}
+    for (unit, _deliverable), arrivals in groups.items():
+        if unit in moments:
+            moments[unit].update(a.at for a in arrivals)
+    return {unit: sorted(times) for unit, times in moments.items()}
 
 
 def unit_rates(units: Iterable[UnitStatus], deliverables: Iterable[str]) -> tuple[Rates, dict[str, Rates]]:

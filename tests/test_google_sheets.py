@@ -204,3 +204,26 @@ class FakeClock:
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
         self.now += seconds
+
+
+def test_a_table_with_some_cells_put_back_converts_to_what_a_fresh_conversion_gives():
+    """The review columns put back into a few rows (connectors.edits.keep_edits) reuse the probe's
+    conversion of every other row; the result is the fresh conversion's, row for row and hash for hash."""
+    import random
+    from dataclasses import replace as _replace
+
+    from connectors.google_sheets import _content, _Contents
+
+    rng = random.Random(3)
+    rows = [[f"r{i}", i, 1.5 * i, datetime(2022, 11, 1 + i % 20, 9, tzinfo=UTC), "", ""] for i in range(60)]
+    table = Table("files", ["key", "n", "x", "at", "decision", "reason"], rows, note="updated")
+    for _ in range(20):
+        changed = [list(r) for r in rows]
+        for i in rng.sample(range(60), rng.randint(0, 6)):
+            changed[i][4:6] = [rng.choice(["ผ่าน", "ไม่ผ่าน", ""]), rng.choice(["", "ภาพไม่ใช่การประชุม"])]
+        contents = _Contents()
+        contents.of(table)
+        derived = _replace(table, rows=changed)
+        contents.derive(derived, table)
+        got, fresh = contents.of(derived), _content(derived)
+        assert (got.rows, got.width, got.hashes) == (fresh.rows, fresh.width, fresh.hashes)

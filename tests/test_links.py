@@ -21,7 +21,7 @@ from ingest.campaign import SourceSpec
 from ingest.cli.main import cli
 from ingest.normalize import Tables
 from ingest.publish.analyst import frame_table
-from ingest.publish.links import tracking_links
+from ingest.publish.links import link_targets, tracking_links
 from ingest.publish.tracking import tracking_table
 from ingest.status import evaluate
 from tests.emulator import Emulator, service_account_info
@@ -51,7 +51,7 @@ def written(tmp_path):
     files = files_frame(tmp_path)
     tables = Tables(RESPONSES, files, pd.DataFrame(), pd.DataFrame(), ITEMS)
     tracking = tracking_table(campaign, evaluation, updated_at=at(8))
-    tracking.links = tracking_links(campaign, tables, evaluation)
+    tracking.links = tracking_links(campaign, link_targets(campaign, tables), evaluation)
     return [tracking, frame_table("responses", RESPONSES), frame_table("files", files.drop(columns="folder_url"))]
 
 
@@ -88,6 +88,45 @@ def test_sheets_links(tmp_path):
         assert name == (tmp_path / "uploads" / "ยะลา").resolve().as_uri()
         assert "link" not in emu.sheets.format_at(book, "tracking", "D5").get("textFormat", {})
         assert emu.sheets.values(book, "tracking")[2][1] == "ยะลา"
+        assert emu.violations == []
+
+
+def _links_of(emu, book, rows: int) -> dict[str, str]:
+    """Every link the tracking tab's data rows show, by cell."""
+    found = {}
+    for row in range(3, 3 + rows):
+        for column in "ABCDEFG":
+            link = emu.sheets.format_at(book, "tracking", f"{column}{row}").get("textFormat", {}).get("link")
+            if link:
+                found[f"{column}{row}"] = link["uri"]
+    return found
+
+
+def test_sheets_sends_only_the_links_that_changed(tmp_path):
+    """A new file of one unit moves that unit's links only: the write clears and sets that row, and
+    the tab ends as a fresh write of the same table would leave it."""
+    tables = written(tmp_path)
+    moved = dict(tables[0].links)
+    moved[(2, 5)] = "#files!A4:D5"  # ราชบุรี's files now span two rows
+    del moved[(1, 3)]  # นราธิวาส lost its response row
+    with Emulator() as emu:
+        book, fresh = emu.sheets.create(title="warehouse"), emu.sheets.create(title="fresh")
+        warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo())
+        warehouse.write(tables)
+        emu.reset_counts()
+        warehouse.write([replace(tables[0], links=moved), *tables[1:]])
+        requests = [r for call in emu.calls("sheets.spreadsheets.batchUpdate") for r in call.body["requests"]]
+        rows = {(r["repeatCell"]["range"]["startRowIndex"], r["repeatCell"]["range"].get("endRowIndex"))
+                for r in requests if "repeatCell" in r}
+        # One clear of sheet rows 4–5 (indices 3–4), then the links those rows keep: นราธิวาส's name, ราชบุรี's files.
+        assert rows == {(3, 5), (3, 4), (4, 5)}, requests
+        assert len(requests) == 1 + sum(1 for row, _ in moved if row in (1, 2))  # ยะลา's row is not touched
+        GoogleSheetsWarehouse(google_api(emu, tmp_path), fresh, memo=DictMemo()).write(
+            [replace(tables[0], links=moved), *tables[1:]])
+        ours, theirs = _links_of(emu, book, 3), _links_of(emu, fresh, 3)
+        files_gid = emu.sheets.sheet(book, "files").sheet_id
+        assert ours["F5"] == f"#gid={files_gid}&range=A4:D5" and "D4" not in ours
+        assert {k: v.split("&")[-1] for k, v in ours.items()} == {k: v.split("&")[-1] for k, v in theirs.items()}
         assert emu.violations == []
 
 

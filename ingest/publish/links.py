@@ -4,6 +4,7 @@ in `responses` / `files`. Pure: built from the campaign and the tidy tables the 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 
 from connectors.a1 import column_letters
 from connectors.pandas_text import pd
@@ -12,28 +13,41 @@ from ingest.normalize import LINK_COLUMNS, Tables
 from ingest.status import Evaluation
 
 
-def tracking_links(campaign: Campaign, tables: Tables, evaluation: Evaluation) -> dict[tuple[int, int], str]:
+@dataclass(frozen=True)
+class LinkTargets:
+    """What the tracking links are made of, taken from the tidy tables once (small: a few values per
+    unit), so a run that reuses the last run's tables (ingest.memo) links without reading their rows."""
+
+    folders: dict[str, str] = field(default_factory=dict)  # unit code → its upload folder's URL
+    spans: dict[str, dict[tuple[str, str], tuple[int, int]]] = field(default_factory=dict)  # tab → rows
+    widths: dict[str, int] = field(default_factory=dict)  # tab → its number of columns
+
+
+def link_targets(campaign: Campaign, tables: Tables) -> LinkTargets:
+    frames = {"responses": tables.responses, "files": tables.files}
+    # The width of each tab as published (the files tab leaves out the link columns).
+    widths = {"responses": len(tables.responses.columns),
+              "files": len(tables.files.columns) - len([c for c in LINK_COLUMNS if c in tables.files.columns])}
+    return LinkTargets(_unit_folders(tables.files), {tab: _row_spans(f) for tab, f in frames.items()}, widths)
+
+
+def tracking_links(campaign: Campaign, targets: LinkTargets, evaluation: Evaluation) -> dict[tuple[int, int], str]:
     """(data row, column) of the tracking table → link target (see `connectors.base.Table.links`).
 
     Columns follow `tracking_table`: the name is column 1, a deliverable's count column 3 + 2k.
     """
     links: dict[tuple[int, int], str] = {}
-    folders = _unit_folders(tables.files)
-    spans = {"responses": _row_spans(tables.responses), "files": _row_spans(tables.files)}
-    # The last column of each tab as published (the files tab leaves out the link columns).
-    last = {"responses": len(tables.responses.columns) - 1,
-            "files": len(tables.files.columns) - 1 - len([c for c in LINK_COLUMNS if c in tables.files.columns])}
     for index, unit in enumerate(evaluation.units):
-        if unit.code in folders:
-            links[(index, 1)] = folders[unit.code]
+        if unit.code in targets.folders:
+            links[(index, 1)] = targets.folders[unit.code]
         for k, d in enumerate(campaign.deliverables):
             tab = "responses" if d.kind == "response" else "files"
-            place = spans[tab].get((unit.code, d.id))
+            place = targets.spans.get(tab, {}).get((unit.code, d.id))
             if place is not None:
-                first, end = place
+                first, last = place
                 # The tab's header is row 1, so data row i is sheet row i + 2; the span covers every one
                 # of the unit's rows (rows of other units may lie between: the tab is sorted by time).
-                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(last[tab])}{end + 2}"
+                links[(index, 3 + 2 * k)] = f"#{tab}!A{first + 2}:{column_letters(targets.widths[tab] - 1)}{last + 2}"
     return links
 
 

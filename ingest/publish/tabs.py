@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from connectors.base import Table
 from ingest.campaign import Campaign
 from ingest.normalize import LINK_COLUMNS, Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
-from ingest.publish.links import tracking_links
+from ingest.publish.links import LinkTargets, tracking_links
 from ingest.publish.progress import progress_table, status_table
 from ingest.publish.summary import summary_table
 from ingest.publish.tracking import tracking_table
@@ -19,20 +22,41 @@ from ingest.rollup import has_groups
 from ingest.status import Evaluation
 
 
-def warehouse_tables(campaign: Campaign, tables: Tables, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
+@dataclass(frozen=True)
+class TidyTabs:
+    """The tidy tables' tabs (responses, files, focus_group, problems) known by their content's `key`
+    (ingest.memo.memo_key): each becomes a table made from its fingerprint, whose rows are made only
+    if the warehouse asks for them (`load` is called at most once)."""
+
+    key: str
+    load: Callable[[], Tables]
+    links: LinkTargets
+
+    def tables(self) -> list[Table]:
+        load = cache(self.load)
+        return [Table(name, [], fingerprint=hashlib.sha1(f"{self.key}:{name}".encode()).hexdigest(),
+                      loader=lambda name=name: _tidy_tab(name, load())) for name in TIDY_TABS]
+
+
+TIDY_TABS = ("responses", "files", "focus_group", "problems")
+
+
+def _tidy_tab(name: str, tables: Tables) -> Table:
+    frame = getattr(tables, name)
+    table = frame_table(name, frame.drop(columns=LINK_COLUMNS, errors="ignore") if name == "files" else frame)
+    return reviewed_table(table) if name in ("responses", "files") else table
+
+
+def warehouse_tables(campaign: Campaign, tidy: TidyTabs, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
                      *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None) -> list[Table]:
     """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
     tracking = tracking_table(campaign, evaluation, updated_at=updated_at)
-    tracking.links = tracking_links(campaign, tables, evaluation)
+    tracking.links = tracking_links(campaign, tidy.links, evaluation)
     return [
         tracking,
         progress_table(campaign, evaluation),
         # Its bar chart sits right of the tracking table, past the stale-sync formula's column.
         status_table(evaluation, beside=tracking.name, anchor_column=len(tracking.header) + 2),
-    ] + ([summary_table(campaign, evaluation)] if has_groups(campaign) else []) + [
-        reviewed_table(frame_table("responses", tables.responses)),
-        reviewed_table(frame_table("files", tables.files.drop(columns=LINK_COLUMNS, errors="ignore"))),
-        frame_table("focus_group", tables.focus_group),
-        frame_table("problems", tables.problems),
+    ] + ([summary_table(campaign, evaluation)] if has_groups(campaign) else []) + tidy.tables() + [
         runs_table(runs),
     ] + ([alerts_table(alert_messages)] if alert_messages is not None else [])

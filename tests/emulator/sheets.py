@@ -107,6 +107,23 @@ def _values_copy(book: Spreadsheet) -> Spreadsheet:
     return work
 
 
+def _structure_copy(book: Spreadsheet) -> Spreadsheet:
+    """A working copy for an atomic batchUpdate: everything deep-copied but the cells, whose dicts are
+    copied shallowly. No request changes a Cell in place (cells are replaced, moved or dropped), and a
+    deep copy of a book of a million cells took 5 s per batchUpdate: the emulator's time, not the client's."""
+    cells = [s.cells for s in book.sheets]
+    for sheet in book.sheets:
+        sheet.cells = {}
+    try:
+        work = copy.deepcopy(book)
+    finally:
+        for sheet, kept in zip(book.sheets, cells, strict=True):
+            sheet.cells = kept
+    for sheet, kept in zip(work.sheets, cells, strict=True):
+        sheet.cells = dict(kept)
+    return work
+
+
 # -- cell value helpers ---------------------------------------------------------------------
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _ARITH_OPS: dict[type, Callable[..., Any]] = {
@@ -416,7 +433,7 @@ class SheetsState:
         body = call.body_json()
         with self._lock:
             book = self._book(call)
-            work = copy.deepcopy(book)  # batchUpdate is atomic: apply to a copy, commit at the end
+            work = _structure_copy(book)  # batchUpdate is atomic: apply to a copy, commit at the end
             replies = []
             for i, req in enumerate(body.get("requests") or []):
                 if not isinstance(req, dict) or len(req) != 1:

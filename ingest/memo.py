@@ -1,0 +1,189 @@
+"""What the previous run computed, kept so that a run whose inputs did not change does no work per row.
+
+A run's tables are a pure function of its inputs: the stored responses and files with their facts
+(whose `StateStore.revision` numbers move whenever a stored row changes), the coordinators' review
+decisions, the campaign's rules, and the problems this run's reads reported. Their digest is the
+memo's `key`. When the key is the one the last run computed under:
+
+- normalization and review are skipped: the tables are the ones kept in `tables.pickle`, loaded only
+  if something asks for their rows (a warehouse that does not hold them any more, `RunReport.tables`);
+- the statuses are the last run's, with only the units whose statuses the clock can have changed
+  evaluated again: units with an item arriving or a deadline falling between the last run's moment
+  and this one, inclusive (`ingest.status.time_boundaries`), found from the kept boundaries;
+- the warehouse's big tabs carry a fingerprint made from the key, so a warehouse that remembers
+  what it wrote (Google Sheets) writes nothing for them and converts no cell.
+
+Any difference in the key recomputes everything, as a first run would: exactness comes before speed.
+The files live beside the state file (`.<state file name>.memo/`); losing them only costs one full computation.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ingest.campaign import Campaign
+from ingest.collect import load_rows
+from ingest.collected import Collected, Problem
+from ingest.normalize import Tables, normalize
+from ingest.publish.links import LinkTargets, link_targets
+from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
+from ingest.state import StateStore
+from ingest.status import Evaluation, Groups, evaluate_groups, item_groups, time_boundaries
+
+log = logging.getLogger(__name__)
+
+# Part of the key: a tidtam that computes tables differently never reuses an older one's.
+MEMO_VERSION = "1"
+BIG_TABS = ("responses", "files", "focus_group", "problems")
+
+
+def memo_key(campaign: Campaign, revisions: Mapping[str, str], decisions: str, problems: Iterable[Problem]) -> str:
+    """The digest of every input of the tables (see the module docstring)."""
+    text = repr((MEMO_VERSION, campaign.digest, sorted(revisions.items()), decisions, list(problems)))
+    return hashlib.sha1(text.encode("utf-8", "surrogateescape")).hexdigest()
+
+
+@dataclass
+class Summary:
+    """What the pipeline reads of a run's tables besides their rows: small, loaded on every run."""
+
+    key: str
+    evaluation: Evaluation
+    counts: dict[str, int]  # rows of responses, files, problems
+    lines: list[ReviewLine]  # the review decisions on this run's items
+    links: LinkTargets
+    # The moments, over all units, at which some status can change with the clock (sorted).
+    moments: list[datetime] = field(default_factory=list)
+
+
+class RunMemo:
+    """The memo files of one state file."""
+
+    def __init__(self, state_path: str | Path) -> None:
+        path = Path(state_path)
+        self.folder = path.with_name(f".{path.name}.memo")
+
+    def summary(self, key: str) -> Summary | None:
+        """The last run's summary when it was computed under `key`, else None."""
+        found = self._load("summary")
+        return found if isinstance(found, Summary) and found.key == key else None
+
+    def tables(self, key: str) -> Tables | None:
+        found = self._load("tables")
+        return found[1] if isinstance(found, tuple) and found[0] == key else None
+
+    def groups(self, key: str) -> Groups | None:
+        found = self._load("groups")
+        return found[1] if isinstance(found, tuple) and found[0] == key else None
+
+    def save(self, summary: Summary, tables: Tables, groups: Groups) -> None:
+        """The big files first and the summary last: a summary is only there with its tables."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._forget("summary")
+        self._dump("tables", (summary.key, tables))
+        self._dump("groups", (summary.key, groups))
+        self._dump("summary", summary)
+
+    def _load(self, name: str) -> Any:
+        path = self.folder / f"{name}.pickle"
+        try:
+            with path.open("rb") as handle:
+                return pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
+        except FileNotFoundError:
+            return None
+        except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError) as exc:
+            # a damaged memo, or one an older tidtam wrote: compute afresh
+            log.info("memo %s not used (%s)", path, exc)
+            return None
+
+    def _dump(self, name: str, value: Any) -> None:
+        path = self.folder / f"{name}.pickle"
+        temporary = path.with_suffix(".tmp")
+        with temporary.open("wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+
+    def _forget(self, name: str) -> None:
+        (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+
+
+def moments_of(campaign: Campaign, groups: Groups) -> tuple[list[datetime], dict[str, list[datetime]]]:
+    """All clock boundaries sorted, and per unit (see ingest.status.time_boundaries)."""
+    per_unit = time_boundaries(campaign, groups)
+    return sorted({m for times in per_unit.values() for m in times}), per_unit
+
+
+def crossed(moments: list[datetime], then: datetime, now: datetime) -> bool:
+    """Whether a boundary lies between the two moments, both included, in either order."""
+    low, high = min(then, now), max(then, now)
+    i = bisect.bisect_left(moments, low)
+    return i < len(moments) and moments[i] <= high
+
+
+def reevaluate(campaign: Campaign, summary: Summary, now: datetime, groups: Callable[[], Groups | None]
+               ) -> Evaluation | None:
+    """The statuses at `now` from the kept ones: only units whose boundaries the clock crossed are
+    evaluated again (their items come from `groups`). None when the groups are not there."""
+    then = summary.evaluation.as_of
+    if not crossed(summary.moments, then, now):
+        return replace(summary.evaluation, as_of=now)
+    grouped = groups()
+    if grouped is None:
+        return None
+    per_unit = time_boundaries(campaign, grouped)
+    recheck = [unit for unit, times in per_unit.items() if crossed(times, then, now)]
+    return evaluate_groups(campaign, grouped, now, previous=summary.evaluation, recheck=recheck)
+
+
+@dataclass
+class Computed:
+    """A run's tables (by their key) and statuses, computed afresh or kept from the last run."""
+
+    key: str
+    evaluation: Evaluation
+    counts: dict[str, int]
+    lines: list[ReviewLine]
+    links: LinkTargets
+    load: Callable[[], Tables]  # the tables themselves, made or loaded when called
+    reused: bool
+
+
+def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
+            now: datetime) -> Computed:
+    """Normalize, review and evaluate, unless the last run did so on the same inputs (module docstring)."""
+    memo = RunMemo(campaign.resolve(campaign.state_path))
+    revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}
+    key = memo_key(campaign, revisions, state.value(DECISIONS_KEY) or "", collected.problems)
+    summary = memo.summary(key)
+    if summary is not None:
+        evaluation = reevaluate(campaign, summary, now, lambda: memo.groups(key))
+        if evaluation is not None:
+            log.info("inputs unchanged since the last run: its tables and statuses are kept")
+
+            def load() -> Tables:
+                kept = memo.tables(key)
+                return kept if kept is not None else _tables(campaign, state, collected, decisions)[0]
+            return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True)
+    tables, lines = _tables(campaign, state, collected, decisions)
+    groups = item_groups(tables.items)
+    evaluation = evaluate_groups(campaign, groups, now)
+    counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
+    summary = Summary(key, evaluation, counts, lines, link_targets(campaign, tables), moments_of(campaign, groups)[0])
+    memo.save(summary, tables, groups)
+    return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False)
+
+
+def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision]
+            ) -> tuple[Tables, list[ReviewLine]]:
+    load_rows(campaign, state, collected)
+    reviewed = apply_decisions(campaign, normalize(campaign, collected), decisions)
+    return reviewed.tables, reviewed.lines

@@ -1,0 +1,160 @@
+"""Incremental runs (issue 17, item 1): the state's revisions, the clock's boundaries, re-evaluation of
+only the units the clock can have changed, and a no-change sync on Google backends that rebuilds no
+tidy tab. The cell-by-cell comparison of incremental and from-scratch runs over random sequences is
+tests/test_incremental_equality.py."""
+
+from __future__ import annotations
+
+import random
+import shutil
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from connectors.base import FormResponse, UploadedFile
+from ingest.collect import collect_from_state
+from ingest.config import load_campaign
+from ingest.jobs import sync_job
+from ingest.memo import RunMemo, Summary, crossed, moments_of, reevaluate
+from ingest.normalize import normalize
+from ingest.state import StateStore
+from ingest.status import evaluate, evaluate_groups, item_groups
+from tests.emulator import Emulator
+from tests.google_workspace import seed_demo
+
+T0 = datetime(2022, 11, 1, 9, tzinfo=UTC)
+
+
+def _response(rid: str, text: str) -> FormResponse:
+    return FormResponse(rid, T0, {"จังหวัด": text}, origin=f"row {rid}")
+
+
+def _file(fid: str, name: str) -> UploadedFile:
+    return UploadedFile(fid, name, ("ยะลา",), "image/jpeg", T0, size=10, md5=f"md5-{fid}")
+
+
+def test_revisions_move_only_when_a_stored_row_changes(tmp_path):
+    state = StateStore(tmp_path / "s.sqlite")
+    assert state.revision("responses") == state.revision("uploads") == ""
+    state.merge_responses("form", [_response("r1", "ยะลา"), _response("r2", "ตรัง")], complete=True)
+    first = state.revision("responses")
+    assert first and state.revision("uploads") == ""
+    state.merge_responses("form", [_response("r1", "ยะลา"), _response("r2", "ตรัง")], complete=True)
+    state.merge_responses("form", [_response("r2", "ตรัง")], complete=False)
+    assert state.revision("responses") == first  # the same rows again, whole or in part: nothing moved
+    state.merge_responses("form", [_response("r2", "สตูล")], complete=False)
+    second = state.revision("responses")
+    assert second != first  # an edited response
+    state.merge_responses("form", [_response("r2", "สตูล")], complete=True)
+    assert state.revision("responses") != second  # a complete read without r1 dropped it
+    assert [r.response_id for r in state.responses("form")] == ["r2"]
+
+    state.merge_files("up", [_file("f1", "a.jpg")], complete=True)
+    files = state.revision("uploads")
+    state.merge_files("up", [_file("f1", "a.jpg")], complete=True)
+    assert state.revision("uploads") == files
+    state.merge_files("up", [], complete=False, removed_ids=["f1"])
+    assert state.revision("uploads") != files and state.files("up") == []
+    state.close()
+
+
+def test_a_boundary_is_crossed_when_it_lies_between_two_moments_inclusive():
+    moments = [T0, T0 + timedelta(days=2)]
+    assert not crossed(moments, T0 + timedelta(hours=1), T0 + timedelta(days=1))
+    assert crossed(moments, T0 + timedelta(days=1), T0 + timedelta(days=3))
+    assert crossed(moments, T0 + timedelta(days=3), T0 + timedelta(days=1))  # a replay backwards
+    assert crossed(moments, T0, T0 + timedelta(hours=1))  # the boundary itself counts
+    assert not crossed(moments, T0 + timedelta(days=3), T0 + timedelta(days=4))
+    assert not crossed([], T0, T0 + timedelta(days=9))
+
+
+@pytest.fixture(scope="module")
+def demo_items(demo_workspace, tmp_path_factory):
+    root = tmp_path_factory.mktemp("memo") / "demo"
+    shutil.copytree(demo_workspace[0], root)
+    campaign = load_campaign(root / "config.yaml")
+    state = StateStore(campaign.resolve(campaign.state_path))
+    items = normalize(campaign, collect_from_state(campaign, state)).items
+    state.close()
+    return campaign, items
+
+
+def test_reevaluating_the_crossed_units_equals_evaluating_all(demo_items):
+    """300 random pairs of moments around the demo's deadlines: statuses kept from the first moment,
+    with only the crossed units evaluated again, equal a from-scratch evaluation at the second."""
+    campaign, items = demo_items
+    groups = item_groups(items)
+    moments, per_unit = moments_of(campaign, groups)
+    start, end = min(moments) - timedelta(days=3), max(moments) + timedelta(days=3)
+    rng = random.Random(17)
+    rechecked = []
+    for _ in range(300):
+        then = start + (end - start) * rng.random()
+        # A sync's step (15 minutes to 10 days), forwards or backwards (a replay with --as-of).
+        now = then + rng.choice([1, 1, 1, -1]) * rng.choice([timedelta(minutes=15), timedelta(hours=2),
+                                                              timedelta(days=1), timedelta(days=10)])
+        if rng.random() < 0.2:  # exactly on a boundary, where `<=` matters
+            now = rng.choice(moments)
+        summary = Summary("k", evaluate_groups(campaign, groups, then), {}, [], None, moments)
+        kept = reevaluate(campaign, summary, now, lambda: groups)
+        assert kept == evaluate(campaign, items, now), (then, now)
+        rechecked.append(sum(crossed(times, then, now) for times in per_unit.values()))
+    # Short steps re-evaluate no unit or a part of the campaign; only long ones all of it.
+    assert rechecked.count(0) > 30 and sum(0 < n < len(campaign.units) for n in rechecked) > 30, rechecked
+
+
+def test_a_damaged_memo_is_computed_afresh(tmp_path):
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.folder.mkdir()
+    (memo.folder / "summary.pickle").write_bytes(b"not a pickle")
+    assert memo.summary("any") is None
+    (memo.folder / "summary.pickle").write_bytes(b"")
+    assert memo.summary("any") is None
+
+
+@pytest.fixture(scope="module")
+def google(tmp_path_factory):
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path_factory.mktemp("memo-google"))
+        yield emu, ws
+        assert emu.violations == []
+
+
+def _written_tabs(emu: Emulator) -> set[str]:
+    tabs = set()
+    for record in emu.calls("sheets.spreadsheets.values.batchUpdate"):
+        for data in (record.body or {}).get("data", []):
+            tabs.add(data["range"].split("!")[0].strip("'"))
+    return tabs
+
+
+def test_a_no_change_sync_rebuilds_no_tidy_tab_and_a_change_does(google):
+    emu, ws = google
+    as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
+    first = sync_job(ws.config, as_of=as_of, full=True)[1]
+    assert not first.computed.reused
+    tracking = emu.sheets.values(ws.spreadsheet_id, "tracking")
+
+    emu.reset_counts()
+    again = sync_job(ws.config, as_of=as_of + timedelta(minutes=15))[1]
+    assert again.computed.reused and again.inspected_files == 0
+    assert again.evaluation == replace(first.evaluation, as_of=again.evaluation.as_of)
+    written = _written_tabs(emu)
+    assert "runs" in written and not written & {"responses", "files", "focus_group", "problems"}, written
+    assert emu.sheets.values(ws.spreadsheet_id, "tracking")[1:] == tracking[1:]  # the note holds the time
+    # A report asked for its tables still gets them (from the memo).
+    assert len(again.tables.files) == len(first.tables.files) > 100
+
+    # Past the deadline of 13 Nov: statuses move with the clock alone, and equal a fresh evaluation.
+    later = datetime(2022, 11, 20, 10, tzinfo=UTC)
+    moved = sync_job(ws.config, as_of=later)[1]
+    assert moved.computed.reused
+    assert moved.evaluation == evaluate(load_campaign(ws.config), first.tables.items, later)
+    assert moved.evaluation.counts() != first.evaluation.counts()
+
+    # The memo gone: the same run computes everything again, to the same statuses.
+    shutil.rmtree(RunMemo(Path(load_campaign(ws.config).resolve(load_campaign(ws.config).state_path))).folder)
+    fresh = sync_job(ws.config, as_of=later)[1]
+    assert not fresh.computed.reused and fresh.evaluation == moved.evaluation
