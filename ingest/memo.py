@@ -177,7 +177,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
     groups = item_groups(tables.items)
     evaluation = evaluate_groups(campaign, groups, now)
     counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
-    summary = Summary(key, evaluation, counts, lines, link_targets(campaign, tables), moments_of(campaign, groups)[0])
+    summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0])
     memo.save(summary, tables, groups)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False)
 

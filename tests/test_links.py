@@ -51,7 +51,7 @@ def written(tmp_path):
     files = files_frame(tmp_path)
     tables = Tables(RESPONSES, files, pd.DataFrame(), pd.DataFrame(), ITEMS)
     tracking = tracking_table(campaign, evaluation, updated_at=at(8))
-    tracking.links = tracking_links(campaign, link_targets(campaign, tables), evaluation)
+    tracking.links = tracking_links(campaign, link_targets(tables), evaluation)
     return [tracking, frame_table("responses", RESPONSES), frame_table("files", files.drop(columns="folder_url"))]
 
 

@@ -23,7 +23,7 @@ class LinkTargets:
     widths: dict[str, int] = field(default_factory=dict)  # tab → its number of columns
 
 
-def link_targets(campaign: Campaign, tables: Tables) -> LinkTargets:
+def link_targets(tables: Tables) -> LinkTargets:
     frames = {"responses": tables.responses, "files": tables.files}
     # The width of each tab as published (the files tab leaves out the link columns).
     widths = {"responses": len(tables.responses.columns),
