@@ -42,9 +42,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import math
-import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,8 +57,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # for tests.emulator when run as a script
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from baseline import BaselineJob, BaselineResult, naive_sync, peak_rss_mb  # noqa: E402
-from proctree import MB, TreeSampler  # noqa: E402
+from baseline import BaselineJob, BaselineResult, naive_sync  # noqa: E402
 from quota import CURRENT, LEGACY, quota_bound_seconds  # noqa: E402
 from scale_workspace import AS_OF, FORM_ID, SCALES, ScaleWorkspace, change_units, seed_scale  # noqa: E402
 
@@ -120,26 +118,26 @@ def lower_bound(scenario: str, *, responses: int, levels: list[tuple[int, int]],
         bound.update({"sheets.spreadsheets.get": 1, "sheets.spreadsheets.batchUpdate": 1,
                       "sheets.spreadsheets.values.batchUpdate": max(1, math.ceil(value_bytes / 2_000_000))})
     else:
-        # A later sync reads the coordinators' review columns first (issue 15: one values.batchGet).
-        bound.update({"sheets.spreadsheets.values.batchGet": 1, "sheets.spreadsheets.values.batchUpdate": 1})
+        # A later sync reads the coordinators' review columns first (issue 15: one values.batchGet), and
+        # when rows are added to a reviewed tab (responses, files) it reads them again just before the
+        # write: a coordinator may have typed or sorted the tab meanwhile, and rows added among theirs
+        # must not land on their decisions (connectors/google_sheets.py `_keep_edits`).
+        probe = 1 if scenario == "changed" and (new_files or new_responses) else 0
+        bound.update({"sheets.spreadsheets.values.batchGet": 1 + probe, "sheets.spreadsheets.values.batchUpdate": 1})
     return bound
 
 
 def _sync(config: str, full: bool) -> dict[str, Any]:
-    """One tidtam sync in this (fresh) process."""
-    logging.basicConfig(level=logging.ERROR)
-    from ingest.jobs import sync_job
-
-    rss_start = peak_rss_mb()
+    """One tidtam sync in a fresh process (bench/sync_once.py, whose docstring says why not a
+    multiprocessing child of this script)."""
+    command = [sys.executable, str(Path(__file__).resolve().parent / "sync_once.py"), config, AS_OF.isoformat()]
     started = time.perf_counter()
-    # The inspection workers run under a forkserver child of this process: sample the whole tree.
-    with TreeSampler(os.getpid()) as tree:
-        _, report = sync_job(config, as_of=AS_OF, full=full)
-    seconds = time.perf_counter() - started
-    return {"outcome": report.outcome, "inspected": report.inspected_files, "seconds": seconds,
-            "responses": len(report.tables.responses), "files": len(report.tables.files),
-            "problems": len(report.tables.problems), "rss_start_mb": rss_start, "peak_rss_mb": peak_rss_mb(),
-            "peak_tree_pss_mb": tree.peak_pss / MB}
+    done = subprocess.run([*command, *(["--full"] if full else [])], capture_output=True, text=True, check=False)
+    process_seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        raise SystemExit(f"sync failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    # process_seconds: the sync process's whole life, Python's start-up and tidtam's imports included.
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": process_seconds}
 
 
 def _in_child(fn: Any, *args: Any) -> Any:
@@ -178,7 +176,7 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
                 new_files, new_responses = changed, 2 * changed
                 result["changed_units"] = changed
             emu.reset_counts()
-            run = _in_child(_sync, str(workspace.config), full)
+            run = _sync(str(workspace.config), full)
             calls = _calls(emu)
             assert not emu.violations, emu.violations[:3]
             book = workspace.spreadsheet_id
@@ -200,7 +198,7 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
             row["time_over_quota_bound"] = run["seconds"] / row["quota_bound_s"] if row["quota_bound_s"] else None
             result["scenarios"][key] = row
             print(f"[{scale}] {label}: {row['total']:,} calls (bound {row['bound_total']:,}, "
-                  f"×{row['ratio']:.3f}), {run['seconds']:.1f} s, peak RSS {run['peak_rss_mb']:.0f} MB "
+                  f"×{row['ratio']:.3f}), {run['seconds']:.1f} s ({run['process_seconds']:.1f} s with start-up), peak RSS {run['peak_rss_mb']:.0f} MB "
                   f"(with inspection workers, PSS {run['peak_tree_pss_mb']:.0f} MB), "
                   f"{run['inspected']:,} inspected, {cells:,} cells; {dict(sorted(calls.items()))}", flush=True)
             print(f"[{scale}] {label}: quota-bound time {row['quota_bound_s']:.0f} s for these calls, "
