@@ -15,7 +15,7 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
@@ -78,6 +78,12 @@ class _Book:
     writes: int = 0  # since the spreadsheet's layout was last read
     # chartId → digest of the spec we gave it ("" = there, spec unknown); None = not known at all
     charts: dict[str, str] | None = None
+
+
+def _plain(tab: _Tab) -> dict[str, Any]:
+    """The tab's fields for JSON, lists not copied (`asdict` copied each row
+    hashes one by one: 0.27 s of a 1.1 s no-change sync at 928 districts)."""
+    return {f.name: getattr(tab, f.name) for f in fields(tab)}
 
 
 def _holds(book: _Book, table: Table) -> bool:
@@ -360,7 +366,7 @@ class GoogleSheetsWarehouse:
     def _remember(self, book: _Book) -> None:
         if self.memo is not None:
             data = {"tz": book.time_zone_set, "writes": book.writes, "charts": book.charts,
-                    "tabs": {name: asdict(tab) for name, tab in book.tabs.items()}}
+                    "tabs": {name: _plain(tab) for name, tab in book.tabs.items()}}
             self.memo.set_values({self._memo_key: json.dumps(data, ensure_ascii=False, sort_keys=True)})
 
     def _forget(self) -> None:

@@ -41,7 +41,7 @@ def _key(source: str) -> str:
 
 def settle(source: str, listing: FileListing, state: StateStore, listed_at: datetime) -> FileListing:
     """The listing with every file's `arrived_at` set, and the source's clean-listing time moved on."""
-    known = state.arrivals(source)
+    known = state.arrivals(source, None if listing.complete else [f.file_id for f in listing.files])
     stored = state.value(_key(source)) if listing.live else None
     last_listed = datetime.fromisoformat(stored) if stored else None
     files = [replace(f, arrived_at=arrival(f, known=known.get(f.file_id), last_listed=last_listed,

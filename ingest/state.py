@@ -184,12 +184,20 @@ class StateStore:
         if db.total_changes != before:
             db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (f"revision:{kind}", uuid.uuid4().hex))
 
-    def arrivals(self, source: str) -> dict[str, datetime]:
+    def arrivals(self, source: str, file_ids: Iterable[str] | None = None) -> dict[str, datetime]:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read
-        without decoding whole records (ingest.arrival keeps a known file's arrival)."""
-        cursor = self.db.execute("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), "
-                                 "json_extract(record, '$.created_at')) FROM files WHERE source = ?", (source,))
-        return {file_id: datetime.fromisoformat(text) for file_id, text in cursor}
+        without decoding whole records (ingest.arrival keeps a known file's arrival). `file_ids`: only
+        these (an incremental listing's few), not every file of the source."""
+        select = ("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), json_extract(record, "
+                  "'$.created_at')) FROM files WHERE source = ?")
+        if file_ids is None:
+            rows: Iterable[tuple[str, str]] = self.db.execute(select, (source,))
+        else:
+            ids = list(file_ids)
+            rows = [row for start in range(0, len(ids), 500) for row in self.db.execute(
+                f"{select} AND file_id IN ({','.join('?' * len(ids[start:start + 500]))})",
+                (source, *ids[start:start + 500]))]
+        return {file_id: datetime.fromisoformat(text) for file_id, text in rows}
 
     # -- file facts: bytes are read and parsed once per version -----------------------------
     def facts(self, file_id: str, version: str, rules: str) -> FileFacts | None:

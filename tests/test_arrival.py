@@ -7,6 +7,7 @@ the real Drive client against the emulator; the state keeps the answer so a repl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,4 +121,27 @@ def test_a_mirror_listing_is_not_live_so_a_late_listed_file_keeps_its_time(tmp_p
     state.merge_files("drive", live.files, complete=True)
     moved = UploadedFile("f3", "c.docx", ("จังหวัดน่าน",), DOCX, UPLOADED)
     assert settle("drive", FileListing([late, moved], live=True), state, SECOND_SYNC).files[1].arrived_at == SECOND_SYNC
+    state.close()
+
+
+def test_an_incremental_listing_reads_only_its_own_files_arrivals(tmp_path: Path):
+    """The changes feed lists a few files: their stored arrivals are looked up by id (in pieces of 500
+    ids, under SQLite's variable limit), not read for every file of the source — yet the answer is
+    the one a read of all of them gives."""
+    from connectors.base import FileListing
+    from ingest.arrival import settle
+
+    state = StateStore(tmp_path / "state.sqlite")
+    stored = [UploadedFile(f"f{i}", f"{i}.jpg", ("จังหวัดน่าน",), "image/jpeg", UPLOADED + timedelta(minutes=i))
+              for i in range(1_200)]
+    state.merge_files("drive", settle("drive", FileListing(stored, live=True), state, FIRST_SYNC).files, complete=True)
+    every = state.arrivals("drive")
+    assert len(every) == 1_200
+    wanted = [f"f{i}" for i in range(0, 1_200, 2)] + ["not-stored"]
+    assert state.arrivals("drive", wanted) == {i: every[i] for i in wanted if i in every}
+    assert state.arrivals("drive", []) == {}
+    # A file moved since the first sync, seen in the feed: it keeps the arrival the state holds.
+    moved = replace(stored[7], changed_at=MOVED)
+    feed = settle("drive", FileListing([moved], complete=False, live=True), state, SECOND_SYNC)
+    assert feed.files[0].arrived_at == every["f7"] == UPLOADED + timedelta(minutes=7)
     state.close()
