@@ -56,13 +56,17 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
         with sync_lock(campaign.state_path, command=command, wait_seconds=wait_seconds), \
                 state_errors(campaign.state_path):
             state = StateStore(campaign.state_path, check=True)
+            ended_well = False
             try:
                 now = datetime.now(UTC)
                 if full is None:
                     full = needs_full_sync(campaign, state, now)
+                if full and not state.checked:
+                    state.check_integrity()  # a full sync (the daily reconciliation) always reads every page
                 report = run_once(campaign, backends, state, as_of or now, full=full, progress=progress)
+                ended_well = True  # the state file was read and written without an error
             finally:
-                state.close()
+                state.close(seal=ended_well)
     finally:
         backends.close()
     log.info("run %s: %s (%s)", report.run_id, report.outcome, "full" if full else "incremental")

@@ -80,14 +80,17 @@ class StateStore:
     """One SQLite file per campaign. Only a path that does not exist yet is a new, empty state."""
 
     def __init__(self, path: str | Path, *, check: bool = False) -> None:
+        """`check`: verify the file first (SQLite quick_check) unless it is exactly as a run that ended
+        well left it (`close(seal=True)`); `check_integrity()` verifies it regardless."""
         self.path = Path(path)
+        self.checked = False  # whether this opening ran quick_check
         existed = self.path.exists()
         size = self.path.stat().st_size if existed else 0
         with state_errors(self.path):
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             try:
-                if check:
-                    self._check_integrity()
+                if check and not (existed and self._sealed()):
+                    self.check_integrity()
                 version = self._version(existed, size)  # before anything writes to the file
                 self.db.execute("PRAGMA journal_mode=WAL")
                 self.db.execute("PRAGMA foreign_keys=ON")
@@ -96,11 +99,43 @@ class StateStore:
                 self.db.close()
                 raise
 
-    def close(self) -> None:
-        self.db.close()
+    def close(self, *, seal: bool | None = None) -> None:
+        """`seal=True` after a run that ended well: the file as it is now needs no check at the next
+        opening. `seal=False` after one that did not: the next opening checks it. None: as it was."""
+        self.db.close()  # the last connection: SQLite folds the write-ahead log into the file first
+        if seal is None:
+            return
+        try:
+            if seal:
+                self._seal_path.write_text(json.dumps(self._identity()), encoding="ascii")
+            else:
+                self._seal_path.unlink(missing_ok=True)
+        except OSError:  # a folder tidtam cannot write to: no seal, so every opening checks, as before
+            pass
 
-    def _check_integrity(self) -> None:
+    @property
+    def _seal_path(self) -> Path:
+        return self.path.with_name(f".{self.path.name}.checked")
+
+    def _identity(self) -> dict[str, int]:
+        stat = self.path.stat()
+        return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+
+    def _sealed(self) -> bool:
+        """Whether the file is byte for byte as the last well-ended run closed it: same size, time and
+        inode, and no write-ahead log left over (one is there while another process has it open, or
+        after a crash). quick_check reads every page — 1.5 s of a 7.7 s no-change sync at 7,436 units,
+        every run — so a file nothing has touched since it was last found good is not read again."""
+        try:
+            sealed = json.loads(self._seal_path.read_text(encoding="ascii"))
+            wal = self.path.with_name(self.path.name + "-wal")
+            return sealed == self._identity() and not wal.exists()
+        except (OSError, ValueError):
+            return False
+
+    def check_integrity(self) -> None:
         # quick_check reads every page (O(N), unlike integrity_check it skips index-content matching).
+        self.checked = True
         found = [row[0] for row in self.db.execute("PRAGMA quick_check(5)")]
         if found != ["ok"]:
             raise StateError(f"state file {self.path} is damaged (SQLite quick_check: {'; '.join(found)}). "
