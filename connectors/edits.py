@@ -40,11 +40,15 @@ def edits_from_rows(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> di
     index, column = at
     width = len(headers)
     found: dict[str, tuple[str, ...]] = {}
+    blank = ("",) * (width - 1)
     for data in rows[index + 1:]:
-        values = [_text(v) for v in data[column: column + width]]
-        values += [""] * (width - len(values))
-        if values[0].strip():
-            found[values[0].strip()] = tuple(v.strip() for v in values[1:])
+        key = _text(data[column]).strip() if column < len(data) else ""
+        if not key:
+            continue
+        # Most rows carry no edits, and the API leaves their empty cells out: no per-cell work for them.
+        cells = data[column + 1: column + width]
+        values = tuple(_text(v).strip() for v in cells) if cells else ()
+        found[key] = values + blank[len(values):]
     return found
 
 

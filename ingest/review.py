@@ -85,7 +85,10 @@ def merge_decisions(known: Mapping[str, Decision], read: Mapping[str, Mapping[st
     current = dict(known)
     for tab, rows in read.items():
         for key, cells in rows.items():
-            decision = decision_text(cells[0] if cells else "")
+            if not cells or not cells[0].strip():  # no decision typed: the common row, kept cheap
+                current.pop(key, None)
+                continue
+            decision = decision_text(cells[0])
             reason = (cells[1] if len(cells) > 1 else "").strip()
             old = current.get(key)
             if not decision:
