@@ -607,7 +607,7 @@ class DriveState:
             visible = self._check_corpora(call)
             pred = compile_query(call.param("q", "") or "", self.root_id, self.roles)
             order = call.param("orderBy") or ""
-            matched = [f for f in self.files.values() if visible(f) and pred(f)]
+            matched = [f for f in self.files.values() if pred(f) and visible(f)]  # the query first: cheaper
             matched.sort(key=lambda f: (f.created, f.id))
             for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
                 name, _, direction = key.partition(" ")

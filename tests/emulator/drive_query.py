@@ -61,6 +61,16 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
+class _InParents:
+    """`'<id>' in parents`, or several of them joined by `or`: an item with any of `wanted` as a parent."""
+
+    def __init__(self, wanted: frozenset[str]) -> None:
+        self.wanted = wanted
+
+    def __call__(self, f: Any) -> bool:
+        return not self.wanted.isdisjoint(f.parents)
+
+
 def compile_query(text: str, root_id: str, roles: Roles = _owner_only) -> Predicate:
     if not text.strip():
         return lambda f: True
@@ -97,7 +107,14 @@ class _QueryParser:
         while self.word_is("or"):
             self.pos += 1
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else (lambda f: any(p(f) for p in parts))
+        if len(parts) == 1:
+            return parts[0]
+        folders = [p.wanted for p in parts if isinstance(p, _InParents)]
+        if len(folders) == len(parts):
+            # tidtam's walk asks for ~30 folders' children at once: one set test instead of 30 calls per
+            # file keeps a listing of 60k files from costing the bench 0.3 s a request (same answer).
+            return _InParents(frozenset().union(*folders))
+        return lambda f: any(p(f) for p in parts)
 
     def and_expr(self) -> Predicate:
         parts = [self.unary()]
@@ -152,8 +169,7 @@ class _QueryParser:
 
     def _membership(self, value: str, collection: str) -> Predicate:
         if collection == "parents":
-            wanted = self.root_id if value == "root" else value
-            return lambda f: wanted in f.parents
+            return _InParents(frozenset({self.root_id if value == "root" else value}))
         if collection in _COLLECTION_ROLES:
             wanted_roles = _COLLECTION_ROLES[collection]
             email = value.lower()
