@@ -257,6 +257,10 @@ def _over(seconds: float, quota_s: float) -> str:
     return f"measured ÷ quota-bound {seconds / quota_s:.2f}" if quota_s else "no time forced by quotas"
 
 
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f}"
+
+
 def summary(result: dict[str, Any]) -> str:
     """The README's table rows for one scale."""
     base = result["baseline"]
@@ -271,7 +275,7 @@ def summary(result: dict[str, Any]) -> str:
         over = f"{row['seconds'] / quota_s:.2f}" if quota_s else "—"
         lines.append(
             f"| {result['scale']} ({result['units']:,}) | {row['label']} | {row['total']:,} | {row['bound_total']:,} | "
-            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {quota_s:,.0f} | "
+            f"{row['ratio']:.3f} | {row['seconds']:.1f} | {_seconds(row.get('process_seconds'))} | {quota_s:,.0f} | "
             f"{over} | {row['peak_rss_mb']:.0f} / {row.get('peak_tree_pss_mb', float('nan')):.0f} | "
             f"{row['cells']:,} "
             f"({row['cells'] / CELL_LIMIT:.1%}) | {calls:,} / {seconds:,.0f}{'*' if sampled else ''} | "
