@@ -68,7 +68,8 @@ def main() -> None:
     print(json.dumps({"outcome": report.outcome, "inspected": report.inspected_files, "seconds": seconds,
                       "responses": counts.get("responses", 0), "files": counts.get("files", 0),
                       "problems": counts.get("problems", 0), "rss_start_mb": rss_start,
-                      "peak_rss_mb": peak_rss_mb(), "peak_tree_pss_mb": tree.peak_pss / MB}))
+                      "peak_rss_mb": peak_rss_mb(), "peak_tree_pss_mb": tree.peak_pss / MB,
+                      "pandas_imported": "pandas" in sys.modules}))
 
 
 if __name__ == "__main__":

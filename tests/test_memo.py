@@ -5,8 +5,11 @@ tests/test_incremental_equality.py."""
 
 from __future__ import annotations
 
+import json
 import random
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,6 +28,7 @@ from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
 T0 = datetime(2022, 11, 1, 9, tzinfo=UTC)
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _response(rid: str, text: str) -> FormResponse:
@@ -158,3 +162,38 @@ def test_a_no_change_sync_rebuilds_no_tidy_tab_and_a_change_does(google):
     shutil.rmtree(RunMemo(Path(load_campaign(ws.config).resolve(load_campaign(ws.config).state_path))).folder)
     fresh = sync_job(ws.config, as_of=later)[1]
     assert not fresh.computed.reused and fresh.evaluation == moved.evaluation
+
+
+# A sync in a fresh interpreter, as cron runs one: which heavy libraries did it import?
+_PROBE = """
+import json, sys
+from datetime import datetime
+from ingest.jobs import sync_job
+report = sync_job(sys.argv[1], as_of=datetime.fromisoformat(sys.argv[2]))[1]
+print(json.dumps([report.computed.reused, report.outcome, "pandas" in sys.modules, "numpy" in sys.modules]))
+"""
+
+
+def test_a_no_change_sync_never_imports_pandas(tmp_path_factory):
+    """Its tables come from the memo and no frame is touched, so the 1.5 s import of pandas
+    (connectors.pandas_text imports it on first use) is not paid; a sync with a change pays it."""
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path_factory.mktemp("memo-startup"))
+        as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
+        sync_job(ws.config, as_of=as_of, full=True)
+
+        def fresh_process_sync(moment: datetime) -> list:
+            done = subprocess.run([sys.executable, "-c", _PROBE, str(ws.config), moment.isoformat()],
+                                  cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)
+            assert done.returncode == 0, done.stderr[-3000:]
+            return json.loads(done.stdout.strip().splitlines()[-1])
+
+        assert fresh_process_sync(as_of + timedelta(minutes=15)) == [True, "ok", False, False]
+        # A new upload: the tables are computed again, and that needs pandas.
+        folder = next(iter(ws.folders.values()))
+        emu.drive.add_file("IMG_new.jpg", folder, b"\xff\xd8\xff not really a photo", "image/jpeg",
+                           as_of + timedelta(minutes=20))
+        reused, _, pandas, _ = fresh_process_sync(as_of + timedelta(minutes=30))
+        assert not reused and pandas
+        assert fresh_process_sync(as_of + timedelta(minutes=45)) == [True, "ok", False, False]
+        assert emu.violations == []
