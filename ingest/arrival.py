@@ -44,8 +44,11 @@ def settle(source: str, listing: FileListing, state: StateStore, listed_at: date
     known = state.arrivals(source, None if listing.complete else [f.file_id for f in listing.files])
     stored = state.value(_key(source)) if listing.live else None
     last_listed = datetime.fromisoformat(stored) if stored else None
+    # `changed_at` is spent once the arrival is decided, and left out of what is stored: a full walk
+    # cannot know it, so a file stored from the changes feed would otherwise differ from the same file
+    # walked, and every reconciliation after new uploads would recompute the whole campaign (ingest.memo).
     files = [replace(f, arrived_at=arrival(f, known=known.get(f.file_id), last_listed=last_listed,
-                                           listed_at=listed_at)) for f in listing.files]
+                                           listed_at=listed_at), changed_at=None) for f in listing.files]
     if listing.live and not listing.problems:
         # Never backwards: a replay with an earlier --as-of must not make files seen since look new.
         latest = max(listed_at, last_listed) if last_listed else listed_at

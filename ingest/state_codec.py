@@ -23,8 +23,13 @@ def _default(value: Any) -> Any:
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
+# Their fields hold no dataclass, so their __dict__ is already plain (json writes tuples as lists and
+# `_default` dates as ISO text): 126k records of a sub-district campaign skip `_plain`'s walk (≈5 s).
+_FLAT = (FormResponse, UploadedFile)
+
+
 def to_json(record: Any) -> str:
-    plain = _plain(record)
+    plain = record.__dict__ if type(record) in _FLAT else _plain(record)
     text = json.dumps(plain, default=_default, ensure_ascii=False, sort_keys=True)
     if _SURROGATE.search(text):
         # A local file name with undecodable bytes holds lone surrogates (Python's surrogateescape),

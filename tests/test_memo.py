@@ -146,14 +146,20 @@ def test_a_no_change_sync_rebuilds_no_tidy_tab_and_a_change_does(google):
     assert again.computed.reused and again.inspected_files == 0
     assert again.evaluation == replace(first.evaluation, as_of=again.evaluation.as_of)
     written = _written_tabs(emu)
-    assert "runs" in written and not written & {"responses", "files", "focus_group", "problems"}, written
+    # Nor the tabs made from the statuses alone: they did not change.
+    assert "runs" in written and not written & {"responses", "files", "focus_group", "problems", "progress",
+                                                "summary"}, written
+    progress = emu.sheets.values(ws.spreadsheet_id, "progress")
     assert emu.sheets.values(ws.spreadsheet_id, "tracking")[1:] == tracking[1:]  # the note holds the time
     # A report asked for its tables still gets them (from the memo).
     assert len(again.tables.files) == len(first.tables.files) > 100
 
     # Past the deadline of 13 Nov: statuses move with the clock alone, and equal a fresh evaluation.
     later = datetime(2022, 11, 20, 10, tzinfo=UTC)
+    emu.reset_counts()
     moved = sync_job(ws.config, as_of=later)[1]
+    assert "progress" in _written_tabs(emu)  # seven more days, and statuses that moved
+    assert len(emu.sheets.values(ws.spreadsheet_id, "progress")) > len(progress)
     assert moved.computed.reused
     assert moved.evaluation == evaluate(load_campaign(ws.config), first.tables.items, later)
     assert moved.evaluation.counts() != first.evaluation.counts()
@@ -196,4 +202,30 @@ def test_a_no_change_sync_never_imports_pandas(tmp_path_factory):
         reused, _, pandas, _ = fresh_process_sync(as_of + timedelta(minutes=30))
         assert not reused and pandas
         assert fresh_process_sync(as_of + timedelta(minutes=45)) == [True, "ok", False, False]
+        assert emu.violations == []
+
+
+def test_a_reconciliation_after_new_uploads_keeps_what_the_incremental_sync_computed(tmp_path):
+    """A file the changes feed brought is stored as a full walk sees it (ingest.arrival drops the feed's
+    `changed_at` once the arrival is set), so the daily reconciliation finds nothing changed."""
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path)
+        as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
+        sync_job(ws.config, as_of=as_of, full=True)
+        folder = next(f for f in emu.drive.files.values() if f.mime_type == "image/jpeg").parents[0]
+        emu.drive.add_file("IMG_new.jpg", folder, b"\xff\xd8 a new photo", "image/jpeg", T0)
+        campaign = load_campaign(ws.config)
+
+        incremental = sync_job(ws.config, as_of=as_of + timedelta(minutes=15))[1]
+        assert not incremental.computed.reused and incremental.inspected_files == 1
+        state = StateStore(campaign.resolve(campaign.state_path))
+        try:
+            stored = [f for source in campaign.sources for f in state.files(source)]
+        finally:
+            state.close()
+        assert any(f.name == "IMG_new.jpg" for f in stored) and all(f.changed_at is None for f in stored)
+
+        reconciled = sync_job(ws.config, as_of=as_of + timedelta(minutes=30), full=True)[1]
+        assert reconciled.computed.reused, "a full walk stored the new file differently"
+        assert reconciled.evaluation == replace(incremental.evaluation, as_of=reconciled.evaluation.as_of)
         assert emu.violations == []

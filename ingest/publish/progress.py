@@ -44,11 +44,21 @@ def progress_table(campaign: Campaign, evaluation: Evaluation) -> Table:
         end = datetime.combine(day + timedelta(days=1), time(), BANGKOK)
         rows.append([day] + [sum(1 for f in finished if f.get(key) is not None and f[key] < end)
                              for key in [*ids, ALL_DONE]])
-    header = ["วันที่"] + [f"{d.title} (หน่วยที่ส่งครบ)" for d in campaign.deliverables] + [ALL_DONE]
-    chart = Chart("line", "จำนวนหน่วยที่ส่งครบ สะสมรายวัน", domain=0, series=tuple(range(1, len(header))),
-                  rows=len(days), anchor_column=len(header) + 1)
+    header = _header(campaign)
     return Table("progress", header, rows, SheetFormat(column_widths=[12] + [18] * (len(header) - 1)),
-                 charts=(chart,))
+                 charts=(progress_chart(campaign, evaluation, days),))
+
+
+def progress_chart(campaign: Campaign, evaluation: Evaluation, days: list[date] | None = None) -> Chart:
+    """The line chart of the progress table: every column, over all the campaign's days."""
+    header = _header(campaign)
+    return Chart("line", "จำนวนหน่วยที่ส่งครบ สะสมรายวัน", domain=0, series=tuple(range(1, len(header))),
+                 rows=len(days if days is not None else campaign_days(campaign, evaluation)),
+                 anchor_column=len(header) + 1)
+
+
+def _header(campaign: Campaign) -> list[str]:
+    return ["วันที่"] + [f"{d.title} (หน่วยที่ส่งครบ)" for d in campaign.deliverables] + [ALL_DONE]
 
 
 def _completions(unit: UnitStatus, ids: list[str]) -> dict[str, datetime | None]:
@@ -69,6 +79,11 @@ def status_table(evaluation: Evaluation, *, beside: str, anchor_column: int) -> 
     chart = Chart("bar", "จำนวนหน่วยตามสถานะ", domain=0, series=(1,), rows=len(rows), place_on=beside,
                   anchor_column=anchor_column)
     return Table("status", ["สถานะ", "จำนวนหน่วย"], rows, SheetFormat(column_widths=[22, 12]), charts=(chart,))
+
+
+def day_of(moment: datetime) -> date:
+    """The Bangkok day of a moment."""
+    return _day(moment)
 
 
 def _day(moment: datetime) -> date:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -14,7 +15,7 @@ from ingest.campaign import Campaign
 from ingest.normalize import LINK_COLUMNS, Tables
 from ingest.publish.analyst import alerts_table, frame_table, runs_table
 from ingest.publish.links import LinkTargets, tracking_links
-from ingest.publish.progress import progress_table, status_table
+from ingest.publish.progress import day_of, progress_chart, progress_table, status_table
 from ingest.publish.summary import summary_table
 from ingest.publish.tracking import tracking_table
 from ingest.review import reviewed_table
@@ -52,11 +53,29 @@ def warehouse_tables(campaign: Campaign, tidy: TidyTabs, evaluation: Evaluation,
     """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
     tracking = tracking_table(campaign, evaluation, updated_at=updated_at)
     tracking.links = tracking_links(campaign, tidy.links, evaluation)
+    statuses = _statuses_digest(campaign, evaluation)
     return [
         tracking,
-        progress_table(campaign, evaluation),
+        # Made from the statuses alone (the day of as-of for progress): by fingerprint, so a run whose
+        # statuses did not change makes neither table and a warehouse holding them compares no row.
+        Table("progress", [], charts=(progress_chart(campaign, evaluation),), fingerprint=_digest(
+            "progress", statuses, day_of(evaluation.as_of)), loader=lambda: progress_table(campaign, evaluation)),
         # Its bar chart sits right of the tracking table, past the stale-sync formula's column.
         status_table(evaluation, beside=tracking.name, anchor_column=len(tracking.header) + 2),
-    ] + ([summary_table(campaign, evaluation)] if has_groups(campaign) else []) + tidy.tables() + [
+    ] + ([Table("summary", [], fingerprint=_digest("summary", statuses),
+                loader=lambda: summary_table(campaign, evaluation))] if has_groups(campaign) else []) + \
+        tidy.tables() + [
         runs_table(runs),
     ] + ([alerts_table(alert_messages)] if alert_messages is not None else [])
+
+
+def _statuses_digest(campaign: Campaign, evaluation: Evaluation) -> str:
+    """Everything of the run the progress and summary tabs are made from, but as-of: the campaign (its
+    rules and units) and every unit's statuses and rates."""
+    statuses = pickle.dumps((evaluation.units, evaluation.rates, evaluation.rates_by_deliverable),
+                            protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha1(campaign.digest.encode() + statuses).hexdigest()
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.sha1(repr(parts).encode()).hexdigest()

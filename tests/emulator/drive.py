@@ -14,12 +14,12 @@ import json
 import random
 import string
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from .drive_query import compile_query
+from .drive_query import compile_query, required_parents
 from .errors import ApiError
 from .protocol import Call, Handler, Reply, require_aware, rfc3339
 
@@ -607,7 +607,10 @@ class DriveState:
             visible = self._check_corpora(call)
             pred = compile_query(call.param("q", "") or "", self.root_id, self.roles)
             order = call.param("orderBy") or ""
-            matched = [f for f in self.files.values() if pred(f) and visible(f)]  # the query first: cheaper
+            items: Iterable[DriveFile] = self.files.values()
+            if (parents := required_parents(pred)) is not None:
+                items = [f for f in items if not parents.isdisjoint(f.parents)]
+            matched = [f for f in items if pred(f) and visible(f)]  # the query first: cheaper
             matched.sort(key=lambda f: (f.created, f.id))
             for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
                 name, _, direction = key.partition(" ")
