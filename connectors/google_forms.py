@@ -106,7 +106,10 @@ class FormsApiSource:
         found: dict[str, dict[str, Any]] = {}
         token = None
         while True:
-            args: dict[str, Any] = {"formId": self.form_id, "pageSize": PAGE_SIZE}
+            # prettyPrint=false: a standard parameter of every Google API ("Returns response with
+            # indentations and line breaks", default true, in the discovery document's top-level
+            # parameters); a page of 5,000 responses is much smaller without the indentation.
+            args: dict[str, Any] = {"formId": self.form_id, "pageSize": PAGE_SIZE, "prettyPrint": False}
             if query:
                 args["filter"] = query  # a page token is only valid with the filter it came from
             if token:

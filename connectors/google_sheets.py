@@ -208,9 +208,11 @@ class GoogleSheetsWarehouse:
     def _batch_get(self, ranges: Mapping[str, str]) -> dict[str, list[list[Any]]]:
         if not ranges:
             return {}
-        # FORMATTED_VALUE: a key or a reason comes back as the text the cell shows.
+        # FORMATTED_VALUE: a key or a reason comes back as the text the cell shows. prettyPrint=false (a
+        # standard parameter of every Google API, default true): the key column of 126k rows, indented
+        # one value a line, is several times the bytes of the compact answer.
         reply = self.api.call("sheets.spreadsheets.values.batchGet", lambda: self._http.values_batch_get(
-            self.spreadsheet_id, list(ranges.values()), params={"majorDimension": "ROWS"}),
+            self.spreadsheet_id, list(ranges.values()), params={"majorDimension": "ROWS", "prettyPrint": "false"}),
             what=self._what, role="Editor")
         got = reply.get("valueRanges", [])
         return {name: got[i].get("values", []) if i < len(got) else [] for i, name in enumerate(ranges)}

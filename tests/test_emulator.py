@@ -97,6 +97,16 @@ def test_files_get_without_fields_returns_drive_default_set(emu: Emulator, drive
     assert full["md5Checksum"] and full["headRevisionId"] and full["owners"][0]["emailAddress"]
 
 
+def test_answers_are_indented_unless_pretty_print_is_false(emu: Emulator, drive) -> None:
+    """The standard `prettyPrint` parameter: Google indents by default; `false` gives compact JSON."""
+    fid = emu.drive.add_file("a.pdf", None, b"%PDF", "application/pdf", T0)
+    http = drive.files().get(fileId=fid)
+    pretty = httplib2.Http().request(http.uri)[1]
+    compact = httplib2.Http().request(drive.files().get(fileId=fid, prettyPrint=False).uri)[1]
+    assert b"\n  " in pretty and b"\n" not in compact and json.loads(pretty) == json.loads(compact)
+    assert emu.violations == []
+
+
 def test_bad_field_selection_is_400_and_a_violation(emu: Emulator, drive) -> None:
     with pytest.raises(HttpError) as err:
         drive.files().list(fields="files(id,nmae)").execute()
