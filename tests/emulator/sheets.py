@@ -844,14 +844,9 @@ def _non_empty(cell: Cell) -> bool:
 
 def _extract(sheet: Sheet, r0: int, c0: int, r1: int, c1: int, option: str,
              date_option: str = "SERIAL_NUMBER") -> list[list[Any]]:
-    cells = sheet.cells
-    if (r1 - r0 + 1) * (c1 - c0 + 1) < len(cells):
-        # A few columns of a big tab (tidtam's review read): look the range's cells up rather than
-        # scanning millions of others — the bench would otherwise time the emulator, not tidtam.
-        present = [(r, c) for r in range(r0, r1 + 1) for c in range(c0, c1 + 1)
-                   if (cell := cells.get((r, c))) is not None and _non_empty(cell)]
-    else:
-        present = [(r, c) for (r, c), cell in cells.items() if r0 <= r <= r1 and c0 <= c <= c1 and _non_empty(cell)]
+    present = [
+        (r, c) for (r, c), cell in sheet.cells.items() if r0 <= r <= r1 and c0 <= c <= c1 and _non_empty(cell)
+    ]
     if not present:
         return []
     last_col: dict[int, int] = {}  # row → its last non-empty column (one pass: tabs hold millions of cells)
