@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from connectors.base import ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
@@ -55,9 +56,30 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
     `load=False` the stored rows are not read into the result unless a pass read them (a run that can
     reuse what the last run computed needs none); `load_rows` reads the rest."""
     collected = Collected()
-    for name, source in responses_sources.items():
+    with ThreadPoolExecutor(max_workers=max(1, len(responses_sources) + len(uploads_sources)),
+                            thread_name_prefix="read") as readers:
+        # Every source is asked at once (a form's pages and a Drive walk wait on different servers, and
+        # their quotas are separate): a full read takes the longest of them, not their sum. What they
+        # give is then kept in the state one source at a time, in the config's order, as before.
+        asked = {name: readers.submit(source.responses, since=None if full else state.cursor(name))
+                 for name, source in responses_sources.items()}
+        listed = {name: readers.submit(source.files, since=None if full else state.cursor(name))
+                  for name, source in uploads_sources.items()}
+        _keep_reads(campaign, responses_sources, uploads_sources, asked, listed, state, collected, now=now,
+                    workers=workers, limits=limits, progress=progress)
+    if load:
+        load_rows(campaign, state, collected)
+    return collected
+
+
+def _keep_reads(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
+                uploads_sources: Mapping[str, UploadsSource], asked: Mapping[str, Future[Any]],
+                listed: Mapping[str, Future[Any]], state: StateStore, collected: Collected, *, now: datetime | None,
+                workers: int, limits: WorkerLimits | None, progress: Progress | None) -> None:
+    """Keep each source's answer (`asked`, `listed`: its read, running) and inspect new files."""
+    for name in responses_sources:
         try:
-            batch = source.responses(since=None if full else state.cursor(name))
+            batch = asked[name].result()
             collected.problems.extend(Problem("row_unreadable", name, p.split(":")[0], detail=p) for p in batch.problems)
             read = collected.reads[name] = SourceRead(read=len(batch.responses) + len(batch.problems))
             for problem in batch.problems:
@@ -76,7 +98,7 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
             collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
     for name, source in uploads_sources.items():
         try:
-            listing = source.files(since=None if full else state.cursor(name))
+            listing = listed[name].result()
             # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
             listing = replace(listing, files=[f for f in listing.files if not is_desktop_artefact(f.name, f.folders)])
             if now is not None:
@@ -108,9 +130,6 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
         if not any(p.kind == "file_unreadable" and p.source == name for p in collected.problems[unreadable:]):
             # Every file has its facts stored: until a stored file or fact changes, nothing needs a look.
             state.set_values({_PASS_KEY + name: f"{state.revision('uploads')}:{campaign.digest}"})
-    if load:
-        load_rows(campaign, state, collected)
-    return collected
 
 
 # kv key of the marker "every file of this source had its facts at uploads revision N under rules D".
