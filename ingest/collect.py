@@ -17,9 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
 
-from connectors.base import ResponsesSource, UploadedFile, UploadsSource
+from connectors.base import FileListing, ResponseBatch, ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
 from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
@@ -65,71 +64,76 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
                  for name, source in responses_sources.items()}
         listed = {name: readers.submit(source.files, since=None if full else state.cursor(name))
                   for name, source in uploads_sources.items()}
-        _keep_reads(campaign, responses_sources, uploads_sources, asked, listed, state, collected, now=now,
-                    workers=workers, limits=limits, progress=progress)
+        for name, answer in asked.items():
+            _keep_responses(campaign, name, answer, state, collected)
+        for name, listing in listed.items():
+            _keep_uploads(campaign, name, uploads_sources[name], listing, state, collected, now=now, workers=workers,
+                          limits=limits, progress=progress)
     if load:
         load_rows(campaign, state, collected)
     return collected
 
 
-def _keep_reads(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
-                uploads_sources: Mapping[str, UploadsSource], asked: Mapping[str, Future[Any]],
-                listed: Mapping[str, Future[Any]], state: StateStore, collected: Collected, *, now: datetime | None,
-                workers: int, limits: WorkerLimits | None, progress: Progress | None) -> None:
-    """Keep each source's answer (`asked`, `listed`: its read, running) and inspect new files."""
-    for name in responses_sources:
-        try:
-            batch = asked[name].result()
-            collected.problems.extend(Problem("row_unreadable", name, p.split(":")[0], detail=p) for p in batch.problems)
-            read = collected.reads[name] = SourceRead(read=len(batch.responses) + len(batch.problems))
-            for problem in batch.problems:
-                read.reject(problem)
-            if too_many_rejected(read, campaign.sources[name].max_rejected if name in campaign.sources else 0.2):
-                # As for a failed source, the last good read stands: a broken export must not empty the state.
-                log.info("source %s: %d of %d rows unreadable; its last good read is kept", name, read.rejected,
-                            read.read)
-            else:
-                state.merge_responses(name, batch.responses, complete=batch.complete)
-                if batch.cursor:
-                    collected.cursors[name] = batch.cursor
-        except (SourceError, InputError) as exc:
-            log.warning("source %s failed: %s", name, exc)
-            collected.failed_sources.append(name)
-            collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
-    for name, source in uploads_sources.items():
-        try:
-            listing = listed[name].result()
-            # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
-            listing = replace(listing, files=[f for f in listing.files if not is_desktop_artefact(f.name, f.folders)])
-            if now is not None:
-                listing = arrival.settle(name, listing, state, now)
-            state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
-            if listing.cursor:
-                collected.cursors[name] = listing.cursor
-            collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
-                                      for p in listing.problems)
-            # A folder that cannot be listed counts as one rejected item: how many files it holds is unknown.
-            read = collected.reads[name] = SourceRead(read=len(listing.problems))
-            for problem in listing.problems:
-                read.reject(problem)
-        except (SourceError, InputError) as exc:
-            log.warning("source %s failed: %s", name, exc)
-            collected.failed_sources.append(name)
-            collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
-        if name in collected.reads:
-            collected.reads[name].read += state.count_files(name)
-        marker = f"{state.revision('uploads')}:{campaign.digest}"
-        if state.value(_PASS_KEY + name) == marker:
-            continue
-        files = state.files(name)
-        collected.files[name] = files
-        deliverables = [d for d in campaign.deliverables if d.source == name]
-        unreadable = len(collected.problems)
-        _inspect_all(files, name, source, deliverables, state, collected, workers=workers, limits=limits,
-                     progress=progress)
-        if not any(p.kind == "file_unreadable" and p.source == name for p in collected.problems[unreadable:]):
-            # Every file has its facts stored: until a stored file or fact changes, nothing needs a look.
-            state.set_values({_PASS_KEY + name: f"{state.revision('uploads')}:{campaign.digest}"})
+def _keep_responses(campaign: Campaign, name: str, answer: Future[ResponseBatch], state: StateStore,
+                    collected: Collected) -> None:
+    """Keep one form source's answer (`answer`: its read, running) in the state."""
+    try:
+        batch = answer.result()
+        collected.problems.extend(Problem("row_unreadable", name, p.split(":")[0], detail=p) for p in batch.problems)
+        read = collected.reads[name] = SourceRead(read=len(batch.responses) + len(batch.problems))
+        for problem in batch.problems:
+            read.reject(problem)
+        if too_many_rejected(read, campaign.sources[name].max_rejected if name in campaign.sources else 0.2):
+            # As for a failed source, the last good read stands: a broken export must not empty the state.
+            log.info("source %s: %d of %d rows unreadable; its last good read is kept", name, read.rejected,
+                     read.read)
+        else:
+            state.merge_responses(name, batch.responses, complete=batch.complete)
+            if batch.cursor:
+                collected.cursors[name] = batch.cursor
+    except (SourceError, InputError) as exc:
+        log.warning("source %s failed: %s", name, exc)
+        collected.failed_sources.append(name)
+        collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
+
+
+def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_read: Future[FileListing],
+                  state: StateStore, collected: Collected, *, now: datetime | None, workers: int,
+                  limits: WorkerLimits | None, progress: Progress | None) -> None:
+    """Keep one upload source's listing (`listing_read`: its read, running) and inspect its new files."""
+    try:
+        listing = listing_read.result()
+        # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
+        listing = replace(listing, files=[f for f in listing.files if not is_desktop_artefact(f.name, f.folders)])
+        if now is not None:
+            listing = arrival.settle(name, listing, state, now)
+        state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
+        if listing.cursor:
+            collected.cursors[name] = listing.cursor
+        collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
+                                  for p in listing.problems)
+        # A folder that cannot be listed counts as one rejected item: how many files it holds is unknown.
+        read = collected.reads[name] = SourceRead(read=len(listing.problems))
+        for problem in listing.problems:
+            read.reject(problem)
+    except (SourceError, InputError) as exc:
+        log.warning("source %s failed: %s", name, exc)
+        collected.failed_sources.append(name)
+        collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
+    if name in collected.reads:
+        collected.reads[name].read += state.count_files(name)
+    marker = f"{state.revision('uploads')}:{campaign.digest}"
+    if state.value(_PASS_KEY + name) == marker:
+        return
+    files = state.files(name)
+    collected.files[name] = files
+    deliverables = [d for d in campaign.deliverables if d.source == name]
+    unreadable = len(collected.problems)
+    _inspect_all(files, name, source, deliverables, state, collected, workers=workers, limits=limits,
+                 progress=progress)
+    if not any(p.kind == "file_unreadable" and p.source == name for p in collected.problems[unreadable:]):
+        # Every file has its facts stored: until a stored file or fact changes, nothing needs a look.
+        state.set_values({_PASS_KEY + name: f"{state.revision('uploads')}:{campaign.digest}"})
 
 
 # kv key of the marker "every file of this source had its facts at uploads revision N under rules D".

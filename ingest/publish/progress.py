@@ -30,7 +30,7 @@ def campaign_days(campaign: Campaign, evaluation: Evaluation) -> list[date]:
     opens = [d.opens_at for d in campaign.deliverables if d.opens_at]
     done = [c.completed_at for u in evaluation.units for c in u.deliverables.values() if c.completed_at]
     first = min(opens) if opens else min(done) if done else min(deadlines)
-    start, stop = _day(first), _day(max(deadlines))
+    start, stop = day_of(first), day_of(max(deadlines))
     return [start + timedelta(days=i) for i in range((stop - start).days + 1)]
 
 
@@ -40,7 +40,7 @@ def progress_table(campaign: Campaign, evaluation: Evaluation) -> Table:
     ids = [d.id for d in campaign.deliverables]
     finished = [_completions(unit, ids) for unit in evaluation.units]
     rows = []
-    for day in (d for d in days if d <= _day(evaluation.as_of)):
+    for day in (d for d in days if d <= day_of(evaluation.as_of)):
         end = datetime.combine(day + timedelta(days=1), time(), BANGKOK)
         rows.append([day] + [sum(1 for f in finished if f.get(key) is not None and f[key] < end)
                              for key in [*ids, ALL_DONE]])
@@ -83,8 +83,4 @@ def status_table(evaluation: Evaluation, *, beside: str, anchor_column: int) -> 
 
 def day_of(moment: datetime) -> date:
     """The Bangkok day of a moment."""
-    return _day(moment)
-
-
-def _day(moment: datetime) -> date:
     return moment.astimezone(BANGKOK).date()
