@@ -43,11 +43,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
 from multiprocessing import get_context
@@ -132,12 +134,25 @@ def _sync(config: str, full: bool) -> dict[str, Any]:
     multiprocessing child of this script)."""
     command = [sys.executable, str(Path(__file__).resolve().parent / "sync_once.py"), config, AS_OF.isoformat()]
     started = time.perf_counter()
-    done = subprocess.run([*command, *(["--full"] if full else [])], capture_output=True, text=True, check=False)
+    done = subprocess.run([*command, *(["--full"] if full else [])], capture_output=True, text=True, check=False,
+                          env=_with_bytecode_cache(os.environ))
     process_seconds = time.perf_counter() - started
     if done.returncode != 0:
         raise SystemExit(f"sync failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     # process_seconds: the sync process's whole life, Python's start-up and tidtam's imports included.
     return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": process_seconds}
+
+
+def _with_bytecode_cache(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment with a bytecode cache for the sync processes. Where PYTHONDONTWRITEBYTECODE is set
+    (this machine's shell sets it) every sync compiled what it imports from source — pandas alone ≈1 s
+    (`builtins.compile` in a profile of a changed sync at 928 districts) — so the bench measured the
+    compiler, which an installed tidtam does not pay after its first run. The cache is the test suite's
+    (tests/conftest.py: under .pytest_cache, git-ignored)."""
+    if not env.get("PYTHONDONTWRITEBYTECODE") or env.get("PYTHONPYCACHEPREFIX"):
+        return dict(env)
+    prefix = Path(__file__).resolve().parent.parent / ".pytest_cache" / "pycache"
+    return {**{k: v for k, v in env.items() if k != "PYTHONDONTWRITEBYTECODE"}, "PYTHONPYCACHEPREFIX": str(prefix)}
 
 
 def _in_child(fn: Any, *args: Any) -> Any:

@@ -15,8 +15,10 @@ import math
 import time
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
+from functools import cached_property
+from itertools import zip_longest
 from typing import Any, Protocol
 
 from connectors.a1 import column_letters, quote_tab
@@ -385,9 +387,9 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     `in_place`: data rows whose editable cells are left as the sheet holds them (their row is written
     only up to its key; a shorter row in a values range leaves the cells after it untouched)."""
     made = (contents or _Contents()).of(table)
-    rows, width, hashes = made.rows, made.width, made.hashes
+    width, hashes = made.width, made.hashes
     formula = table.note_formula or ""
-    need_rows, need_cols = max(len(rows), reach[0]), max(width + (1 if formula else 0), reach[1])
+    need_rows, need_cols = max(len(hashes), reach[0]), max(width + (1 if formula else 0), reach[1])
     old = book.tabs.get(table.name)
     if old is None:
         tab = _Tab(_new_sheet_id(table.name, book), _grow(need_rows), max(need_cols, 1))
@@ -407,7 +409,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
     tab.width, tab.hashes, tab.fingerprint = width, hashes, table.fingerprint
     tab.edit_col = table.editable.key if table.editable else -1
-    formats = _formats(table, tab.sheet_id, rows, width, formula)
+    formats = _formats(table, tab.sheet_id, made.value_types, width, formula)
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
@@ -419,15 +421,15 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     span = max(width, old.width, stale_formula_col + 1)
     changed = [i for i, h in enumerate(hashes) if rewrite or i >= len(old.hashes) or old.hashes[i] != h]
     blank = list(range(len(hashes), len(old.hashes)))
-    rows_out = {i: rows[i] + [""] * (span - width) for i in changed}
+    rows_out = {i: made.row(i) + [""] * (span - width) for i in changed}
     if table.editable and in_place and table.name not in plan.clear:
-        first_data = len(rows) - len(table.rows)
+        first_data = len(made.head)
         for i in changed:
             if i - first_data in in_place:
                 rows_out[i] = rows_out[i][: table.editable.key + 1]
     rows_out.update({i: [""] * span for i in blank})
     if stale_formula_col >= 0 and 0 not in rows_out:
-        rows_out[0] = rows[0] + [""] * (span - width)  # clears the formula left where it used to be
+        rows_out[0] = made.row(0) + [""] * (span - width)  # clears the formula left where it used to be
     for start, stop in _runs(sorted(rows_out)):
         plan.ranges.append((table.name, start, [rows_out[i] for i in range(start, stop)]))
     tab.formula, tab.formula_col = formula, width if formula else 0
@@ -502,15 +504,39 @@ def _header_row(table: Table) -> int:
 
 @dataclass
 class _Content:
-    rows: list[list[Any]]  # what the tab shows (note, header, data), as the API takes it, padded to `width`
+    """A table as its tab shows it (note, header, data rows), converted as the API takes them only where
+    asked: a write converts the rows it sends, not the thousands it leaves alone."""
+
+    table: Table
+    head: list[list[Any]]  # the note (if any) and the header, converted and padded to `width`
     width: int
-    hashes: list[str]  # one per row
+    # One per shown row: the note's and header's from their converted cells, a data row's from its values
+    # as the table holds them (`_value_digest`) — equal values convert to equal cells, so a row whose
+    # digest is the one last written needs no conversion to be known unchanged.
+    hashes: list[str]
+
+    def row(self, index: int) -> list[Any]:
+        """Shown row `index`, converted and padded to `width`."""
+        if index < len(self.head):
+            return self.head[index]
+        converted = [_cell(v) for v in self.table.rows[index - len(self.head)]]
+        return converted + [""] * (self.width - len(converted))
+
+    @property
+    def rows(self) -> list[list[Any]]:
+        return [self.row(i) for i in range(len(self.hashes))]
+
+    @cached_property
+    def value_types(self) -> list[set[type]]:
+        """Per column, the types of its data values (for the date formats), found without a Python loop
+        over cells: one tab can hold millions."""
+        return [set(map(type, column)) for column in zip_longest(*self.table.rows, fillvalue=None)]
 
 
 class _Contents:
-    """Each table's cells converted and hashed once per write (the probe for edits and the plan both
-    need them; at 7,436 units that is millions of cells). A table that differs from another only in a
-    few cells (the review columns put back) reuses the other's rows that are equal."""
+    """Each table's content made once per write (the probe for edits and the plan both need it). A table
+    that differs from another only in a few cells (the review columns put back) reuses the other's
+    digests of the rows that are equal."""
 
     def __init__(self) -> None:
         self._made: dict[int, tuple[Table, _Content]] = {}
@@ -522,46 +548,40 @@ class _Contents:
             return found[1]
         like = self._like.pop(id(table), None)
         base = self._made.get(id(like)) if like is not None else None
-        made = _content(table, base[1] if base is not None and base[0] is like else None, like)
+        made = _content(table, base[1] if base is not None and base[0] is like else None)
         self._made[id(table)] = (table, made)
         return made
 
     def derive(self, table: Table, like: Table) -> None:
-        """`table` is `like` with some cells changed: its equal rows can be taken from `like`'s content."""
+        """`table` is `like` with some cells changed: its equal rows' digests can be taken from `like`'s."""
         self._like[id(table)] = like
 
 
-def _content(table: Table, base: _Content | None = None, like: Table | None = None) -> _Content:
-    head = len(_rows(replace(table, rows=[])))
-    if base is not None and like is not None and head == len(_rows(replace(like, rows=[]))) \
-            and len(table.rows) == len(like.rows):
-        fresh = {i for i, (a, b) in enumerate(zip(table.rows, like.rows, strict=True)) if a is not b and a != b}
-        converted = _rows(replace(table, rows=[table.rows[i] for i in sorted(fresh)]))
-        made = dict(zip(sorted(fresh), converted[head:], strict=True))
-        # Same lengths row by row: then the width, and every equal row's padding, is the base's.
-        if all(len(table.rows[i]) == len(like.rows[i]) for i in fresh):
-            rows = converted[:head] + [made[i] + [""] * (base.width - len(made[i])) if i in made else base.rows[head + i]
-                                       for i in range(len(table.rows))]
-            rows[:head] = [r + [""] * (base.width - len(r)) for r in rows[:head]]
-            hashes = [_row_hash(r) for r in rows[:head]] + [
-                _row_hash(rows[head + i]) if i in made else base.hashes[head + i] for i in range(len(table.rows))]
-            return _Content(rows, base.width, hashes)
-    rows = _rows(table)
-    width = max(len(r) for r in rows)
-    rows = [r + [""] * (width - len(r)) for r in rows]
-    return _Content(rows, width, [_row_hash(r) for r in rows])
+def _content(table: Table, base: _Content | None = None) -> _Content:
+    head = [[_cell(table.note)]] if table.note else []
+    head.append([_cell(str(h)) for h in table.header])
+    width = max(len(r) for r in [*head, *table.rows])
+    head = [r + [""] * (width - len(r)) for r in head]
+    if base is not None and base.width == width and len(base.table.rows) == len(table.rows):
+        like, skip = base.table.rows, len(base.head)
+        data = [base.hashes[skip + i] if row is like[i] or row == like[i] else _value_digest(row, width)
+                for i, row in enumerate(table.rows)]
+    else:
+        data = [_value_digest(row, width) for row in table.rows]
+    return _Content(table, head, width, [_row_hash(r) for r in head] + data)
 
 
 def _row_hash(row: list[Any]) -> str:
     return hashlib.sha1(json.dumps(row, ensure_ascii=False).encode()).hexdigest()[:12]
 
 
-def _rows(table: Table) -> list[list[Any]]:
-    """What the tab shows: the note (if any), the header, then the rows; values as the API takes them."""
-    rows: list[list[Any]] = [[_cell(table.note)]] if table.note else []
-    rows.append([_cell(str(h)) for h in table.header])
-    rows.extend([_cell(v) for v in row] for row in table.rows)
-    return rows
+def _value_digest(row: Sequence[Any], width: int) -> str:
+    """A data row's digest from its values before conversion (`repr` is C-fast for the str, int, float
+    and datetime values tables hold, where converting and JSON-encoding each cell was most of a changed
+    sync's write) and the width it is padded to. Equal values give equal cells (`_cell` is a function
+    of the value), so equal digests mean the row as sent is unchanged; the converse need not hold (a
+    NaN and a None both show ""), which costs at most a row written again."""
+    return "v" + hashlib.sha1(f"{width}:{row!r}".encode("utf-8", "surrogatepass")).hexdigest()[:12]
 
 
 def _cell(value: Any) -> Any:
@@ -581,8 +601,10 @@ def _cell(value: Any) -> Any:
     return cell_text(value, CELL_CHARS)
 
 
-def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, formula: str) -> list[dict[str, Any]]:
-    """Header style, frozen rows, date columns, column widths and row colours, as batchUpdate requests."""
+def _formats(table: Table, sheet_id: int, value_types: Sequence[set[type]], width: int, formula: str
+             ) -> list[dict[str, Any]]:
+    """Header style, frozen rows, date columns, column widths and row colours, as batchUpdate requests.
+    `value_types`: per column, the types of the table's values (`_Content.value_types`)."""
     header_row = 1 if table.note else 0
     first_data = header_row + 1
     spec = table.sheet_format
@@ -600,12 +622,13 @@ def _formats(table: Table, sheet_id: int, rows: list[list[Any]], width: int, for
     if formula:
         requests.append(_repeat(sheet_id, 0, 1, width, width + 1, {"textFormat": {"bold": True}},
                                 "userEnteredFormat.textFormat"))
-    for column in sorted({c for row in table.rows for c, v in enumerate(row) if isinstance(v, datetime)}):
+    for column in [c for c, types in enumerate(value_types) if any(issubclass(t, datetime) for t in types)]:
         requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
                                 {"numberFormat": {"type": "DATE_TIME", "pattern": "yyyy-mm-dd hh:mm:ss"}},
                                 "userEnteredFormat.numberFormat"))
-    days = {c for row in table.rows for c, v in enumerate(row) if isinstance(v, date) and not isinstance(v, datetime)}
-    for column in sorted(days):
+    days = [c for c, types in enumerate(value_types)
+            if any(issubclass(t, date) and not issubclass(t, datetime) for t in types)]
+    for column in days:
         requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
                                 {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
                                 "userEnteredFormat.numberFormat"))

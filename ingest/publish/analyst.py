@@ -14,9 +14,30 @@ from ingest.thaidate import BANGKOK
 
 def frame_table(name: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> Table:
     columns = list(columns or frame.columns)
-    rows = [[_plain(v) for v in record] for record in frame[columns].itertuples(index=False, name=None)]
+    picked = frame[columns]
+    # Column by column, then zipped into rows: a tab can hold millions of cells, and a per-cell walk of
+    # the frame's boxed values was most of a changed sync's table building (1.6 s of 12 at 928 districts).
+    values = [plain_values(picked.iloc[:, i]) for i in range(len(columns))]
+    rows = [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in range(len(frame))]
     header = [c[2:] if c.startswith("q:") else c for c in columns]
     return Table(name, header, rows)
+
+
+def plain_values(column: pd.Series) -> list[Any]:
+    """`_plain` of every value of a column, taken whole where its dtype says what the values are."""
+    import numpy as np  # loaded with pandas already; not at import time (a no-change sync imports neither)
+
+    dtype = column.dtype
+    if isinstance(dtype, pd.DatetimeTZDtype) and not column.isna().any():
+        return list(column.dt.tz_convert(BANGKOK).array.to_pydatetime())
+    if isinstance(dtype, np.dtype) and dtype.kind == "M" and not column.isna().any():
+        return list(column.array.to_pydatetime())
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":  # tolist gives the Python values `.item()` does
+        return column.to_numpy().tolist()
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return ["" if v != v else v for v in column.to_numpy().tolist()]  # NaN is the one float unequal to itself
+    # Text and anything else: value by value, text passed through as `_plain` would.
+    return [v if type(v) is str else _plain(v) for v in column]
 
 
 def _plain(value: Any) -> Any:
