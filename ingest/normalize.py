@@ -123,8 +123,11 @@ def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.Data
     if not columns:
         return frame
     # A row shorter than the header leaves its answer missing (NaN, which astype(str) keeps under pandas' string dtype).
-    identity = frame[columns].fillna("").astype(str).map(lambda v: re.sub(r"\s+", "", v).lower()).agg("|".join, axis=1)
-    identity = frame["unit_code"].astype(str) + "|" + identity
+    cleaned = frame[columns].fillna("").astype(str).map(lambda v: re.sub(r"\s+", "", v).lower())
+    identity = frame["unit_code"].astype(str)
+    for i in range(len(columns)):
+        # "unit|a|b": joined column by column (a row-wise "|".join took 3 s at 74,000 responses)
+        identity = identity + "|" + cleaned.iloc[:, i]
     frame = frame.copy()
     attributed = frame["unit_code"] != ""
     identity = identity[attributed]

@@ -177,36 +177,41 @@ def _response_label(row: Mapping[str, Any]) -> str:
 
 def _apply(frame: pd.DataFrame, decisions: Mapping[str, Decision], by_file: Mapping[str, Sequence[Decision]],
            accepted: dict[str, str], lines: list[ReviewLine], label: Any) -> pd.DataFrame:
-    status, decision_cells, reason_cells = [], [], []
-    counted, reasons = list(frame["counted"]), list(frame["reason_th"])
-    for i, row in enumerate(frame.to_dict("records")):
-        key = row[KEY_COLUMN]
+    keys = frame[KEY_COLUMN].tolist()
+    status, decision_cells, reason_cells = [""] * len(keys), [""] * len(keys), [""] * len(keys)
+    counted, reasons = frame["counted"].tolist(), frame["reason_th"].tolist()
+    file_ids = [str(v) for v in frame["file_id"].tolist()] if "file_id" in frame.columns else [""] * len(keys)
+    # Only rows with a decision, or files with a decided earlier version, have anything to apply: a few
+    # among tens of thousands, so only theirs are looked at one by one (in row order, as `lines` needs).
+    look = [i for i, key in enumerate(keys) if key in decisions or file_ids[i] in by_file]
+    for i, row in zip(look, frame.iloc[look].to_dict("records") if look else [], strict=True):
+        key = keys[i]
         found = decisions.get(key)
-        decision_cells.append(found.decision if found else "")
-        reason_cells.append(found.reason if found else "")
+        decision_cells[i] = found.decision if found else ""
+        reason_cells[i] = found.reason if found else ""
         attributed = bool(row["unit_code"]) and bool(row["deliverable"])
         item_id = str(row.get("response_id") or row.get("file_id"))
         if found is not None:
             lines.append(ReviewLine(key, str(row["unit_code"] or ""), str(row["deliverable"] or ""), label(row),
                                     found.decision, found.reason, found.at, _arrival(row)))
         if found is None:
-            older = [d for d in by_file.get(str(row.get("file_id", "")), ()) if d.key != key]
-            status.append(f"ฉบับใหม่ รอตรวจ (ฉบับก่อนหน้า: {older[-1].decision})" if older else "")
+            older = [d for d in by_file.get(file_ids[i], ()) if d.key != key]
+            status[i] = f"ฉบับใหม่ รอตรวจ (ฉบับก่อนหน้า: {older[-1].decision})" if older else ""
         elif found.decision == FAIL:
             said = f"ไม่ผ่านการตรวจ: {found.reason}" if found.reason else "ไม่ผ่านการตรวจของผู้ประสานงาน"
             reasons[i] = "; ".join(r for r in (said, str(reasons[i] or "")) if r)
             counted[i] = False
-            status.append("ไม่ผ่าน: ไม่นับ")
+            status[i] = "ไม่ผ่าน: ไม่นับ"
         elif found.decision == PASS:
             if counted[i] or not attributed:
-                status.append("ผ่าน" if counted[i] else "ผ่าน แต่ยังระบุหน่วยงาน/รายการไม่ได้ (ดูแท็บ problems)")
+                status[i] = "ผ่าน" if counted[i] else "ผ่าน แต่ยังระบุหน่วยงาน/รายการไม่ได้ (ดูแท็บ problems)"
             else:
                 note = f"ผ่านการตรวจของผู้ประสานงาน (เดิม: {reasons[i]})" if reasons[i] else "ผ่านการตรวจ"
                 accepted[item_id] = note
                 counted[i], reasons[i] = True, ""
-                status.append(note)
+                status[i] = note
         else:
-            status.append(f"ค่า '{found.decision}' ไม่ใช่ {PASS} หรือ {FAIL}: ยังไม่นำมาใช้")
+            status[i] = f"ค่า '{found.decision}' ไม่ใช่ {PASS} หรือ {FAIL}: ยังไม่นำมาใช้"
     frame["counted"], frame["reason_th"] = counted, reasons
     frame[STATUS_COLUMN], frame[DECISION_COLUMN], frame[REASON_COLUMN] = status, decision_cells, reason_cells
     rest = [c for c in frame.columns if c not in REVIEW_COLUMNS]

@@ -36,8 +36,11 @@ def plain_values(column: pd.Series) -> list[Any]:
         return column.to_numpy().tolist()
     if isinstance(dtype, np.dtype) and dtype.kind == "f":
         return ["" if v != v else v for v in column.to_numpy().tolist()]  # NaN is the one float unequal to itself
-    # Text and anything else: value by value, text passed through as `_plain` would.
-    return [v if type(v) is str else _plain(v) for v in column]
+    # Text and anything else: value by value, text passed through as `_plain` would. Object and text
+    # columns hand over their values at once (iterating the Series boxes each through __getitem__).
+    as_objects = (isinstance(dtype, np.dtype) and dtype.kind == "O") or isinstance(dtype, pd.StringDtype)
+    values = column.to_numpy().tolist() if as_objects else column
+    return [v if type(v) is str else _plain(v) for v in values]
 
 
 def _plain(value: Any) -> Any:
