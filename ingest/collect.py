@@ -29,10 +29,12 @@ from ingest.file_checks import INSPECTOR_VERSION, inspect_upload, unchecked_fact
 from ingest.health import SourceRead, too_many_rejected
 from ingest.routing import route
 from ingest.state import StateStore
+from ingest.state_codec import facts_from_json
 from ingest.workers import Exceeded, WorkerLimits, WorkerPool
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
+StoredFacts = Mapping[str, tuple[str, str, str]]  # file id → (version, rules, facts JSON): StateStore.stored_facts
 # Concurrent downloads per source. Drive's quota per minute per user per project is 325,000 quota
 # units since May 2026; projects that used the API between November 2025 and April 2026 keep 12,000
 # queries (Drive "Usage limits", https://developers.google.com/workspace/drive/api/guides/limits).
@@ -151,8 +153,9 @@ def load_rows(campaign: Campaign, state: StateStore, collected: Collected) -> No
             files = state.files(name)
             collected.files[name] = files
             deliverables = [d for d in campaign.deliverables if d.source == name]
+            stored = state.stored_facts(name)
             for file in files:
-                _from_cache(file, name, deliverables, state, collected)
+                _from_cache(file, name, deliverables, stored, collected)
 
 
 def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:
@@ -165,8 +168,9 @@ def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:
         files = state.files(name)
         collected.files[name] = files
         deliverables = [d for d in campaign.deliverables if d.source == name]
+        stored = state.stored_facts(name)
         for file in files:
-            _from_cache(file, name, deliverables, state, collected)
+            _from_cache(file, name, deliverables, stored, collected)
     return collected
 
 
@@ -187,6 +191,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
     its bytes to a worker process. At most a few downloads per thread are held at a time, and results
     are kept strictly in file order."""
     window = max(1, workers) * 4
+    stored = state.stored_facts(source_name)
     pending: deque[tuple[UploadedFile, str, Future[_Read] | None]] = deque()  # None: facts were cached
     done = 0
 
@@ -203,7 +208,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
     with WorkerPool(limits, preload=("ingest.file_checks",)) as processes, \
             ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix=f"read-{source_name}") as pool:
         for file in files:
-            deliverable, version, rules = _cached(file, deliverables, state, collected)
+            deliverable, version, rules = _cached(file, deliverables, stored, collected)
             read = None if rules is None else pool.submit(_read, source, file, deliverable, rules, deliverables,
                                                           processes)
             pending.append((file, version, read))
@@ -213,13 +218,15 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
             settle()
 
 
-def _cached(file: UploadedFile, deliverables: list[Deliverable], state: StateStore,
+def _cached(file: UploadedFile, deliverables: list[Deliverable], stored: StoredFacts,
             collected: Collected) -> tuple[Deliverable | None, str, str | None]:
-    """(deliverable, version, rules key); rules is None when the facts were cached (and kept already)."""
+    """(deliverable, version, rules key); rules is None when the facts were cached (and kept already).
+    `stored`: the source's stored facts (`StateStore.stored_facts`)."""
     deliverable = route(file, deliverables)
     version = file.md5 or file.version or (file.modified_at or file.created_at).isoformat()
     rules = _rules_key(deliverable, deliverables)
-    cached = state.facts(file.file_id, version, rules)
+    found = stored.get(file.file_id)
+    cached = facts_from_json(found[2]) if found is not None and found[:2] == (version, rules) else None
     if cached is None:
         return deliverable, version, rules
     if deliverable is None:
@@ -267,10 +274,10 @@ def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, 
     _keep(collected, file, read.deliverable, read.facts)
 
 
-def _from_cache(file: UploadedFile, source_name: str, deliverables: list[Deliverable], state: StateStore,
+def _from_cache(file: UploadedFile, source_name: str, deliverables: list[Deliverable], stored: StoredFacts,
                 collected: Collected) -> None:
-    """One file's facts from the state cache; a file no sync has inspected yet is a problem."""
-    if _cached(file, deliverables, state, collected)[2] is not None:
+    """One file's facts from the state cache (`stored`); a file no sync has inspected yet is a problem."""
+    if _cached(file, deliverables, stored, collected)[2] is not None:
         collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name,
                                           "not inspected yet: run `tidtam sync`"))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from connectors.base import FormResponse, UploadedFile
 from connectors.pandas_text import pd
@@ -90,6 +91,7 @@ def responses_table(deliverable: Deliverable, responses: Sequence[FormResponse],
     problems: list[Problem] = []
     rows: list[dict[str, object]] = []
     questions: dict[str, None] = {}
+    moments = []
     for response in sorted(responses, key=lambda r: (r.created_at, r.response_id)):
         unit_text = response.answers.get(deliverable.unit_question or "", "")
         unit_text = ", ".join(unit_text) if isinstance(unit_text, tuple) else unit_text
@@ -102,7 +104,6 @@ def responses_table(deliverable: Deliverable, responses: Sequence[FormResponse],
         row: dict[str, object] = {
             "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
             "unit_name": names.get(match.code or "", ""), "unit_text": unit_text,
-            "submitted_at": pd.Timestamp(response.created_at).tz_convert(BANGKOK),
             "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
             "reason_th": reason, "duplicate_of": "", "origin": response.origin}
         for title, value in response.answers.items():
@@ -111,7 +112,10 @@ def responses_table(deliverable: Deliverable, responses: Sequence[FormResponse],
             questions.setdefault(title)
             row[f"q:{title}"] = clean_answer(value)
         rows.append(row)
+        moments.append(response.created_at)
     frame = pd.DataFrame(rows, columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
+    if moments:
+        frame["submitted_at"] = bangkok_times(moments)
     if deliverable.dedupe_key and len(frame):
         frame = _mark_repeat_respondents(frame, deliverable.dedupe_key)
     return frame, problems
@@ -165,6 +169,7 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
                 names: Mapping[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
     problems: list[Problem] = []
     rows = []
+    created, arrived = [], []
     first_copy: dict[tuple[str, str, str], str] = {}
     for file in sorted(files, key=lambda f: (f.created_at, f.file_id)):
         match, depth = _unit_and_folder(file, matcher)
@@ -192,14 +197,24 @@ def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], 
             "unit_code": match.code or "", "unit_name": names.get(match.code or "", ""), "unit_text": match.text,
             "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
             "content_type": fact.content_type if fact else "", "size": fact.size if fact else file.size,
-            "sha256": fact.sha256 if fact else "", "created_at": pd.Timestamp(file.created_at).tz_convert(BANGKOK),
-            # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
-            "arrived_at": pd.Timestamp(file.arrived_at or file.created_at).tz_convert(BANGKOK),
+            "sha256": fact.sha256 if fact else "",
             "uploader_email": file.uploader_email or "",
             "counted": bool(match.matched and deliverable_id and not reasons),
             "violations": ",".join(v.code for v in violations), "reason_th": "; ".join(reasons),
             "duplicate_of": duplicate_of, "origin": file.origin})
-    return pd.DataFrame(rows, columns=FILE_COLUMNS + LINK_COLUMNS), problems
+        created.append(file.created_at)
+        # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
+        arrived.append(file.arrived_at or file.created_at)
+    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + LINK_COLUMNS)
+    if rows:
+        frame["created_at"], frame["arrived_at"] = bangkok_times(created), bangkok_times(arrived)
+    return frame, problems
+
+
+def bangkok_times(moments: Sequence[datetime]) -> pd.Series:
+    """Moments as a column of Bangkok times, converted at once (a Timestamp made and converted per row
+    was a fifth of normalizing 126,000 rows)."""
+    return pd.to_datetime(pd.Series(moments, dtype=object), utc=True).dt.tz_convert(BANGKOK)
 
 
 def _kind(campaign: Campaign, deliverable_id: str) -> str:
@@ -208,11 +223,11 @@ def _kind(campaign: Campaign, deliverable_id: str) -> str:
 
 def focus_group_table(files: pd.DataFrame, facts: Mapping[str, FileFacts], names: Mapping[str, str]) -> pd.DataFrame:
     rows = []
-    for file in files.itertuples(index=False):
-        fact = facts.get(file.file_id)
-        if fact is None or fact.record is None or not file.unit_code:
+    for file_id, unit_code in zip(files["file_id"].tolist(), files["unit_code"].tolist(), strict=True):
+        fact = facts.get(file_id)
+        if fact is None or fact.record is None or not unit_code:
             continue
-        rows.extend({"unit_code": file.unit_code, "unit_name": names.get(file.unit_code, ""), "file_id": file.file_id,
+        rows.extend({"unit_code": unit_code, "unit_name": names.get(unit_code, ""), "file_id": file_id,
                      "part": a.part, "number": a.number, "question": a.question, "answer": a.answer}
                     for a in fact.record.answers)
     return pd.DataFrame(rows, columns=FOCUS_GROUP_COLUMNS) if rows else _empty(FOCUS_GROUP_COLUMNS)

@@ -21,7 +21,7 @@ from ingest.alerts.log_tables import MIGRATION as ALERT_LOG_MIGRATION
 from ingest.alerts.log_tables import TABLES as ALERT_LOG_TABLES
 from ingest.errors import StateError
 from ingest.facts import FileFacts
-from ingest.state_codec import facts_from_json, file_from_json, response_from_json, to_json
+from ingest.state_codec import file_from_json, response_from_json, to_json
 
 # Each entry migrates the schema from version i to i+1; append, never edit a shipped one. Each part of
 # the file owns its tables: the sources' and the run log's are here, the alert log's (version 2) in
@@ -235,10 +235,12 @@ class StateStore:
         return {file_id: datetime.fromisoformat(text) for file_id, text in rows}
 
     # -- file facts: bytes are read and parsed once per version -----------------------------
-    def facts(self, file_id: str, version: str, rules: str) -> FileFacts | None:
-        row = self.db.execute("SELECT facts FROM file_facts WHERE file_id = ? AND version = ? AND rules = ?",
-                              (_key(file_id), version, rules)).fetchone()
-        return facts_from_json(row[0]) if row else None
+    def stored_facts(self, source: str) -> dict[str, tuple[str, str, str]]:
+        """Per stored file id of `source`, the (version, rules, facts JSON) kept for it, in one query (a
+        lookup per file was seconds at 52,000 files). Decode the facts with `facts_from_json`."""
+        cursor = self.db.execute("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
+                                 "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?", (source,))
+        return {_file_id(key): (version, rules, text) for key, version, rules, text in cursor}
 
     def save_facts(self, file_id: str, version: str, rules: str, facts: FileFacts) -> None:
         with self.transaction() as db:
@@ -302,6 +304,11 @@ def _delete_absent(db: sqlite3.Connection, table: str, key: str, source: str, ke
     """Delete the source's rows whose key is not in `keep` (a complete batch no longer has them)."""
     stored = [k for (k,) in db.execute(f"SELECT {key} FROM {table} WHERE source = ?", (source,))]
     db.executemany(f"DELETE FROM {table} WHERE source = ? AND {key} = ?", [(source, k) for k in stored if k not in keep])
+
+
+def _file_id(key: str | bytes) -> str:
+    """The file id a stored key stands for (`_key` undone)."""
+    return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key
 
 
 def _key(file_id: str) -> str | bytes:
