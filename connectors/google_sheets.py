@@ -14,12 +14,12 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from functools import cached_property
 from itertools import zip_longest
-from typing import Any, Protocol
+from typing import Any, Protocol, overload
 
 from connectors.a1 import column_letters, quote_tab
 from connectors.base import Chart, Table
@@ -113,9 +113,32 @@ def _reconcile(remembered: _Book, actual: _Book) -> _Book:
 @dataclass
 class _Plan:
     structure: list[dict[str, Any]] = field(default_factory=list)  # spreadsheets.batchUpdate requests
-    ranges: list[tuple[str, int, list[list[Any]]]] = field(default_factory=list)  # (tab, first row, rows)
+    ranges: list[tuple[str, int, _RowsOut]] = field(default_factory=list)  # (tab, first row, rows)
     formulas: list[tuple[str, str]] = field(default_factory=list)  # (A1 range, formula)
     clear: list[str] = field(default_factory=list)  # tabs whose old content is unknown
+
+
+class _RowsOut(Sequence[list[Any]]):
+    """Rows `start`…`stop - 1` of a tab as they will be sent, converted only when read: the requests are
+    built and sent one at a time, so a first write holds one request's rows converted, not the
+    millions of cells of every tab at once."""
+
+    def __init__(self, row: Callable[[int], list[Any]], start: int, stop: int) -> None:
+        self._row, self._indices = row, range(start, stop)
+
+    def __len__(self) -> int:
+        return len(self._indices)
+
+    @overload
+    def __getitem__(self, key: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, key: slice) -> list[list[Any]]: ...
+
+    def __getitem__(self, key: int | slice) -> list[Any] | list[list[Any]]:
+        if isinstance(key, slice):
+            return [self._row(i) for i in self._indices[key]]
+        return self._row(self._indices[key])
 
 
 class WritePacer:
@@ -421,17 +444,23 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     span = max(width, old.width, stale_formula_col + 1)
     changed = [i for i, h in enumerate(hashes) if rewrite or i >= len(old.hashes) or old.hashes[i] != h]
     blank = list(range(len(hashes), len(old.hashes)))
-    rows_out = {i: made.row(i) + [""] * (span - width) for i in changed}
-    if table.editable and in_place and table.name not in plan.clear:
-        first_data = len(made.head)
-        for i in changed:
-            if i - first_data in in_place:
-                rows_out[i] = rows_out[i][: table.editable.key + 1]
-    rows_out.update({i: [""] * span for i in blank})
-    if stale_formula_col >= 0 and 0 not in rows_out:
-        rows_out[0] = made.row(0) + [""] * (span - width)  # clears the formula left where it used to be
-    for start, stop in _runs(sorted(rows_out)):
-        plan.ranges.append((table.name, start, [rows_out[i] for i in range(start, stop)]))
+    shown = set(changed) | set(blank)
+    if stale_formula_col >= 0:
+        shown.add(0)  # the header row again: clears the formula left where it used to be
+    # Rows whose editable cells the sheet keeps: written only up to their key (a shorter row in a values
+    # range leaves the cells after it untouched).
+    short = ({i + len(made.head) for i in in_place} if table.editable and in_place and table.name not in plan.clear
+             else set())
+    cut = table.editable.key + 1 if table.editable else span
+
+    def row_out(i: int) -> list[Any]:
+        if i >= len(hashes):
+            return [""] * span
+        row = made.row(i) + [""] * (span - width)
+        return row[:cut] if i in short else row
+
+    for start, stop in _runs(sorted(shown)):
+        plan.ranges.append((table.name, start, _RowsOut(row_out, start, stop)))
     tab.formula, tab.formula_col = formula, width if formula else 0
     if formula and (formula != old.formula or old.formula_col != width or rewrite):
         plan.formulas.append((f"{quote_tab(table.name)}!{column_letters(width)}1", formula))
@@ -723,21 +752,22 @@ def _repeat(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int, fm
     return {"repeatCell": {"range": grid, "cell": cell, "fields": fields}}
 
 
-def _value_requests(ranges: Sequence[tuple[str, int, list[list[Any]]]]) -> list[dict[str, Any]]:
-    """values.batchUpdate bodies: every range in one request, split only to stay under Google's size advice."""
-    pieces: list[tuple[dict[str, Any], int]] = []
+def _value_requests(ranges: Sequence[tuple[str, int, Sequence[list[Any]]]]) -> Iterator[dict[str, Any]]:
+    """values.batchUpdate bodies: every range in one request, split only to stay under Google's size
+    advice. Made one at a time, as they are sent (each converts its own rows: `_RowsOut`)."""
+    body: dict[str, Any] | None = None
+    size = 0
     for tab, start, rows in ranges:
         for offset in range(0, len(rows), PIECE_ROWS):
-            pieces.extend(_pieces(tab, start + offset, rows[offset: offset + PIECE_ROWS]))
-    bodies: list[dict[str, Any]] = []
-    size = REQUEST_BYTES
-    for piece, piece_size in pieces:
-        if size + piece_size > REQUEST_BYTES:
-            bodies.append({"valueInputOption": "RAW", "data": []})
-            size = 0
-        bodies[-1]["data"].append(piece)
-        size += piece_size
-    return bodies
+            for piece, piece_size in _pieces(tab, start + offset, list(rows[offset: offset + PIECE_ROWS])):
+                if body is None or size + piece_size > REQUEST_BYTES:
+                    if body is not None:
+                        yield body
+                    body, size = {"valueInputOption": "RAW", "data": []}, 0
+                body["data"].append(piece)
+                size += piece_size
+    if body is not None:
+        yield body
 
 
 def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[tuple[dict[str, Any], int]]:

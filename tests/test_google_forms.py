@@ -139,6 +139,27 @@ def test_a_new_question_rereads_the_form(emu, tmp_path):
     assert emu.counts["forms.forms.get"] == 2
 
 
+def test_a_new_question_and_a_renamed_one_give_every_response_the_new_titles(emu, tmp_path):
+    """Responses are converted page by page as they come; when the form gained a question and also
+    renamed one since the last full read, the read is listed again so that every response of it takes
+    the form's titles as they are now, not some the old titles and some the new."""
+    every_kind_form(emu)
+    source = FormsApiSource(google_api(emu, tmp_path), FORM)
+    cursor = source.responses().cursor
+    emu.forms.rename_question(FORM, "q2", "ชื่อและนามสกุล")
+    emu.forms.add_question(FORM, "q9", "เบอร์โทร", "text")
+    emu.forms.add_response(FORM, "ACYDB3", T0 + timedelta(minutes=1), {"q2": "สมหญิง", "q9": "0812345678"})
+    emu.reset_counts()
+    batch = source.responses(cursor)
+    answers = {r.response_id: r.answers for r in batch.responses}
+    # ACYDB1 is in the read's overlap: it answers only questions the cursor knew, but under their new titles.
+    assert answers["ACYDB1"]["ชื่อและนามสกุล"] == "สมชาย ใจดี" and "ชื่อ-นามสกุล" not in answers["ACYDB1"]
+    assert answers["ACYDB3"] == {"ชื่อและนามสกุล": "สมหญิง", "เบอร์โทร": "0812345678"}
+    assert [r.response_id for r in batch.responses] == ["ACYDB1", "ACYDB3"]
+    assert emu.counts["forms.forms.get"] == 1 and emu.counts["forms.forms.responses.list"] == 2
+    assert json.loads(batch.cursor)["questions"]["q2"] == "ชื่อและนามสกุล"
+
+
 def test_every_page_is_read(emu, tmp_path):
     emu.forms.add_form(FORM, "ใหญ่", [("q1", "จังหวัด", "text")])
     for i in range(5003):

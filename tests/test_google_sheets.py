@@ -8,8 +8,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from connectors.a1 import quote_tab
 from connectors.base import SheetFormat, Table
-from connectors.google_sheets import CELL_CHARS, REQUEST_BYTES, GoogleSheetsWarehouse, WritePacer
+from connectors.google_sheets import (
+    CELL_CHARS,
+    PIECE_ROWS,
+    REQUEST_BYTES,
+    GoogleSheetsWarehouse,
+    WritePacer,
+    _RowsOut,
+    _value_requests,
+)
 from ingest.errors import FatalSourceError
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, google_api
@@ -163,6 +172,25 @@ def test_a_big_table_is_split_into_requests_under_googles_size_advice(emu, tmp_p
     assert len(writes) == math.ceil(sum(sizes) / REQUEST_BYTES)  # requests are packed full: no more than needed
     values = emu.sheets.values(book, "responses")
     assert len(values) == 3001 and values[-1][0] == "r2999"
+
+
+def test_a_big_write_converts_its_rows_one_request_at_a_time():
+    """The value requests are made as they are sent, each converting only its own rows: a first write at
+    7,436 sub-districts (4.9 M cells) holds one request's converted rows, not every tab's."""
+    converted: list[int] = []
+
+    def row(i: int) -> list[str]:
+        converted.append(i)
+        return [f"r{i}", "ข้อความยาว " * 40]
+
+    bodies = _value_requests([("responses", 1, _RowsOut(row, 1, 3001))])
+    first = next(bodies)
+    sent = sum(len(piece["values"]) for piece in first["data"])
+    assert 0 < sent < 3000 and len(converted) <= sent + PIECE_ROWS  # one piece looked at beyond the request
+    rest = list(bodies)
+    assert sent + sum(len(piece["values"]) for body in rest for piece in body["data"]) == 3000
+    assert sorted(converted) == list(range(1, 3001))  # every row converted once
+    assert first["data"][0]["range"] == f"{quote_tab('responses')}!A2"
 
 
 def test_the_pacer_keeps_every_60_second_window_within_the_quota():

@@ -127,6 +127,15 @@ class FormsState:
             )
             form.revision += 1
 
+    def rename_question(self, form_id: str, question_id: str, title: str) -> None:
+        """A form owner retitles a question (its id stays)."""
+        with self._lock:
+            form = self.forms[form_id]
+            item = next(i for i in form.items
+                        if i.get("questionItem", {}).get("question", {}).get("questionId") == question_id)
+            item["title"] = title
+            form.revision += 1
+
     def add_grid(
         self,
         form_id: str,
