@@ -36,3 +36,12 @@ class Collected:
     reads: dict[str, SourceRead] = field(default_factory=dict)  # source name → this run's counts (failed: absent)
     cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
     inspected: int = 0  # files downloaded and inspected in this run
+
+    def release_rows(self) -> None:
+        """Let go of the rows, files and facts once the tables hold what they say: a first sync at 7,436
+        sub-districts holds 74,360 responses, 52,161 files and their facts, which the warehouse write
+        that follows does not need. `ingest.collect.load_rows` reads them from the state again if asked."""
+        self.responses.clear()
+        self.files.clear()
+        self.facts.clear()
+        self.routes.clear()

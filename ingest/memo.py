@@ -27,6 +27,7 @@ import pickle
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         if evaluation is not None:
             log.info("inputs unchanged since the last run: its tables and statuses are kept")
 
+            @cache  # made at most once: `_tables` lets go of the collected rows it made them from
             def load() -> Tables:
                 kept = memo.tables(key)
                 return kept if kept is not None else _tables(campaign, state, collected, decisions)[0]
@@ -186,4 +188,5 @@ def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisio
             ) -> tuple[Tables, list[ReviewLine]]:
     load_rows(campaign, state, collected)
     reviewed = apply_decisions(campaign, normalize(campaign, collected), decisions)
+    collected.release_rows()
     return reviewed.tables, reviewed.lines

@@ -19,8 +19,9 @@ import pytest
 from connectors.base import FormResponse, UploadedFile
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
+from ingest.demo import write_demo
 from ingest.jobs import sync_job
-from ingest.memo import RunMemo, Summary, crossed, moments_of, reevaluate
+from ingest.memo import RunMemo, Summary, compute, crossed, moments_of, reevaluate
 from ingest.normalize import normalize
 from ingest.state import StateStore
 from ingest.status import evaluate, evaluate_groups, item_groups
@@ -116,6 +117,38 @@ def test_a_damaged_memo_is_computed_afresh(tmp_path):
     assert memo.summary("any") is None
     (memo.folder / "summary.pickle").write_bytes(b"")
     assert memo.summary("any") is None
+
+
+def test_computing_lets_go_of_the_collected_rows_and_the_tables_are_made_once(tmp_path):
+    """The tables are what the rest of a run needs: the responses, files and facts they were made from
+    are let go (a first sync at 7,436 sub-districts held them through the warehouse write). A run that
+    reuses the last one's statuses but finds its memo tables gone makes them from the state once,
+    however often they are asked for."""
+    config = write_demo(tmp_path / "demo").root / "config.yaml"
+    as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
+    sync_job(config, as_of=as_of)
+    campaign = load_campaign(config)
+    state = StateStore(campaign.resolve(campaign.state_path))
+    try:
+        expected = normalize(campaign, collect_from_state(campaign, state))
+        memo = RunMemo(campaign.resolve(campaign.state_path))
+        shutil.rmtree(memo.folder)
+        collected = collect_from_state(campaign, state)
+        computed = compute(campaign, state, collected, {}, as_of)
+        assert not computed.reused
+        assert not (collected.responses or collected.files or collected.facts or collected.routes)
+        made = computed.load()
+        assert len(made.responses) == len(expected.responses) > 0 and len(made.files) == len(expected.files) > 0
+
+        (memo.folder / "tables.pickle").unlink()
+        collected = collect_from_state(campaign, state)
+        problems = len(collected.problems)
+        again = compute(campaign, state, collected, {}, as_of)
+        assert again.reused and again.load() is again.load()
+        assert len(collected.problems) == problems  # the rows were not read, nor their problems counted, twice
+        assert again.load().problems.equals(made.problems) and again.load().files.equals(made.files)
+    finally:
+        state.close()
 
 
 @pytest.fixture(scope="module")
