@@ -117,8 +117,9 @@ class FormsApiSource:
 
         Each page's responses are converted as the page comes and its JSON let go: a first sync at
         7,436 sub-districts grew by ≈680 MB while the 15 pages of 74,360 responses were held whole
-        (with the Drive walk's listing beside them; bench/README.md, the memory pass). With `hold_unknown`, a response answering a question not in `questions` is
-        kept as it came (a dict), for the caller to title once it has read the form again."""
+        (with the Drive walk's listing beside them; bench/README.md, the memory pass). With
+        `hold_unknown`, a response answering a question not in `questions` is kept as it came (a dict),
+        for the caller to title once it has read the form again."""
         found: dict[str, Any] = {}
         token = None
         while True:
