@@ -70,20 +70,14 @@ class FormsApiSource:
         questions = cursor.questions if cursor else self._questions()
         after = cursor.after - self.overlap if cursor and cursor.after else None
         query = f"timestamp >= {_zulu(after)}" if after else None
-        # An incremental read holds back, as they came, the responses that answer a question it has no
-        # title for; a full read has just read the titles (a question since deleted keeps its id).
-        found = self._list(query, questions, hold_unknown=cursor is not None)
-        if any(isinstance(item, dict) for item in found.values()):
-            # The form gained a question since the last full read: its title is read now. When a known
-            # question was renamed meanwhile too, every response of this read takes the new titles, as
-            # the old code and a full read give them (listed again: rare, and a small incremental read).
-            renewed = self._questions()
-            if any(renewed.get(qid) != title for qid, title in questions.items()):
-                found = self._list(query, renewed, hold_unknown=False)
-            questions = renewed
-        for rid, item in found.items():
-            if isinstance(item, dict):
-                found[rid] = self._response(item, questions)
+        found, untitled = self._list(query, questions)
+        if cursor and untitled:
+            # The form gained a question since the last full read: its titles are read again, then this
+            # read's responses under them (one more list call, of an incremental read's few responses),
+            # so every response takes the form's titles as they are now, a renamed question's too. A full
+            # read has just read the titles; an answer to a question since deleted keeps its id.
+            questions = self._questions()
+            found, _ = self._list(query, questions)
         latest = cursor.after if cursor else None
         for response in found.values():
             if latest is None or response.created_at > latest:
@@ -110,17 +104,15 @@ class FormsApiSource:
                 used.add(titles[qid])
         return titles
 
-    def _list(self, query: str | None, questions: Mapping[str, str], *, hold_unknown: bool
-              ) -> dict[str, Any]:
-        """Every page, de-duplicated by responseId (a response edited between pages comes back), in the
-        order first listed.
+    def _list(self, query: str | None, questions: Mapping[str, str]) -> tuple[dict[str, FormResponse], bool]:
+        """Every page, de-duplicated by responseId (a response edited between pages comes back), and
+        whether some response answers a question not in `questions`.
 
         Each page's responses are converted as the page comes and its JSON let go: a first sync at
         7,436 sub-districts grew by ≈680 MB while the 15 pages of 74,360 responses were held whole
-        (with the Drive walk's listing beside them; bench/README.md, the memory pass). With
-        `hold_unknown`, a response answering a question not in `questions` is kept as it came (a dict),
-        for the caller to title once it has read the form again."""
-        found: dict[str, Any] = {}
+        (with the Drive walk's listing beside them; bench/README.md, the memory pass)."""
+        found: dict[str, FormResponse] = {}
+        untitled = False
         token = None
         while True:
             # prettyPrint=false: a standard parameter of every Google API ("Returns response with
@@ -133,11 +125,11 @@ class FormsApiSource:
                 args["pageToken"] = token
             page = self.api.execute(self._forms.responses().list(**args), what=self._what)
             for item in page.get("responses", []):
-                held = hold_unknown and any(qid not in questions for qid in item.get("answers", {}))
-                found[item["responseId"]] = item if held else self._response(item, questions)
+                untitled = untitled or any(qid not in questions for qid in item.get("answers", {}))
+                found[item["responseId"]] = self._response(item, questions)
             token = page.get("nextPageToken")
             if not token:
-                return found
+                return found, untitled
 
     def _response(self, item: Mapping[str, Any], questions: Mapping[str, str]) -> FormResponse:
         answers: dict[str, Answer] = {}

@@ -140,9 +140,9 @@ def test_a_new_question_rereads_the_form(emu, tmp_path):
 
 
 def test_a_new_question_and_a_renamed_one_give_every_response_the_new_titles(emu, tmp_path):
-    """Responses are converted page by page as they come; when the form gained a question and also
-    renamed one since the last full read, the read is listed again so that every response of it takes
-    the form's titles as they are now, not some the old titles and some the new."""
+    """Responses are converted page by page as they come; when the form gained a question since the last
+    full read (and renamed one), the read is listed again under the titles read anew, so that every
+    response of it takes the form's titles as they are now, not some the old titles and some the new."""
     every_kind_form(emu)
     source = FormsApiSource(google_api(emu, tmp_path), FORM)
     cursor = source.responses().cursor

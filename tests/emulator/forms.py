@@ -128,7 +128,9 @@ class FormsState:
             form.revision += 1
 
     def rename_question(self, form_id: str, question_id: str, title: str) -> None:
-        """A form owner retitles a question (its id stays)."""
+        """A form owner retitles a question. Its id stays: `Question.questionId` is "Read only" and an
+        edit replaces the item's `title` (Forms API reference, forms#Item and forms.batchUpdate's
+        UpdateItemRequest, https://developers.google.com/workspace/forms/api/reference/rest/v1/forms)."""
         with self._lock:
             form = self.forms[form_id]
             item = next(i for i in form.items
