@@ -102,7 +102,12 @@ def _keep_responses(campaign: Campaign, name: str, answer: Future[ResponseBatch]
 def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_read: Future[FileListing],
                   state: StateStore, collected: Collected, *, now: datetime | None, workers: int,
                   limits: WorkerLimits | None, progress: Progress | None) -> None:
-    """Keep one upload source's listing (`listing_read`: its read, running) and inspect its new files."""
+    """Keep one upload source's listing (`listing_read`: its read, running) and inspect its new files.
+
+    When the last pass left every stored file with its facts and nothing stored changed since, only
+    the files this listing brings can need a look: the others are not read from the state at all."""
+    inspected_before = state.value(_PASS_KEY + name) == f"{state.revision('uploads')}:{campaign.digest}"
+    listed: list[UploadedFile] | None = None
     try:
         listing = listing_read.result()
         # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
@@ -110,6 +115,7 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
         if now is not None:
             listing = arrival.settle(name, listing, state, now)
         state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
+        listed = listing.files
         if listing.cursor:
             collected.cursors[name] = listing.cursor
         collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
@@ -127,8 +133,10 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
     marker = f"{state.revision('uploads')}:{campaign.digest}"
     if state.value(_PASS_KEY + name) == marker:
         return
-    files = state.files(name)
-    collected.files[name] = files
+    if inspected_before and listed is not None:
+        files = listed  # what changed since a pass that left nothing to inspect: ingest.row_cache reads the rest
+    else:
+        files = collected.files[name] = state.files(name)
     deliverables = [d for d in campaign.deliverables if d.source == name]
     unreadable = len(collected.problems)
     _inspect_all(files, name, source, deliverables, state, collected, workers=workers, limits=limits,
@@ -137,6 +145,9 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
         # Every file has its facts stored: until a stored file or fact changes, nothing needs a look.
         state.set_values({_PASS_KEY + name: f"{state.revision('uploads')}:{campaign.digest}"})
 
+
+# Below this many files a pass asks the state for their facts by id, not for every file's of the source.
+_FEW = 2_000
 
 # kv key of the marker "every file of this source had its facts at uploads revision N under rules D".
 _PASS_KEY = "inspected:"
@@ -155,7 +166,8 @@ def load_rows(campaign: Campaign, state: StateStore, collected: Collected) -> No
             deliverables = [d for d in campaign.deliverables if d.source == name]
             stored = state.stored_facts(name)
             for file in files:
-                _from_cache(file, name, deliverables, stored, collected)
+                if file.file_id not in collected.facts:  # else this run's pass looked at it already
+                    _from_cache(file, name, deliverables, stored, collected)
 
 
 def collect_from_state(campaign: Campaign, state: StateStore) -> Collected:
@@ -191,7 +203,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
     its bytes to a worker process. At most a few downloads per thread are held at a time, and results
     are kept strictly in file order."""
     window = max(1, workers) * 4
-    stored = state.stored_facts(source_name)
+    stored = state.stored_facts(source_name, [f.file_id for f in files] if len(files) < _FEW else None)
     pending: deque[tuple[UploadedFile, str, Future[_Read] | None]] = deque()  # None: facts were cached
     done = 0
 
@@ -222,17 +234,29 @@ def _cached(file: UploadedFile, deliverables: list[Deliverable], stored: StoredF
             collected: Collected) -> tuple[Deliverable | None, str, str | None]:
     """(deliverable, version, rules key); rules is None when the facts were cached (and kept already).
     `stored`: the source's stored facts (`StateStore.stored_facts`)."""
-    deliverable = route(file, deliverables)
-    version = file.md5 or file.version or (file.modified_at or file.created_at).isoformat()
-    rules = _rules_key(deliverable, deliverables)
-    found = stored.get(file.file_id)
-    cached = facts_from_json(found[2]) if found is not None and found[:2] == (version, rules) else None
+    deliverable, version, rules, cached = stored_reading(file, deliverables, stored.get(file.file_id))
     if cached is None:
         return deliverable, version, rules
-    if deliverable is None:
-        deliverable = route(file, deliverables, cached.content_type)
     _keep(collected, file, deliverable, cached)
     return deliverable, version, None
+
+
+def stored_reading(file: UploadedFile, deliverables: Sequence[Deliverable], found: tuple[str, str, str] | None
+                   ) -> tuple[Deliverable | None, str, str, FileFacts | None]:
+    """(deliverable, version, rules key, facts): the facts `found` in the state for this file when they
+    are of its version and rules (else None), and the deliverable it counts for (by name, else by what
+    the stored facts say it is)."""
+    deliverable = route(file, deliverables)
+    version, rules = file_version(file), rules_key(deliverable, deliverables)
+    cached = facts_from_json(found[2]) if found is not None and found[:2] == (version, rules) else None
+    if cached is not None and deliverable is None:
+        deliverable = route(file, deliverables, cached.content_type)
+    return deliverable, version, rules, cached
+
+
+def file_version(file: UploadedFile) -> str:
+    """What tells one version of a file's bytes from another: facts are kept per version."""
+    return file.md5 or file.version or (file.modified_at or file.created_at).isoformat()
 
 
 def _read(source: UploadsSource, file: UploadedFile, deliverable: Deliverable | None, rules: str,
@@ -260,6 +284,7 @@ def _read(source: UploadsSource, file: UploadedFile, deliverable: Deliverable | 
 
 def _keep_read(file: UploadedFile, source_name: str, version: str, read: _Read, state: StateStore,
                collected: Collected) -> None:
+    collected.read_now.add(file.file_id)
     if read.error is not None or read.facts is None:
         exc = read.error
         collected.problems.append(Problem("file_unreadable", source_name, file.origin or file.file_id, file.name, str(exc)))
@@ -288,12 +313,12 @@ def _keep(collected: Collected, file: UploadedFile, deliverable: Deliverable | N
         collected.routes[file.file_id] = deliverable.id
 
 
-def _rules_key(deliverable: Deliverable | None, deliverables: Sequence[Deliverable]) -> str:
+def rules_key(deliverable: Deliverable | None, deliverables: Sequence[Deliverable]) -> str:
     """The key a file's facts are cached under, known before its bytes are. Facts depend on the rules they
     were checked under: a changed rule re-checks every file. A file its name does not route is routed by
     its content, to any deliverable without a `file_pattern`: its key covers all of their rules."""
     if deliverable is None:
-        by_content = ",".join(_rules_key(d, ()) for d in deliverables if not d.file_pattern)
+        by_content = ",".join(rules_key(d, ()) for d in deliverables if not d.file_pattern)
         return "by-content:" + hashlib.sha1(by_content.encode()).hexdigest()[:12]
     rules = deliverable.document_rules if deliverable.kind == "document" else deliverable.photo_rules
     # The inspector's version is part of the key: a better reader re-checks every file once.

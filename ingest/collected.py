@@ -36,6 +36,7 @@ class Collected:
     reads: dict[str, SourceRead] = field(default_factory=dict)  # source name → this run's counts (failed: absent)
     cursors: dict[str, str] = field(default_factory=dict)  # to save once the warehouse is written
     inspected: int = 0  # files downloaded and inspected in this run
+    read_now: set[str] = field(default_factory=set)  # ids of the files this run downloaded (read or not)
 
     def release_rows(self) -> None:
         """Let go of the rows, files and facts once the tables hold what they say: a first sync at 7,436
@@ -45,3 +46,4 @@ class Collected:
         self.files.clear()
         self.facts.clear()
         self.routes.clear()
+        self.read_now.clear()

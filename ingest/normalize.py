@@ -7,9 +7,11 @@ ones whose unit cannot be told become `problems` rows instead of being guessed.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
+from typing import NamedTuple
 
 from connectors.base import FormResponse, UploadedFile
 from connectors.pandas_text import pd
@@ -44,25 +46,41 @@ class Tables:
 
 
 def normalize(campaign: Campaign, collected: Collected) -> Tables:
+    """The tables of everything collected (each record normalized here; `ingest.row_cache` keeps the
+    rows between runs and calls `assemble` with them instead)."""
     matcher = UnitMatcher(campaign.units, extra_aliases=campaign.unit_aliases, threshold=campaign.match_threshold)
     names = {u.code: u.name for u in campaign.units}
-    problems = list(collected.problems)
+    response_rows = {d.id: [response_row(d, r, matcher, names) for r in collected.responses.get(d.source, [])]
+                     for d in campaign.deliverables if d.kind == "response"}
+    file_rows = {source: [file_row(campaign, source, f, collected.facts.get(f.file_id),
+                                   collected.routes.get(f.file_id, ""), matcher, names) for f in files]
+                 for source, files in collected.files.items()}
+    return assemble(campaign, collected.problems, response_rows, file_rows)
+
+
+def assemble(campaign: Campaign, run_problems: Sequence[Problem], response_rows: Mapping[str, Sequence[ResponseRow]],
+             file_rows: Mapping[str, Sequence[FileRow]]) -> Tables:
+    """The tables from every record's row: `response_rows` per response deliverable id, `file_rows` per
+    upload source, in the order their tabs list them. Only here are rows compared with each other
+    (repeat respondents, copies of one file), so the result is the same whichever rows were kept."""
+    problems = list(run_problems)
     response_frames = []
     for deliverable in campaign.deliverables:
         if deliverable.kind == "response":
-            frame, found = responses_table(deliverable, collected.responses.get(deliverable.source, []), matcher, names)
+            frame, found = responses_frame(deliverable, response_rows.get(deliverable.id, []))
             response_frames.append(frame)
             problems.extend(found)
     responses = pd.concat(response_frames, ignore_index=True) if response_frames else _empty(RESPONSE_COLUMNS)
-    file_frames = []
-    for source, files in collected.files.items():
-        frame, found = files_table(campaign, source, files, collected.facts, collected.routes, matcher, names)
+    file_frames, focus_rows = [], []
+    for rows in file_rows.values():
+        frame, found, focus = files_frame(rows)
         file_frames.append(frame)
         problems.extend(found)
-    files_frame = pd.concat(file_frames, ignore_index=True) if file_frames else _empty(FILE_COLUMNS + LINK_COLUMNS)
-    focus = focus_group_table(files_frame, collected.facts, names)
+        focus_rows.extend(focus)
+    files_frame_ = pd.concat(file_frames, ignore_index=True) if file_frames else _empty(FILE_COLUMNS + LINK_COLUMNS)
+    focus = pd.DataFrame(focus_rows, columns=FOCUS_GROUP_COLUMNS) if focus_rows else _empty(FOCUS_GROUP_COLUMNS)
     problem_frame = pd.DataFrame([vars(p) for p in problems], columns=PROBLEM_COLUMNS) if problems else _empty(PROBLEM_COLUMNS)
-    return Tables(responses, files_frame, focus, problem_frame, items_table(campaign, responses, files_frame))
+    return Tables(responses, files_frame_, focus, problem_frame, items_table(campaign, responses, files_frame_))
 
 
 def _empty(columns: Sequence[str]) -> pd.DataFrame:
@@ -85,40 +103,66 @@ def clean_answer(value: object) -> object:
     return LIKERT.get(text, text)
 
 
+class ResponseRow(NamedTuple):
+    """One response of one deliverable as its table row, before rows are compared with each other: a
+    function of the response and the campaign alone, so `ingest.row_cache` keeps it between runs."""
+
+    created_at: datetime
+    response_id: str
+    row: dict[str, object]  # RESPONSE_COLUMNS but submitted_at, then "q:<title>" in the response's order
+    questions: tuple[str, ...]  # the titles of its answers, in order (the unit question left out)
+    problems: tuple[Problem, ...]
+
+
+def response_row(deliverable: Deliverable, response: FormResponse, matcher: UnitMatcher,
+                 names: Mapping[str, str]) -> ResponseRow:
+    unit_text = response.answers.get(deliverable.unit_question or "", "")
+    unit_text = ", ".join(unit_text) if isinstance(unit_text, tuple) else unit_text
+    match = matcher.match(unit_text)
+    problems = () if match.matched else (_unit_problem(match, deliverable.source, response.origin, names),)
+    reason = ""
+    if deliverable.opens_at and response.created_at < deliverable.opens_at:
+        reason = "ส่งก่อนวันเปิดรับ (อาจเป็นการทดสอบ)"
+    row: dict[str, object] = {
+        "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
+        "unit_name": names.get(match.code or "", ""), "unit_text": unit_text,
+        "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
+        "reason_th": reason, "duplicate_of": "", "origin": response.origin}
+    questions = []
+    for title, value in response.answers.items():
+        if title == deliverable.unit_question:
+            continue
+        questions.append(title)
+        row[_question_column(title)] = clean_answer(value)
+    return ResponseRow(response.created_at, response.response_id, row, tuple(questions), problems)
+
+
+@lru_cache(maxsize=4096)
+def _question_column(title: str) -> str:
+    """"q:<title>", one string per title (a kept row of each of 74,000 responses shares it)."""
+    return f"q:{title}"
+
+
 def responses_table(deliverable: Deliverable, responses: Sequence[FormResponse], matcher: UnitMatcher,
                     names: Mapping[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
     """One row per response of one form deliverable, answers as columns in question order."""
-    problems: list[Problem] = []
-    rows: list[dict[str, object]] = []
+    return responses_frame(deliverable, [response_row(deliverable, r, matcher, names) for r in responses])
+
+
+def responses_frame(deliverable: Deliverable, rows: Iterable[ResponseRow]) -> tuple[pd.DataFrame, list[Problem]]:
+    """The deliverable's table from its responses' rows: in submission order, answers as columns in the
+    order they first appear, a respondent who answered twice counted once."""
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.response_id))
     questions: dict[str, None] = {}
-    moments = []
-    for response in sorted(responses, key=lambda r: (r.created_at, r.response_id)):
-        unit_text = response.answers.get(deliverable.unit_question or "", "")
-        unit_text = ", ".join(unit_text) if isinstance(unit_text, tuple) else unit_text
-        match = matcher.match(unit_text)
-        if not match.matched:
-            problems.append(_unit_problem(match, deliverable.source, response.origin, names))
-        reason = ""
-        if deliverable.opens_at and response.created_at < deliverable.opens_at:
-            reason = "ส่งก่อนวันเปิดรับ (อาจเป็นการทดสอบ)"
-        row: dict[str, object] = {
-            "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
-            "unit_name": names.get(match.code or "", ""), "unit_text": unit_text,
-            "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
-            "reason_th": reason, "duplicate_of": "", "origin": response.origin}
-        for title, value in response.answers.items():
-            if title == deliverable.unit_question:
-                continue
+    for r in ordered:
+        for title in r.questions:
             questions.setdefault(title)
-            row[f"q:{title}"] = clean_answer(value)
-        rows.append(row)
-        moments.append(response.created_at)
-    frame = pd.DataFrame(rows, columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
-    if moments:
-        frame["submitted_at"] = bangkok_times(moments)
+    frame = pd.DataFrame([r.row for r in ordered], columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
+    if ordered:
+        frame["submitted_at"] = bangkok_times([r.created_at for r in ordered])
     if deliverable.dedupe_key and len(frame):
         frame = _mark_repeat_respondents(frame, deliverable.dedupe_key)
-    return frame, problems
+    return frame, [p for r in ordered for p in r.problems]
 
 
 def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
@@ -164,51 +208,81 @@ def _unit_and_folder(file: UploadedFile, matcher: UnitMatcher) -> tuple[UnitMatc
     return UnitMatch("/".join((*file.folders, file.name)), None, match.method, match.score, match.candidates), 0
 
 
+class FileRow(NamedTuple):
+    """One uploaded file as its table row, before it is compared with the source's other files (a copy
+    of one already sent counts once): a function of the file, its facts and the campaign alone, so
+    `ingest.row_cache` keeps it between runs."""
+
+    created_at: datetime
+    file_id: str
+    row: dict[str, object]  # as if no copy of it came first; created_at and arrived_at left out
+    reasons: tuple[str, ...]  # why it does not count, copies aside
+    countable: bool  # attributed to a unit and routed to a deliverable
+    copy_key: tuple[str, str, str] | None  # (unit, deliverable, content digest) when copies of it count once
+    arrived_at: datetime
+    problems: tuple[Problem, ...]
+    focus: tuple[dict[str, object], ...]  # its focus-group record's answers as rows of that table
+
+
+def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFacts | None, deliverable_id: str,
+             matcher: UnitMatcher, names: Mapping[str, str]) -> FileRow:
+    """`fact`: what inspecting the file found (None: not inspected); `deliverable_id`: its route ("" none)."""
+    match, depth = _unit_and_folder(file, matcher)
+    problems = [] if match.matched else [_unit_problem(match, source, file.origin or file.file_id, names)]
+    if not deliverable_id:
+        problems.append(Problem("file_unrouted", source, file.origin or file.file_id, file.name,
+                                "matches no deliverable of this source (not a document or a photo?)"))
+    violations = list(fact.violations) if fact else []
+    copy_key = None
+    if fact and fact.sha256 and match.matched and deliverable_id:
+        # Identical content counts once per unit and deliverable (the same photo uploaded twice).
+        copy_key = (match.code or "", deliverable_id, file.md5 or fact.sha256)
+    reasons = tuple(v.reason_th for v in violations)
+    unit_code = match.code or ""
+    row = {
+        "file_id": file.file_id, "name": file.name, "folder": "/".join(file.folders),
+        # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
+        "folder_url": file.folder_urls[depth] if depth < len(file.folder_urls) else "",
+        "unit_code": unit_code, "unit_name": names.get(unit_code, ""), "unit_text": match.text,
+        "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
+        "content_type": fact.content_type if fact else "", "size": fact.size if fact else file.size,
+        "sha256": fact.sha256 if fact else "",
+        "uploader_email": file.uploader_email or "",
+        "counted": bool(match.matched and deliverable_id and not reasons),
+        "violations": ",".join(v.code for v in violations), "reason_th": "; ".join(reasons),
+        "duplicate_of": "", "origin": file.origin}
+    focus = _focus_rows(file.file_id, unit_code, fact, names)
+    # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
+    return FileRow(file.created_at, file.file_id, row, reasons, bool(match.matched and deliverable_id), copy_key,
+                   file.arrived_at or file.created_at, tuple(problems), focus)
+
+
 def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], facts: Mapping[str, FileFacts],
                 routes: Mapping[str, str], matcher: UnitMatcher,
                 names: Mapping[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
-    problems: list[Problem] = []
-    rows = []
-    created, arrived = [], []
-    first_copy: dict[tuple[str, str, str], str] = {}
-    for file in sorted(files, key=lambda f: (f.created_at, f.file_id)):
-        match, depth = _unit_and_folder(file, matcher)
-        if not match.matched:
-            problems.append(_unit_problem(match, source, file.origin or file.file_id, names))
-        fact = facts.get(file.file_id)
-        deliverable_id = routes.get(file.file_id, "")
-        if not deliverable_id:
-            problems.append(Problem("file_unrouted", source, file.origin or file.file_id, file.name,
-                                    "matches no deliverable of this source (not a document or a photo?)"))
-        violations = list(fact.violations) if fact else []
-        duplicate_of = ""
-        if fact and fact.sha256 and match.matched and deliverable_id:
-            # Identical content counts once per unit and deliverable (the same photo uploaded twice).
-            key = (match.code or "", deliverable_id, file.md5 or fact.sha256)
-            duplicate_of = first_copy.setdefault(key, file.file_id)
-            duplicate_of = "" if duplicate_of == file.file_id else duplicate_of
-        reasons = [v.reason_th for v in violations]
-        if duplicate_of:
-            reasons.append("ไฟล์ซ้ำกับที่ส่งแล้ว (นับครั้งเดียว)")
-        rows.append({
-            "file_id": file.file_id, "name": file.name, "folder": "/".join(file.folders),
-            # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
-            "folder_url": file.folder_urls[depth] if depth < len(file.folder_urls) else "",
-            "unit_code": match.code or "", "unit_name": names.get(match.code or "", ""), "unit_text": match.text,
-            "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
-            "content_type": fact.content_type if fact else "", "size": fact.size if fact else file.size,
-            "sha256": fact.sha256 if fact else "",
-            "uploader_email": file.uploader_email or "",
-            "counted": bool(match.matched and deliverable_id and not reasons),
-            "violations": ",".join(v.code for v in violations), "reason_th": "; ".join(reasons),
-            "duplicate_of": duplicate_of, "origin": file.origin})
-        created.append(file.created_at)
-        # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
-        arrived.append(file.arrived_at or file.created_at)
-    frame = pd.DataFrame(rows, columns=FILE_COLUMNS + LINK_COLUMNS)
-    if rows:
-        frame["created_at"], frame["arrived_at"] = bangkok_times(created), bangkok_times(arrived)
+    frame, problems, _ = files_frame([file_row(campaign, source, f, facts.get(f.file_id), routes.get(f.file_id, ""),
+                                               matcher, names) for f in files])
     return frame, problems
+
+
+def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], list[dict[str, object]]]:
+    """One source's files table from its files' rows, in creation order; with its problems and its
+    focus-group rows. A copy of content already sent for the same unit and deliverable counts once."""
+    ordered = sorted(rows, key=lambda r: (r.created_at, r.file_id))
+    first_copy: dict[tuple[str, str, str], str] = {}
+    table = []
+    for r in ordered:
+        duplicate_of = first_copy.setdefault(r.copy_key, r.file_id) if r.copy_key is not None else ""
+        if duplicate_of and duplicate_of != r.file_id:
+            reasons = [*r.reasons, "ไฟล์ซ้ำกับที่ส่งแล้ว (นับครั้งเดียว)"]
+            table.append({**r.row, "duplicate_of": duplicate_of, "reason_th": "; ".join(reasons), "counted": False})
+        else:
+            table.append(r.row)
+    frame = pd.DataFrame(table, columns=FILE_COLUMNS + LINK_COLUMNS)
+    if ordered:
+        frame["created_at"] = bangkok_times([r.created_at for r in ordered])
+        frame["arrived_at"] = bangkok_times([r.arrived_at for r in ordered])
+    return frame, [p for r in ordered for p in r.problems], [f for r in ordered for f in r.focus]
 
 
 def bangkok_times(moments: Sequence[datetime]) -> pd.Series:
@@ -222,15 +296,18 @@ def _kind(campaign: Campaign, deliverable_id: str) -> str:
 
 
 def focus_group_table(files: pd.DataFrame, facts: Mapping[str, FileFacts], names: Mapping[str, str]) -> pd.DataFrame:
-    rows = []
-    for file_id, unit_code in zip(files["file_id"].tolist(), files["unit_code"].tolist(), strict=True):
-        fact = facts.get(file_id)
-        if fact is None or fact.record is None or not unit_code:
-            continue
-        rows.extend({"unit_code": unit_code, "unit_name": names.get(unit_code, ""), "file_id": file_id,
-                     "part": a.part, "number": a.number, "question": a.question, "answer": a.answer}
-                    for a in fact.record.answers)
+    rows = [row for file_id, unit_code in zip(files["file_id"].tolist(), files["unit_code"].tolist(), strict=True)
+            for row in _focus_rows(file_id, unit_code, facts.get(file_id), names)]
     return pd.DataFrame(rows, columns=FOCUS_GROUP_COLUMNS) if rows else _empty(FOCUS_GROUP_COLUMNS)
+
+
+def _focus_rows(file_id: str, unit_code: str, fact: FileFacts | None, names: Mapping[str, str]
+                ) -> tuple[dict[str, object], ...]:
+    """A focus-group record's answers as rows of the focus_group table (none for a file of no unit)."""
+    if fact is None or fact.record is None or not unit_code:
+        return ()
+    return tuple({"unit_code": unit_code, "unit_name": names.get(unit_code, ""), "file_id": file_id, "part": a.part,
+                  "number": a.number, "question": a.question, "answer": a.answer} for a in fact.record.answers)
 
 
 def items_table(campaign: Campaign, responses: pd.DataFrame, files: pd.DataFrame) -> pd.DataFrame:

@@ -191,6 +191,12 @@ class StateStore:
         cursor = self.db.execute("SELECT record FROM responses WHERE source = ? ORDER BY response_id", (source,))
         return [response_from_json(text) for (text,) in cursor]
 
+    def response_texts(self, source: str) -> Iterator[tuple[str, str]]:
+        """(response id, stored record JSON) of every response of `source`, undecoded: a run that keeps
+        the rows of unchanged records (ingest.row_cache) decodes only the others."""
+        yield from self.db.execute("SELECT response_id, record FROM responses WHERE source = ? ORDER BY response_id",
+                                   (source,))
+
     def merge_files(self, source: str, files: Iterable[UploadedFile], *, complete: bool,
                     removed_ids: Iterable[str] = ()) -> None:
         files = list(files)
@@ -206,6 +212,15 @@ class StateStore:
     def files(self, source: str) -> list[UploadedFile]:
         cursor = self.db.execute("SELECT record FROM files WHERE source = ? ORDER BY file_id", (source,))
         return [file_from_json(text) for (text,) in cursor]
+
+    def file_texts(self, source: str) -> Iterator[tuple[str, str, tuple[str, str, str] | None]]:
+        """(file id, stored record JSON, its stored (version, rules, facts JSON) or None) of every file of
+        `source`, undecoded (see `response_texts`)."""
+        cursor = self.db.execute("SELECT f.file_id, f.record, ff.version, ff.rules, ff.facts FROM files f "
+                                 "LEFT JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ? "
+                                 "ORDER BY f.file_id", (source,))
+        for key, record, version, rules, facts in cursor:
+            yield _file_id(key), record, (None if version is None else (version, rules, facts))
 
     def count_files(self, source: str) -> int:
         return int(self.db.execute("SELECT count(*) FROM files WHERE source = ?", (source,)).fetchone()[0])
@@ -238,12 +253,20 @@ class StateStore:
         return {file_id: datetime.fromisoformat(text) for file_id, text in rows}
 
     # -- file facts: bytes are read and parsed once per version -----------------------------
-    def stored_facts(self, source: str) -> dict[str, tuple[str, str, str]]:
-        """Per stored file id of `source`, the (version, rules, facts JSON) kept for it, in one query (a
-        lookup per file was seconds at 52,000 files). Decode the facts with `facts_from_json`."""
-        cursor = self.db.execute("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
-                                 "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?", (source,))
-        return {_file_id(key): (version, rules, text) for key, version, rules, text in cursor}
+    def stored_facts(self, source: str, file_ids: Iterable[str] | None = None) -> dict[str, tuple[str, str, str]]:
+        """Per stored file id of `source` (or of these `file_ids` only), the (version, rules, facts JSON)
+        kept for it, in one query per 500 ids (a lookup per file was seconds at 52,000 files). Decode the
+        facts with `facts_from_json`."""
+        select = ("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
+                  "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?")
+        if file_ids is None:
+            rows: Iterable[tuple[Any, str, str, str]] = self.db.execute(select, (source,))
+        else:
+            keys = list({_key(i): None for i in file_ids})
+            rows = [row for start in range(0, len(keys), 500) for row in self.db.execute(
+                f"{select} AND f.file_id IN ({','.join('?' * len(keys[start:start + 500]))})",
+                (source, *keys[start:start + 500]))]
+        return {_file_id(key): (version, rules, text) for key, version, rules, text in rows}
 
     def save_facts(self, file_id: str, version: str, rules: str, facts: FileFacts) -> None:
         with self.transaction() as db:

@@ -122,7 +122,7 @@ def test_a_damaged_memo_is_computed_afresh(tmp_path):
 def test_computing_lets_go_of_the_collected_rows_and_the_tables_are_made_once(tmp_path):
     """The tables are what the rest of a run needs: the responses, files and facts they were made from
     are let go (a first sync at 7,436 sub-districts held them through the warehouse write). A run that
-    reuses the last one's statuses but finds its memo tables gone makes them from the state once,
+    reuses the last one's statuses makes its tables (from the kept rows, ingest.row_cache) at most once,
     however often they are asked for."""
     config = write_demo(tmp_path / "demo").root / "config.yaml"
     as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
@@ -140,7 +140,6 @@ def test_computing_lets_go_of_the_collected_rows_and_the_tables_are_made_once(tm
         made = computed.load()
         assert len(made.responses) == len(expected.responses) > 0 and len(made.files) == len(expected.files) > 0
 
-        (memo.folder / "tables.pickle").unlink()
         collected = collect_from_state(campaign, state)
         problems = len(collected.problems)
         again = compute(campaign, state, collected, {}, as_of)

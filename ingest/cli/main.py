@@ -107,11 +107,11 @@ def demo(directory: Path, as_of: datetime | None) -> None:
     with _progress() as bar:
         workspace, campaign, report = demo_job(directory, as_of=as_of, progress=_progress_callback(bar))
     console = _console()
-    print_summary(console, campaign, report.evaluation, problems=len(report.tables.problems))
+    print_summary(console, campaign, report.evaluation, problems=report.computed.counts["problems"])
     _print_alerts(report)
     console.print(f"workbook: {campaign.warehouse.settings['path']}\noutbox:   {workspace.outbox}\nconfig:   {workspace.config}\n"
-                  f"run {report.run_id}: {report.outcome}; {len(report.tables.responses)} responses, "
-                  f"{len(report.tables.files)} files ({report.inspected_files} inspected this run)")
+                  f"run {report.run_id}: {report.outcome}; {report.computed.counts['responses']} responses, "
+                  f"{report.computed.counts['files']} files ({report.inspected_files} inspected this run)")
     console.print(f"next: tidtam status --config {workspace.config} --as-of 2022-11-16T09:00")
 
 
@@ -139,7 +139,7 @@ def sync(config: Path, as_of: datetime | None, full: bool | None, wait: float, e
         campaign, report = sync_job(config, as_of=as_of, full=full, wait_seconds=wait,
                                     progress=_progress_callback(bar), email=email)
     err_console = _err_console()
-    print_summary(_console(), campaign, report.evaluation, problems=len(report.tables.problems))
+    print_summary(_console(), campaign, report.evaluation, problems=report.computed.counts["problems"])
     _print_alerts(report)
     print_degraded(err_console, campaign, report.degraded)
     if report.failed_sources:

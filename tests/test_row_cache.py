@@ -1,0 +1,169 @@
+"""Issue 17, item 1: a run normalizes only the records whose stored texts changed since the last run
+that made tables (ingest.row_cache), and its tables equal a from-scratch normalization. The random
+sequences of tests/test_incremental_equality*.py compare whole warehouses; these tests pin down what
+is made afresh and what is kept."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from PIL import Image
+
+from connectors.pandas_text import pd
+from ingest.collect import collect_from_state
+from ingest.collected import Collected
+from ingest.config import load_campaign
+from ingest.demo import write_demo
+from ingest.facts import FileFacts, Violation
+from ingest.jobs import sync_job
+from ingest.memo import RunMemo, compute
+from ingest.normalize import Tables, assemble, normalize
+from ingest.review import apply_decisions, load_decisions
+from ingest.row_cache import KeptRows, current_rows
+from ingest.state import StateStore
+from ingest.state_codec import facts_from_json
+from tests.emulator import Emulator
+from tests.google_workspace import seed_demo
+
+AS_OF = datetime(2022, 11, 12, 10, tzinfo=UTC)
+
+
+def _equal(made: Tables, expected: Tables) -> None:
+    for name in ("responses", "files", "focus_group", "problems", "items"):
+        pd.testing.assert_frame_equal(getattr(made, name), getattr(expected, name), obj=name)
+
+
+def _tables(campaign, state, collected, kept) -> tuple[Tables, int, KeptRows]:
+    rows = current_rows(campaign, state, collected, kept)
+    return assemble(campaign, collected.problems, rows.responses, rows.files), rows.made, rows.kept
+
+
+@pytest.fixture
+def synced(tmp_path):
+    config = write_demo(tmp_path / "demo").root / "config.yaml"
+    sync_job(config, as_of=AS_OF)
+    campaign = load_campaign(config)
+    state = StateStore(campaign.resolve(campaign.state_path))
+    yield campaign, state, RunMemo(campaign.resolve(campaign.state_path))
+    state.close()
+
+
+def _sources(campaign) -> tuple[str, str]:
+    form = next(name for name, spec in campaign.sources.items() if spec.role == "responses")
+    uploads = next(name for name, spec in campaign.sources.items() if spec.role != "responses")
+    return form, uploads
+
+
+def test_a_run_makes_rows_only_for_the_records_whose_stored_texts_changed(synced):
+    campaign, state, memo = synced
+    kept = memo.rows()
+    assert kept is not None and kept.size > 1000
+    made, count, _ = _tables(campaign, state, Collected(), kept)
+    assert count == 0
+    _equal(made, normalize(campaign, collect_from_state(campaign, state)))
+
+    # An edited response, a copy of a counted photo under a new id, a file deleted.
+    form, uploads = _sources(campaign)
+    first = state.responses(form)[0]
+    state.merge_responses(form, [replace(first, answers={**first.answers, "ข้อเสนอแนะ": "แก้ไขแล้ว"})], complete=False)
+    files = {f.file_id: f for f in state.files(uploads)}
+    counted = made.files[made.files["counted"] & (made.files["kind"] == "photo")]["file_id"].tolist()
+    original, gone = files[counted[0]], counted[1]
+    copy = replace(original, file_id=original.file_id + " (copy)", name="copy of " + original.name)
+    version, rules, facts = state.stored_facts(uploads)[original.file_id]
+    state.merge_files(uploads, [copy], complete=False, removed_ids=[gone])
+    state.save_facts(copy.file_id, version, rules, facts_from_json(facts))
+
+    made, count, _ = _tables(campaign, state, Collected(), kept)
+    form_deliverables = sum(1 for d in campaign.deliverables if d.source == form and d.kind == "response")
+    assert count == form_deliverables + 1  # the edited response (per deliverable of its form) and the copy
+    _equal(made, normalize(campaign, collect_from_state(campaign, state)))
+    # Rows are compared with each other over every row, kept or made: the copy counts once.
+    row = made.files.set_index("file_id").loc[copy.file_id]
+    assert row["duplicate_of"] == original.file_id and not row["counted"]
+    assert gone not in set(made.files["file_id"])
+
+
+def test_rows_kept_under_another_campaign_are_not_used(synced):
+    campaign, state, memo = synced
+    kept = memo.rows()
+    changed = replace(campaign, match_threshold=campaign.match_threshold - 5)
+    made, count, again = _tables(changed, state, Collected(), kept)
+    assert count == kept.size and again.campaign != kept.campaign
+    _equal(made, normalize(changed, collect_from_state(changed, state)))
+
+
+def test_a_file_this_run_could_not_read_takes_what_the_run_found_and_is_not_kept(synced):
+    """A new version that could not be read has no stored facts of its version: its row says why this
+    run could not read it, and a later run makes its row again (from what that run finds)."""
+    campaign, state, memo = synced
+    kept = memo.rows()
+    _, uploads = _sources(campaign)
+    file = state.files(uploads)[0]
+    state.merge_files(uploads, [replace(file, md5="a-new-version", size=(file.size or 0) + 1)], complete=False)
+    unreadable = FileFacts("", 1, "unknown", violations=(Violation("unreadable", "อ่านไฟล์ไม่ได้", "broken"),))
+    collected = Collected(facts={file.file_id: unreadable}, read_now={file.file_id})
+    made, count, again = _tables(campaign, state, collected, kept)
+    assert count == 1 and (uploads, file.file_id) not in again.files
+    assert made.files.set_index("file_id").loc[file.file_id, "reason_th"] == "อ่านไฟล์ไม่ได้"
+
+    # A later run that finds nothing for it says it is not inspected yet.
+    later = Collected()
+    made, count, _ = _tables(campaign, state, later, again)
+    assert count == 1 and [p.detail for p in later.problems] == ["not inspected yet: run `tidtam sync`"]
+    _equal(made, normalize(campaign, collect_from_state(campaign, state)))
+
+
+def test_the_memo_writes_only_the_rows_made_since_its_last_full_write(synced):
+    campaign, state, memo = synced
+    base = memo.folder / "rows.pickle"
+    written = base.stat().st_mtime_ns
+    assert not (memo.folder / "rows-recent.pickle").exists()
+    form, _ = _sources(campaign)
+    first = state.responses(form)[0]
+    state.merge_responses(form, [replace(first, answers={**first.answers, "ข้อเสนอแนะ": "ฉบับที่สอง"})], complete=False)
+
+    computed = compute(campaign, state, Collected(), load_decisions(state), AS_OF)
+    assert not computed.reused and computed.rows_made == 1 and base.stat().st_mtime_ns == written
+    again = RunMemo(campaign.resolve(campaign.state_path))
+    kept = again.rows()
+    recent = again._load("rows-recent")
+    assert recent.size == 1 and recent.base == kept.base == again._load("rows").base
+    assert kept.size == memo.rows().size
+
+    # Past a fifth of all rows (and at least _RECENT_ROWS) the whole file is written again, the recent
+    # rows let go.
+    shifted = KeptRows(kept.campaign, {k: (b"x", v[1]) for k, v in kept.responses.items()},
+                       {k: (b"x", v[1]) for k, v in kept.files.items()})
+    again.save(again._load("summary"), again._load("groups")[1], shifted)
+    assert base.stat().st_mtime_ns != written and not (memo.folder / "rows-recent.pickle").exists()
+    reread = RunMemo(campaign.resolve(campaign.state_path)).rows()
+    assert reread.size == shifted.size and all(v[0] == b"x" for v in reread.responses.values())
+
+
+def test_a_changed_drive_sync_downloads_reads_and_normalizes_only_the_new_file(tmp_path):
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path / "google")
+        first = sync_job(ws.config, as_of=AS_OF, full=True)[1]
+        assert first.inspected_files > 100
+        sync_job(ws.config, as_of=AS_OF + timedelta(minutes=5))  # keeps the rows (the first pass read every file)
+        folder = next(fid for path, fid in ws.folders.items() if path.endswith("ภาพถ่าย"))
+        photo = io.BytesIO()
+        Image.new("RGB", (1280, 960), (30, 120, 200)).save(photo, "JPEG")
+        emu.drive.add_file("IMG_9001.jpg", folder, photo.getvalue(), "image/jpeg", AS_OF - timedelta(hours=1))
+        changed = sync_job(ws.config, as_of=AS_OF + timedelta(minutes=10))[1]
+        assert changed.inspected_files == 1 and not changed.computed.reused
+        assert changed.computed.rows_made == 1
+        campaign = load_campaign(ws.config)
+        state = StateStore(campaign.resolve(campaign.state_path))
+        try:
+            expected = apply_decisions(campaign, normalize(campaign, collect_from_state(campaign, state)),
+                                       load_decisions(state)).tables
+            _equal(changed.tables, expected)
+        finally:
+            state.close()
+        assert "IMG_9001.jpg" in set(changed.tables.files["name"])
+        assert emu.violations == []
