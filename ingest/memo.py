@@ -37,6 +37,7 @@ from typing import Any
 
 from ingest.campaign import Campaign
 from ingest.collected import Collected, Problem
+from ingest.gc_pause import paused_gc
 from ingest.normalize import Tables, assemble
 from ingest.publish.links import LinkTargets, link_targets
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
@@ -205,12 +206,13 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
                 with _open(state) as readable:
                     return _tables(campaign, readable, collected, decisions, memo)[0]
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True)
-    tables, lines, rows = _tables(campaign, state, collected, decisions, memo)
-    groups = item_groups(tables.items)
-    evaluation = evaluate_groups(campaign, groups, now)
-    counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
-    summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0])
-    memo.save(summary, groups, rows.kept)
+    with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
+        tables, lines, rows = _tables(campaign, state, collected, decisions, memo)
+        groups = item_groups(tables.items)
+        evaluation = evaluate_groups(campaign, groups, now)
+        counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
+        summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0])
+        memo.save(summary, groups, rows.kept)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=rows.made)
 
 
@@ -234,8 +236,10 @@ def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisio
             memo: RunMemo) -> tuple[Tables, list[ReviewLine], CurrentRows]:
     """The tables from every stored record's row: the rows of records unchanged since the last run
     that made tables are kept (ingest.row_cache), the others made."""
-    rows = current_rows(campaign, state, collected, memo.rows())
-    log.info("tables from %d rows, %d of them made afresh", rows.count, rows.made)
-    collected.release_rows()
-    reviewed = apply_decisions(campaign, assemble(campaign, collected.problems, rows.responses, rows.files), decisions)
+    with paused_gc():  # also when a reused run's tables are asked for
+        rows = current_rows(campaign, state, collected, memo.rows())
+        log.info("tables from %d rows, %d of them made afresh", rows.count, rows.made)
+        collected.release_rows()
+        reviewed = apply_decisions(campaign, assemble(campaign, collected.problems, rows.responses, rows.files),
+                                   decisions)
     return reviewed.tables, reviewed.lines, rows

@@ -14,6 +14,7 @@ from ingest.backends import Backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
 from ingest.errors import TidtamError, unexpected
+from ingest.gc_pause import paused_gc
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.memo import Computed, compute
 from ingest.normalize import Tables
@@ -83,9 +84,10 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         finished = clock()
         state.finish_run(run_id, finished, outcome, counts=counts, error=error,
                          api_calls=dict(backends.api_calls() - calls_before))
-        backends.warehouse.write(warehouse_tables(
-            campaign, TidyTabs(computed.key, computed.load, computed.links), evaluation, state.runs(), updated_at=clock(),
-            alert_messages=AlertLog(state).messages() if campaign.mail else None))
+        with paused_gc():  # the tabs' rows: as for the tables (ingest.gc_pause)
+            backends.warehouse.write(warehouse_tables(
+                campaign, TidyTabs(computed.key, computed.load, computed.links), evaluation, state.runs(), updated_at=clock(),
+                alert_messages=AlertLog(state).messages() if campaign.mail else None))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.
             state.finish_run(run_id, finished, outcome, counts=counts, error=error,
