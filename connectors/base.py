@@ -9,7 +9,7 @@ so the caller asks `isinstance(connector, Checkable)` instead of probing for att
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.message import EmailMessage
@@ -171,10 +171,12 @@ class Warehouse(Protocol):
 
 @runtime_checkable
 class EditableWarehouse(Warehouse, Protocol):
-    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+    def read_edits(self, tabs: Mapping[str, Sequence[str]], *, undecided: Collection[str] = ()
+                   ) -> dict[str, dict[str, tuple[str, ...]]]:
         """Per tab, key → the editable cells of its row, for tabs whose header holds the named key and
         editable columns (`tabs`: tab → (key header, editable headers...)); rows with all of them blank
-        are included (a cleared cell is an edit too), a tab not there yet is left out."""
+        are included (a cleared cell is an edit too), a tab not there yet is left out. For a tab in
+        `undecided` (the caller knows no edit of it) the rows may be left out while all are blank."""
         ...
 
 

@@ -198,33 +198,54 @@ class GoogleSheetsWarehouse:
         used = sum(t.rows * t.cols for t in book.tabs.values())
         return f"spreadsheet is writable; {used:,} of {CELL_LIMIT:,} cells used"
 
-    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
+    def read_edits(self, tabs: Mapping[str, Sequence[str]], *, undecided: Collection[str] = ()
+                   ) -> dict[str, dict[str, tuple[str, ...]]]:
         """Key → editable cells per tab, in one values.batchGet of the key and editable columns only.
 
         Nothing is read while the spreadsheet's layout is unknown (a first sync, or after a failed
-        write): the write that follows reads the columns itself before it touches a row.
+        write): the write that follows reads the columns itself before it touches a row. Of a tab in
+        `undecided` the editable columns are read alone, and its keys only if a cell there is filled.
         """
         book = self._remembered()
-        return self._read_edits(tabs, book) if book is not None else {}
+        return self._read_edits(tabs, book, undecided) if book is not None else {}
 
-    def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, dict[str, tuple[str, ...]]]:
+    def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book, undecided: Collection[str] = ()
+                    ) -> dict[str, dict[str, tuple[str, ...]]]:
         found = {}
-        for name, (values, _) in self._read_columns(tabs, book).items():
+        for name, (values, _) in self._read_columns(tabs, book, undecided).items():
             edits = edits_from_rows(values, tabs[name])
             if edits is not None:
                 found[name] = edits
         return found
 
-    def _read_columns(self, tabs: Mapping[str, Sequence[str]], book: _Book) -> dict[str, tuple[list[list[Any]], int]]:
-        """Per tab, its cell values holding the key and editable columns, and the sheet column they start at."""
+    def _read_columns(self, tabs: Mapping[str, Sequence[str]], book: _Book, editable_only: Collection[str] = ()
+                      ) -> dict[str, tuple[list[list[Any]], int]]:
+        """Per tab, its cell values holding the key and editable columns, and the sheet column they start at.
+
+        A tab in `editable_only` is first read without its key column: when its editable cells are all
+        blank it is given as its header alone (no row has an edit, so no key is needed). Until the first
+        decision is typed that read is a few header cells instead of the keys of every row (126k rows,
+        4.2 MB, most of a no-change sync's wait at 7,436 sub-districts); once one is, the keys are read
+        in a second call."""
         wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
         # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
         narrow = {n: tab.edit_col for n, (_, tab) in wanted.items() if tab.edit_col >= 0}
+        alone = {n for n in editable_only if n in narrow and len(wanted[n][0]) > 1}
         got: dict[str, tuple[list[list[Any]], int]] = {}
-        for name, values in self._batch_get({n: _columns(n, col, len(wanted[n][0]))
-                                             for n, col in narrow.items()}).items():
-            if locate(values, wanted[name][0]) is not None:
+        for name, values in self._batch_get({n: _columns(n, col + 1, len(wanted[n][0]) - 1) if n in alone else
+                                             _columns(n, col, len(wanted[n][0])) for n, col in narrow.items()}).items():
+            headers = wanted[name][0]
+            if name in alone:
+                at = locate(values, headers[1:])
+                if at is not None and not _filled(values[at[0] + 1:]):
+                    got[name] = ([list(headers)], narrow[name])
+            elif locate(values, headers) is not None:
                 got[name] = (values, narrow[name])
+        typed = {n: narrow[n] for n in alone if n not in got}  # an edit there (or moved columns): keys too
+        for name, values in self._batch_get({n: _columns(n, col, len(wanted[n][0]))
+                                             for n, col in typed.items()}).items():
+            if locate(values, wanted[name][0]) is not None:
+                got[name] = (values, typed[name])
         whole = [n for n in wanted if n not in got]
         for name, values in self._batch_get({n: quote_tab(n) for n in whole}).items():
             got[name] = (values, 0)
@@ -735,6 +756,11 @@ def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[
     return [{"setDataValidation": {"range": {**grid, "startColumnIndex": 0, "endColumnIndex": width}}},
             {"setDataValidation": {"range": {**grid, "startColumnIndex": column, "endColumnIndex": column + 1},
                                    "rule": rule}}]
+
+
+def _filled(rows: Sequence[Sequence[Any]]) -> bool:
+    """Whether any cell of these rows holds more than blanks."""
+    return any(str(v).strip() for row in rows for v in row if v is not None)
 
 
 def _columns(tab: str, first: int, count: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -57,8 +57,10 @@ class XlsxWarehouse:
             raise FatalSourceError(f"cannot write {self.path}: is it open in Excel? Close it and run again",
                                    source=str(self.path)) from None
 
-    def read_edits(self, tabs: Mapping[str, Sequence[str]]) -> dict[str, dict[str, tuple[str, ...]]]:
-        """Key → editable cells per tab (see connectors.base.EditableWarehouse); {} before the first write."""
+    def read_edits(self, tabs: Mapping[str, Sequence[str]], *, undecided: Collection[str] = ()
+                   ) -> dict[str, dict[str, tuple[str, ...]]]:
+        """Key → editable cells per tab (see connectors.base.EditableWarehouse); {} before the first write.
+        The workbook is read whole either way, so `undecided` changes nothing here."""
         if not self.path.exists():
             return {}
         try:

@@ -115,7 +115,10 @@ def read_decisions(warehouse: Any, memo: Memo, now: datetime) -> dict[str, Decis
     known = load_decisions(memo)
     if not isinstance(warehouse, EditableWarehouse):  # a warehouse people cannot type into
         return known
-    current = merge_decisions(known, warehouse.read_edits(dict.fromkeys(REVIEWED_TABS, HEADERS)), now)
+    # A tab no decision was ever read from: its keys are read only once a cell of it is filled.
+    undecided = [tab for tab in REVIEWED_TABS if not any(d.tab == tab for d in known.values())]
+    current = merge_decisions(known, warehouse.read_edits(dict.fromkeys(REVIEWED_TABS, HEADERS), undecided=undecided),
+                              now)
     if current != known:
         save_decisions(memo, current)
     return current

@@ -257,13 +257,38 @@ def test_a_no_change_sync_reads_the_decisions_once_and_writes_no_data_tab(tmp_pa
         calls = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}
         assert calls == {"sheets.spreadsheets.values.batchGet": 1, "sheets.spreadsheets.values.batchUpdate": 1}
         (read,) = emu.calls("sheets.spreadsheets.values.batchGet")
-        def columns(tab: str) -> str:
-            key = board.values(tab)[0].index("review_key")
-            return f"'{tab}'!{column_letters(key)}:{column_letters(key + 2)}"
-
-        assert sorted(read.query["ranges"]) == [columns("files"), columns("responses")]
+        # files holds a decision: its keys are read with it; responses holds none: its review columns alone.
+        assert sorted(read.query["ranges"]) == [_columns(board, "files"), _columns(board, "responses", keys=False)]
         (write,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
         assert {d["range"].split("!")[0] for d in write.body["data"]} <= {"'tracking'", "'runs'"}
+
+
+def _columns(board, tab: str, *, keys: bool = True) -> str:
+    key = board.values(tab)[0].index("review_key")
+    return f"'{tab}'!{column_letters(key if keys else key + 1)}:{column_letters(key + 2)}"
+
+
+def test_until_a_first_decision_is_typed_no_key_is_read_and_the_first_one_is_read_with_its_keys(tmp_path):
+    """A tab no decision was ever read from has its review columns read alone: blank below their header,
+    they are a few cells, not a key per row. The first decision typed there makes the same run read
+    the keys too (a second read), and the decision counts."""
+    with Emulator() as emu:
+        board = _photos(SheetsBoard(tmp_path, emu))
+        board.write(ROWS)
+        board.sync()
+        emu.reset_counts()
+        board.sync()
+        (read,) = emu.calls("sheets.spreadsheets.values.batchGet")
+        assert sorted(read.query["ranges"]) == [_columns(board, t, keys=False) for t in ("files", "responses")]
+
+        board.type("files", str(file_row(board, "p1.jpg")["review_key"]), FAIL, "เบลอ")
+        emu.reset_counts()
+        board.sync()
+        first, second = emu.calls("sheets.spreadsheets.values.batchGet")[:2]
+        assert second.query["ranges"] == [_columns(board, "files")]
+        assert decisions(board)[str(file_row(board, "p1.jpg")["review_key"])].reason == "เบลอ"
+        assert board.tracking("95")[PHOTOS] == "4/5"
+        assert emu.violations == []
 
 
 def smtp_mail(port: int) -> dict:
