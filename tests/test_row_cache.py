@@ -130,8 +130,8 @@ def test_the_memo_writes_only_the_rows_made_since_its_last_full_write(synced):
     assert not computed.reused and computed.rows_made == 1 and base.stat().st_mtime_ns == written
     again = RunMemo(campaign.resolve(campaign.state_path))
     kept = again.rows()
-    recent = again._load("rows-recent")
-    assert recent.size == 1 and recent.base == kept.base == again._load("rows").base
+    recent = again._load_rows("rows-recent")
+    assert recent.size == 1 and recent.base == kept.base == again._load_rows("rows").base
     assert kept.size == memo.rows().size
 
     # Past a fifth of all rows (and at least _RECENT_ROWS) the whole file is written again, the recent
