@@ -28,7 +28,7 @@ from ingest.facts import FileFacts, Violation
 from ingest.file_checks import INSPECTOR_VERSION, inspect_upload, unchecked_facts
 from ingest.health import SourceRead, too_many_rejected
 from ingest.routing import route
-from ingest.state import StateStore
+from ingest.state import StateStore, stored_order
 from ingest.state_codec import facts_from_json
 from ingest.workers import Exceeded, WorkerLimits, WorkerPool
 
@@ -107,7 +107,8 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
     When the last pass left every stored file with its facts and nothing stored changed since, only
     the files this listing brings can need a look: the others are not read from the state at all."""
     inspected_before = state.value(_PASS_KEY + name) == f"{state.revision('uploads')}:{campaign.digest}"
-    listed: list[UploadedFile] | None = None
+    listed: list[UploadedFile] | None = None  # what this listing stored
+    whole = False  # and whether that is every file the state now holds of the source
     try:
         listing = listing_read.result()
         # Owner files, folder metadata, partial downloads: never a submission, never a problem row.
@@ -115,7 +116,7 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
         if now is not None:
             listing = arrival.settle(name, listing, state, now)
         state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
-        listed = listing.files
+        listed, whole = listing.files, listing.complete
         if listing.cursor:
             collected.cursors[name] = listing.cursor
         collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
@@ -134,7 +135,10 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
     if state.value(_PASS_KEY + name) == marker:
         return
     if inspected_before and listed is not None:
-        files = listed  # what changed since a pass that left nothing to inspect: ingest.row_cache reads the rest
+        # What changed since a pass that left nothing to inspect: ingest.row_cache reads the rest.
+        files = in_stored_order(listed)
+    elif whole and listed is not None:
+        files = collected.files[name] = in_stored_order(listed)  # as the state holds them, not decoded again
     else:
         files = collected.files[name] = state.files(name)
     deliverables = [d for d in campaign.deliverables if d.source == name]
@@ -151,6 +155,14 @@ _FEW = 2_000
 
 # kv key of the marker "every file of this source had its facts at uploads revision N under rules D".
 _PASS_KEY = "inspected:"
+
+
+def in_stored_order(files: Sequence[UploadedFile]) -> list[UploadedFile]:
+    """The files as `StateStore.files` gives them back once merged: one per id (the last, as the merge
+    keeps it), in the state's order of ids. Files are inspected, and their problems listed, in that
+    order whichever way they were found, so a run's problems do not depend on how it listed the files."""
+    latest = {f.file_id: f for f in files}
+    return sorted(latest.values(), key=lambda f: stored_order(f.file_id))
 
 
 def load_rows(campaign: Campaign, state: StateStore, collected: Collected) -> None:

@@ -332,6 +332,13 @@ def _delete_absent(db: sqlite3.Connection, table: str, key: str, source: str, ke
     db.executemany(f"DELETE FROM {table} WHERE source = ? AND {key} = ?", [(source, k) for k in stored if k not in keep])
 
 
+def stored_order(file_id: str) -> tuple[bool, str | bytes]:
+    """Where `ORDER BY file_id` puts a file id: SQLite sorts text (by its UTF-8 bytes, which is the order
+    of code points) before blobs (an id kept as bytes: `_key`), and blobs by their bytes."""
+    key = _key(file_id)
+    return isinstance(key, bytes), key
+
+
 def _file_id(key: str | bytes) -> str:
     """The file id a stored key stands for (`_key` undone)."""
     return key.decode("utf-8", "surrogateescape") if isinstance(key, bytes) else key

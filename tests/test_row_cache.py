@@ -12,8 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from PIL import Image
 
+from connectors.base import UploadedFile
 from connectors.pandas_text import pd
-from ingest.collect import collect_from_state
+from ingest.collect import collect_from_state, in_stored_order
 from ingest.collected import Collected
 from ingest.config import load_campaign
 from ingest.demo import write_demo
@@ -167,3 +168,18 @@ def test_a_changed_drive_sync_downloads_reads_and_normalizes_only_the_new_file(t
             state.close()
         assert "IMG_9001.jpg" in set(changed.tables.files["name"])
         assert emu.violations == []
+
+
+def test_files_found_by_a_listing_are_taken_in_the_order_the_state_gives_them(tmp_path):
+    """A pass over the files a listing brought inspects them (and lists their problems) in the order a
+    pass over the state's files would: one per id, text ids by code point, ids kept as bytes last."""
+    ids = ["b", "a", "B", "ก", "z\udcff", "a/ข", "Z", "1", "é", "😀x", "a\udc80", "ๆ", "AA", "a a"]
+    when = datetime(2022, 11, 1, tzinfo=UTC)
+    listed = [UploadedFile(i, f"{i}.jpg", (), "image/jpeg", when) for i in ids]
+    listed.append(replace(listed[0], name="newer.jpg"))  # the same id twice: the merge keeps the last
+    state = StateStore(tmp_path / "s.sqlite")
+    try:
+        state.merge_files("uploads", listed, complete=True)
+        assert in_stored_order(listed) == state.files("uploads")
+    finally:
+        state.close()
