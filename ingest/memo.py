@@ -14,8 +14,10 @@ memo's `key`. When the key is the one the last run computed under:
 - the warehouse's big tabs carry a fingerprint made from the key, so a warehouse that remembers
   what it wrote (Google Sheets) writes nothing for them and converts no cell.
 
-Any difference in the key recomputes everything, as a first run would: exactness comes before speed.
-The files live beside the state file (`.<state file name>.memo/`); losing them only costs one full computation.
+Any difference in the key makes the tables again, as a first run would, but from the kept rows: only
+the records whose stored texts changed are normalized again (`ingest.row_cache`), and every unit is
+evaluated again. Exactness comes before speed. The files live beside the state file
+(`.<state file name>.memo/`); losing them only costs one full computation.
 """
 
 from __future__ import annotations
