@@ -257,14 +257,6 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
                    file.arrived_at or file.created_at, tuple(problems), focus)
 
 
-def files_table(campaign: Campaign, source: str, files: Sequence[UploadedFile], facts: Mapping[str, FileFacts],
-                routes: Mapping[str, str], matcher: UnitMatcher,
-                names: Mapping[str, str]) -> tuple[pd.DataFrame, list[Problem]]:
-    frame, problems, _ = files_frame([file_row(campaign, source, f, facts.get(f.file_id), routes.get(f.file_id, ""),
-                                               matcher, names) for f in files])
-    return frame, problems
-
-
 def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], list[dict[str, object]]]:
     """One source's files table from its files' rows, in creation order; with its problems and its
     focus-group rows. A copy of content already sent for the same unit and deliverable counts once."""

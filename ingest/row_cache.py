@@ -137,12 +137,14 @@ def _response_rows(campaign: Campaign, source: str, state: StateStore, kept: Kep
 def _file_rows(campaign: Campaign, source: str, state: StateStore, collected: Collected, kept: KeptRows,
                maker: _Maker, out: CurrentRows) -> None:
     deliverables = [d for d in campaign.deliverables if d.source == source]
+    listed = {f.file_id: f for f in collected.files.get(source, ())}  # this run's pass held them already
     rows = out.files[source] = []
     for file_id, text, found in state.file_texts(source):
         digest = _digest(text, *(found or ("\x01",)))
         hit = kept.files.get((source, file_id))
         if hit is None or hit[0] != digest or file_id in collected.read_now:
-            row, keep = _file_row(campaign, source, file_from_json(text), found, deliverables, collected, maker)
+            file = listed.get(file_id) or file_from_json(text)
+            row, keep = _file_row(campaign, source, file, found, deliverables, collected, maker)
             hit = (digest, row) if keep else None
             out.made += 1
         rows.append(row if hit is None else hit[1])
