@@ -258,12 +258,23 @@ def stored_reading(file: UploadedFile, deliverables: Sequence[Deliverable], foun
     """(deliverable, version, rules key, facts): the facts `found` in the state for this file when they
     are of its version and rules (else None), and the deliverable it counts for (by name, else by what
     the stored facts say it is)."""
-    deliverable = route(file, deliverables)
-    version, rules = file_version(file), rules_key(deliverable, deliverables)
+    version, rules = file_version(file), rules_key(route(file, deliverables), deliverables)
     cached = facts_from_json(found[2]) if found is not None and found[:2] == (version, rules) else None
-    if cached is not None and deliverable is None:
-        deliverable = route(file, deliverables, cached.content_type)
-    return deliverable, version, rules, cached
+    return stored_route(file, deliverables, cached), version, rules, cached
+
+
+def facts_are_current(file: UploadedFile, deliverables: Sequence[Deliverable], found: tuple[str, str, str] | None
+                      ) -> bool:
+    """Whether the facts `found` in the state for this file are of its version and rules
+    (what `stored_reading` decodes), told without decoding them."""
+    return found is not None and found[:2] == (file_version(file), rules_key(route(file, deliverables), deliverables))
+
+
+def stored_route(file: UploadedFile, deliverables: Sequence[Deliverable], facts: FileFacts | None
+                 ) -> Deliverable | None:
+    """The deliverable a file counts for once its facts are known: by its name, else by what the facts
+    say it is."""
+    return route(file, deliverables) or (route(file, deliverables, facts.content_type) if facts else None)
 
 
 def file_version(file: UploadedFile) -> str:

@@ -36,7 +36,7 @@ from datetime import datetime
 from functools import cache
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ingest.campaign import Campaign
 from ingest.collected import Collected, Problem
@@ -128,11 +128,11 @@ class RunMemo:
         self._dump("groups", (summary.key, groups))
         self._dump("summary", summary)
 
-    def _load(self, name: str) -> Any:
+    def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load) -> Any:
         path = self.folder / f"{name}.pickle"
         try:
             with path.open("rb") as handle:
-                return pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
+                return read(handle)
         except FileNotFoundError:
             return None
         except (OSError, EOFError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError) as exc:
@@ -141,25 +141,8 @@ class RunMemo:
             return None
 
     def _load_rows(self, name: str) -> KeptRows | None:
-        """Kept rows as `_dump_rows` wrote them: their header, then pieces of entries until the end. (A
-        file cut short between pieces gives fewer rows: each is checked by its digest before use anyway.)"""
-        path = self.folder / f"{name}.pickle"
-        try:
-            with path.open("rb") as handle:
-                rows = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
-                if not isinstance(rows, KeptRows):
-                    return None
-                while True:
-                    try:
-                        kind, entries = pickle.load(handle)  # noqa: S301
-                    except EOFError:
-                        return rows
-                    getattr(rows, kind).update(entries)
-        except FileNotFoundError:
-            return None
-        except (OSError, pickle.UnpicklingError, AttributeError, ImportError, TypeError, ValueError) as exc:
-            log.info("memo %s not used (%s)", path, exc)
-            return None
+        """Kept rows as `_dump_rows` wrote them (see `_read_rows`)."""
+        return self._load(name, _read_rows)
 
     def _dump_rows(self, name: str, rows: KeptRows) -> None:
         """The rows' header, then their entries in pieces, each pickled on its own: one pickler over the
@@ -184,6 +167,20 @@ class RunMemo:
 
     def _forget(self, name: str) -> None:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+
+
+def _read_rows(handle: BinaryIO) -> KeptRows | None:
+    """The rows' header, then pieces of entries until the end. (A file cut short between pieces gives
+    fewer rows: each is checked by its digest before use anyway.)"""
+    rows = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
+    if not isinstance(rows, KeptRows):
+        return None
+    while True:
+        try:
+            kind, entries = pickle.load(handle)  # noqa: S301
+        except EOFError:
+            return rows
+        getattr(rows, kind).update(entries)
 
 
 def moments_of(campaign: Campaign, groups: Groups) -> tuple[list[datetime], dict[str, list[datetime]]]:

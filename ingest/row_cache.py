@@ -21,11 +21,10 @@ from functools import cached_property
 
 from connectors.base import UploadedFile
 from ingest.campaign import Campaign, Deliverable
-from ingest.collect import file_version, rules_key, stored_reading
+from ingest.collect import facts_are_current, stored_reading, stored_route
 from ingest.collected import Collected, Problem
 from ingest.facts import FileFacts
 from ingest.normalize import FileRow, ResponseRow, file_row, response_row
-from ingest.routing import route
 from ingest.state import StateStore
 from ingest.state_codec import file_from_json, response_from_json
 from ingest.units import UnitMatcher
@@ -158,10 +157,8 @@ def _file_row(campaign: Campaign, source: str, file: UploadedFile, found: tuple[
     if file.file_id in collected.facts:  # this run's pass looked at it: its facts and route stand
         facts: FileFacts | None = collected.facts[file.file_id]
         routed = collected.routes.get(file.file_id, "")
-        named = route(file, deliverables)
-        stored_route = named or (route(file, deliverables, facts.content_type) if facts else None)
-        keep = (found is not None and found[:2] == (file_version(file), rules_key(named, deliverables))
-                and (stored_route.id if stored_route else "") == routed)
+        later = stored_route(file, deliverables, facts)  # a later run's route, from the stored facts
+        keep = facts_are_current(file, deliverables, found) and (later.id if later else "") == routed
     else:
         deliverable, _, _, facts = stored_reading(file, deliverables, found)
         routed = deliverable.id if deliverable is not None and facts is not None else ""

@@ -241,31 +241,29 @@ class StateStore:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read
         without decoding whole records (ingest.arrival keeps a known file's arrival). `file_ids`: only
         these (an incremental listing's few), not every file of the source."""
-        select = ("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), json_extract(record, "
-                  "'$.created_at')) FROM files WHERE source = ?")
+        rows = self._of_files("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), "
+                              "json_extract(record, '$.created_at')) FROM files WHERE source = ?", source, file_ids)
+        return {_file_id(key): datetime.fromisoformat(text) for key, text in rows}
+
+    def _of_files(self, select: str, source: str, file_ids: Iterable[str] | None, column: str = "file_id"
+                  ) -> Iterable[tuple[Any, ...]]:
+        """The rows of `select` (ending in `WHERE … source = ?`) for every file of `source`, or only for
+        these `file_ids` (`column` holds the file id), 500 ids a query."""
         if file_ids is None:
-            rows: Iterable[tuple[str, str]] = self.db.execute(select, (source,))
-        else:
-            ids = list(file_ids)
-            rows = [row for start in range(0, len(ids), 500) for row in self.db.execute(
-                f"{select} AND file_id IN ({','.join('?' * len(ids[start:start + 500]))})",
-                (source, *ids[start:start + 500]))]
-        return {file_id: datetime.fromisoformat(text) for file_id, text in rows}
+            return self.db.execute(select, (source,))
+        keys = list({_key(i): None for i in file_ids})
+        return [row for start in range(0, len(keys), 500) for row in self.db.execute(
+            f"{select} AND {column} IN ({','.join('?' * len(keys[start:start + 500]))})",
+            (source, *keys[start:start + 500]))]
 
     # -- file facts: bytes are read and parsed once per version -----------------------------
     def stored_facts(self, source: str, file_ids: Iterable[str] | None = None) -> dict[str, tuple[str, str, str]]:
         """Per stored file id of `source` (or of these `file_ids` only), the (version, rules, facts JSON)
         kept for it, in one query per 500 ids (a lookup per file was seconds at 52,000 files). Decode the
         facts with `facts_from_json`."""
-        select = ("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
-                  "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?")
-        if file_ids is None:
-            rows: Iterable[tuple[Any, str, str, str]] = self.db.execute(select, (source,))
-        else:
-            keys = list({_key(i): None for i in file_ids})
-            rows = [row for start in range(0, len(keys), 500) for row in self.db.execute(
-                f"{select} AND f.file_id IN ({','.join('?' * len(keys[start:start + 500]))})",
-                (source, *keys[start:start + 500]))]
+        rows = self._of_files("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
+                              "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?", source, file_ids,
+                              column="f.file_id")
         return {_file_id(key): (version, rules, text) for key, version, rules, text in rows}
 
     def save_facts(self, file_id: str, version: str, rules: str, facts: FileFacts) -> None:
