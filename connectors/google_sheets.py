@@ -225,8 +225,10 @@ class GoogleSheetsWarehouse:
         A tab in `editable_only` is first read without its key column: when its editable cells are all
         blank it is given as its header alone (no row has an edit, so no key is needed). Until the first
         decision is typed that read is a few header cells instead of the keys of every row (126k rows,
-        4.2 MB, most of a no-change sync's wait at 7,436 sub-districts); once one is, the keys are read
-        in a second call."""
+        4.2 MB, most of a no-change sync's wait at 7,436 sub-districts): "for output, empty trailing rows
+        and columns will not be included" (ValueRange.values, https://developers.google.com/workspace/
+        sheets/api/reference/rest/v4/spreadsheets.values#ValueRange). Once one is, the keys are read in a
+        second call."""
         wanted = {name: (headers, book.tabs[name]) for name, headers in tabs.items() if name in book.tabs}
         # Where tidtam last wrote them; a whole tab when that is unknown or a person moved the columns.
         narrow = {n: tab.edit_col for n, (_, tab) in wanted.items() if tab.edit_col >= 0}
