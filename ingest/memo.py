@@ -56,7 +56,6 @@ MEMO_VERSION = "2"
 _PIECE = 10_000
 # Rows made since rows.pickle was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
-BIG_TABS = ("responses", "files", "focus_group", "problems")
 
 
 def memo_key(campaign: Campaign, revisions: Mapping[str, str], decisions: str, problems: Iterable[Problem]) -> str:

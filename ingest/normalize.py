@@ -48,14 +48,21 @@ class Tables:
 def normalize(campaign: Campaign, collected: Collected) -> Tables:
     """The tables of everything collected (each record normalized here; `ingest.row_cache` keeps the
     rows between runs and calls `assemble` with them instead)."""
-    matcher = UnitMatcher(campaign.units, extra_aliases=campaign.unit_aliases, threshold=campaign.match_threshold)
-    names = {u.code: u.name for u in campaign.units}
+    matcher, names = unit_matcher(campaign), unit_names(campaign)
     response_rows = {d.id: [response_row(d, r, matcher, names) for r in collected.responses.get(d.source, [])]
                      for d in campaign.deliverables if d.kind == "response"}
     file_rows = {source: [file_row(campaign, source, f, collected.facts.get(f.file_id),
                                    collected.routes.get(f.file_id, ""), matcher, names) for f in files]
                  for source, files in collected.files.items()}
     return assemble(campaign, collected.problems, response_rows, file_rows)
+
+
+def unit_matcher(campaign: Campaign) -> UnitMatcher:
+    return UnitMatcher(campaign.units, extra_aliases=campaign.unit_aliases, threshold=campaign.match_threshold)
+
+
+def unit_names(campaign: Campaign) -> dict[str, str]:
+    return {u.code: u.name for u in campaign.units}
 
 
 def assemble(campaign: Campaign, run_problems: Sequence[Problem], response_rows: Mapping[str, Sequence[ResponseRow]],

@@ -24,7 +24,7 @@ from ingest.campaign import Campaign, Deliverable
 from ingest.collect import facts_are_current, stored_reading, stored_route
 from ingest.collected import Collected, Problem
 from ingest.facts import FileFacts
-from ingest.normalize import FileRow, ResponseRow, file_row, response_row
+from ingest.normalize import FileRow, ResponseRow, file_row, response_row, unit_matcher, unit_names
 from ingest.state import StateStore
 from ingest.state_codec import file_from_json, response_from_json
 from ingest.units import UnitMatcher
@@ -83,12 +83,11 @@ class _Maker:
 
     @cached_property
     def matcher(self) -> UnitMatcher:
-        c = self.campaign
-        return UnitMatcher(c.units, extra_aliases=c.unit_aliases, threshold=c.match_threshold)
+        return unit_matcher(self.campaign)
 
     @cached_property
     def names(self) -> dict[str, str]:
-        return {u.code: u.name for u in self.campaign.units}
+        return unit_names(self.campaign)
 
 
 def current_rows(campaign: Campaign, state: StateStore, collected: Collected, kept: KeptRows | None) -> CurrentRows:
