@@ -197,7 +197,7 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
             book = workspace.spreadsheet_id
             if key == "first":
                 tabs = [(t, rows) for t in emu.sheets.tabs(book) if (rows := emu.sheets.values(book, t))]
-                value_bytes = sum(len(json.dumps(rows, ensure_ascii=False).encode()) for _, rows in tabs)
+                value_bytes = sum(len(json.dumps(rows, ensure_ascii=False, separators=(",", ":")).encode()) for _, rows in tabs)
             bound = lower_bound(key, responses=workspace.responses, levels=tree_levels(emu, workspace.folder_id),
                                 files=workspace.files, new_files=new_files, new_responses=new_responses,
                                 value_bytes=value_bytes, per_query=per_query)

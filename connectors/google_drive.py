@@ -135,11 +135,11 @@ class DriveSource:
 
     @property
     def _files(self) -> Any:
-        return self.api.service("drive", "v3", SCOPES["drive"]).files()
+        return self.api.collection("drive", "v3", SCOPES["drive"], "files")
 
     @property
     def _changes_api(self) -> Any:
-        return self.api.service("drive", "v3", SCOPES["drive"]).changes()
+        return self.api.collection("drive", "v3", SCOPES["drive"], "changes")
 
     def check(self) -> str:
         root = self._root()

@@ -54,7 +54,7 @@ class FormsApiSource:
 
     @property
     def _forms(self) -> Any:
-        return self.api.service("forms", "v1", SCOPES["forms"]).forms()
+        return self.api.collection("forms", "v1", SCOPES["forms"], "forms")
 
     @property
     def _what(self) -> str:

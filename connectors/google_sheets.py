@@ -35,7 +35,13 @@ log = logging.getLogger(__name__)
 TIME_ZONE = "Asia/Bangkok"  # the stale-sync formula uses NOW(), which follows the spreadsheet's zone
 CELL_LIMIT = 10_000_000  # Google's cells per spreadsheet, over all tabs
 CELL_CHARS = SHEETS_CELL_CHARS  # Google's characters per cell
-REQUEST_BYTES = 1_500_000  # Google advises requests under 2 MB
+# Google recommends "a 2 MB maximum payload" ("While Sheets API has no hard size limits for an API
+# request ... To speed up requests", https://developers.google.com/workspace/sheets/api/limits); the
+# rest of a request body (its envelope) stays within the 50 KB left over. Sizes are those of the bytes
+# sent: UTF-8, compact (`_json_bytes`). gspread's `json=` sent Thai text as \uXXXX escapes, 6 bytes a
+# character instead of 3, so the 1.5 MB requests counted before went out at up to twice that; 134 of
+# them carried a first sync's 4.9 M cells at 7,436 sub-districts.
+REQUEST_BYTES = 1_950_000
 PIECE_ROWS = 250  # small pieces pack requests full: 2,000-row pieces of long answers left them half empty
 # Tabs deleted or resized by hand go unnoticed while their content does not change: read the
 # spreadsheet's layout again every this many writes (one read; about twice a day at 15-minute syncs).
@@ -316,9 +322,12 @@ class GoogleSheetsWarehouse:
                 self.spreadsheet_id, body={"ranges": [quote_tab(t) for t in plan.clear]}))
         if plan.structure:
             self._batch_update(plan.structure)
+        from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL  # gspread is loaded with the client
+
         for body in _value_requests(plan.ranges):
-            self._call_write("sheets.spreadsheets.values.batchUpdate",
-                             lambda body=body: self._http.values_batch_update(self.spreadsheet_id, body=body))
+            self._call_write("sheets.spreadsheets.values.batchUpdate", lambda body=body: self._http.request(
+                "post", SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id, data=_json_bytes(body),
+                headers={"Content-Type": "application/json; charset=UTF-8"}).json())
         for a1, formula in plan.formulas:
             # Our own formula, the one value entered as if typed (so it is evaluated, not shown as text).
             self._call_write("sheets.spreadsheets.values.update", lambda a1=a1, formula=formula: self._http.values_update(
@@ -798,9 +807,15 @@ def _value_requests(ranges: Sequence[tuple[str, int, Sequence[list[Any]]]]) -> I
         yield body
 
 
+def _json_bytes(value: Any) -> bytes:
+    """JSON as a request body: UTF-8 and without spaces. A lone surrogate (which a cell never holds:
+    connectors.cells) would go out as its \\u escape, as an ASCII-only encoder writes it."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
+
+
 def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[tuple[dict[str, Any], int]]:
     piece = {"range": f"{quote_tab(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
-    size = len(json.dumps(piece, ensure_ascii=False).encode())
+    size = len(_json_bytes(piece)) + 1  # and the comma that joins it to the next
     if size <= REQUEST_BYTES or len(rows) == 1:
         return [(piece, size)]
     middle = len(rows) // 2

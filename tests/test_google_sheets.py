@@ -167,8 +167,9 @@ def test_a_big_table_is_split_into_requests_under_googles_size_advice(emu, tmp_p
     GoogleSheetsWarehouse(google_api(emu, tmp_path), book).write([Table("responses", ["id", "text"], rows)])
     writes = emu.calls("sheets.spreadsheets.values.batchUpdate")
     assert len(writes) > 1
-    sizes = [len(json.dumps(w.body, ensure_ascii=False).encode()) for w in writes]
+    sizes = [w.body_bytes for w in writes]  # as sent: UTF-8 JSON, Thai text unescaped (3 bytes, not 6)
     assert all(size <= REQUEST_BYTES + 1000 for size in sizes)
+    assert sizes == [len(json.dumps(w.body, ensure_ascii=False, separators=(",", ":")).encode()) for w in writes]
     assert len(writes) == math.ceil(sum(sizes) / REQUEST_BYTES)  # requests are packed full: no more than needed
     values = emu.sheets.values(book, "responses")
     assert len(values) == 3001 and values[-1][0] == "r2999"
@@ -209,14 +210,14 @@ def test_the_pacer_keeps_every_60_second_window_within_the_quota():
 def test_a_big_first_write_is_paced_within_the_sheets_write_quota(emu, tmp_path):
     clock = FakeClock()
     book = emu.sheets.create(title="warehouse")
-    rows = [[f"r{i}", "ข้อความยาว " * 40] for i in range(3000)]
+    rows = [[f"r{i}", "ข้อความยาว " * 40] for i in range(5000)]
     warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path, sleep=clock.sleep), book, writes_per_minute=2,
                                       clock=clock)
     warehouse.write([Table("responses", ["id", "text"], rows)])
     writes = len(emu.calls("sheets.spreadsheets.batchUpdate")) + len(emu.calls("sheets.spreadsheets.values.batchUpdate"))
     assert writes >= 4
     assert clock.sleeps == [60.0] * ((writes - 1) // 2)  # two writes, then a minute's pause, and so on
-    assert len(emu.sheets.values(book, "responses")) == 3001
+    assert len(emu.sheets.values(book, "responses")) == 5001
 
 
 class FakeClock:

@@ -40,6 +40,7 @@ class RequestRecord:
     path: str
     query: dict[str, list[str]]
     body: Any = field(default=None, compare=False)
+    body_bytes: int = field(default=0, compare=False)  # the request body's size as sent
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,7 @@ class Emulator:
                 path,
                 query,
                 None if body_json is _INVALID else body_json,
+                len(req.body or b""),
             )
         )
 
