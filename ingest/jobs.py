@@ -62,7 +62,7 @@ def sync_job(config: str | Path, *, as_of: datetime | None = None, full: bool | 
                 if full is None:
                     full = needs_full_sync(campaign, state, now)
                 if full and not state.checked:
-                    state.check_integrity()  # a full sync (the daily reconciliation) always reads every page
+                    state.check_in_background()  # a full sync (the daily reconciliation) always reads every page
                 report = run_once(campaign, backends, state, as_of or now, full=full, progress=progress)
                 ended_well = True  # the state file was read and written without an error
             finally:

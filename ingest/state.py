@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -83,7 +84,9 @@ class StateStore:
         """`check`: verify the file first (SQLite quick_check) unless it is exactly as a run that ended
         well left it (`close(seal=True)`); `check_integrity()` verifies it regardless."""
         self.path = Path(path)
-        self.checked = False  # whether this opening ran quick_check
+        self.checked = False  # whether this opening ran quick_check (or has it running: check_in_background)
+        self._check: threading.Thread | None = None
+        self._check_failed: StateError | None = None
         existed = self.path.exists()
         size = self.path.stat().st_size if existed else 0
         with state_errors(self.path):
@@ -102,6 +105,10 @@ class StateStore:
     def close(self, *, seal: bool | None = None) -> None:
         """`seal=True` after a run that ended well: the file as it is now needs no check at the next
         opening. `seal=False` after one that did not: the next opening checks it. None: as it was."""
+        if self._check is not None:
+            self._check.join()
+            if self._check_failed is not None:  # found damaged after all: the next opening checks again
+                seal = False
         self.db.close()  # the last connection: SQLite folds the write-ahead log into the file first
         if seal is None:
             return
@@ -136,10 +143,40 @@ class StateStore:
     def check_integrity(self) -> None:
         # quick_check reads every page (O(N), unlike integrity_check it skips index-content matching).
         self.checked = True
-        found = [row[0] for row in self.db.execute("PRAGMA quick_check(5)")]
+        self._raise_if_damaged([row[0] for row in self.db.execute("PRAGMA quick_check(5)")])
+
+    def _raise_if_damaged(self, found: list[str]) -> None:
         if found != ["ok"]:
             raise StateError(f"state file {self.path} is damaged (SQLite quick_check: {'; '.join(found)}). "
                              + RECOVERY.format(path=self.path))
+
+    def check_in_background(self) -> None:
+        """`check_integrity` on a connection of its own, in a thread, while the run waits on the network
+        (SQLite reads with the GIL released); the first write after the run's start waits for it and
+        raises its StateError. quick_check took 3.8 s of a 29 s reconciliation at 7,436 units, in front
+        of reads that wait 18 s on Google."""
+        self.checked = True
+
+        def check() -> None:
+            try:
+                db = sqlite3.connect(self.path, timeout=30)
+                try:
+                    self._raise_if_damaged([row[0] for row in db.execute("PRAGMA quick_check(5)")])
+                finally:
+                    db.close()
+            except StateError as exc:
+                self._check_failed = exc
+            except sqlite3.Error as exc:
+                self._check_failed = unusable(self.path, exc)
+
+        self._check = threading.Thread(target=check, name="state-check", daemon=True)
+        self._check.start()
+
+    def _await_check(self) -> None:
+        if self._check is not None:
+            self._check.join()
+            if self._check_failed is not None:
+                raise self._check_failed
 
     def _version(self, existed: bool, size: int) -> int:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -164,7 +201,11 @@ class StateStore:
                              + RECOVERY.format(path=self.path))
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self, *, checked: bool = True) -> Iterator[sqlite3.Connection]:
+        """`checked=False`: need not wait for a check running in the background (the run log's first
+        row, written before anything is read)."""
+        if checked:
+            self._await_check()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db
@@ -300,7 +341,7 @@ class StateStore:
     def start_run(self, started_at: datetime, as_of: datetime) -> int:
         """A new run row. Called under the campaign's lock, so a row still `running` is a run that was
         killed (kill -9, power loss) before it could finish: it becomes `interrupted`."""
-        with self.transaction() as db:
+        with self.transaction(checked=False) as db:
             for run_id, begun in db.execute("SELECT run_id, started_at FROM runs WHERE outcome = 'running'").fetchall():
                 db.execute("UPDATE runs SET outcome = 'interrupted', error = ? WHERE run_id = ?",
                            (f"started {begun} and never finished (the process was killed or crashed); "

@@ -204,3 +204,24 @@ def test_a_full_sync_reads_every_page_even_of_a_sealed_file(workspace, capsys):
     assert code == 2 and "damaged" in err and "Traceback" not in err, err
     assert mails(workspace) == sent
     assert not (workspace / ".tidtam-state.sqlite.checked").exists()  # the next opening checks too
+
+
+def test_a_check_in_the_background_stops_the_first_write_of_a_damaged_file(workspace, capsys):
+    """A reconciliation checks the file while it waits on the network: nothing is written to a damaged
+    file (the first write raises the check's error) and a good one is written as usual."""
+    state = workspace / "tidtam-state.sqlite"
+    code, err = sync(workspace, capsys)
+    assert code == 0, err
+    good = StateStore(state)
+    good.check_in_background()
+    good.set_values({"probe": "1"})  # waits for the check, which finds nothing
+    good.close(seal=True)
+    assert (workspace / ".tidtam-state.sqlite.checked").exists()
+    damage(state, seed=7)
+    store = StateStore(state)
+    store.check_in_background()
+    assert store.checked
+    with pytest.raises(StateError, match="damaged|not a usable SQLite database"):
+        store.set_values({"probe": "2"})
+    store.close(seal=True)  # a failed check is never sealed, whatever the caller says
+    assert not (workspace / ".tidtam-state.sqlite.checked").exists()
