@@ -12,7 +12,6 @@ timeout or a connection lost after the request was written becomes a `DeliveryUn
 
 from __future__ import annotations
 
-import copy
 import http.client
 import json
 import logging
@@ -270,7 +269,7 @@ class GoogleApi:
         key = (api, version, tuple(scopes), single_shot)
         services: dict[tuple[str, str, tuple[str, ...], bool], Any] = self._local.__dict__.setdefault("services", {})
         if key not in services:
-            doc = copy.deepcopy(_discovery(api, version))
+            doc = _discovery(api, version)  # parsed afresh, so rebasing it touches no other copy
             if self.base_url:
                 # Rebasing rootUrl (not client_options) moves media, upload and batch URLs too.
                 doc["rootUrl"] = self.base_url + "/"
