@@ -2,8 +2,9 @@
 decodes and normalizes only the records that changed (issue 17: work in proportion to the change).
 
 A row (`ingest.normalize.ResponseRow`, `FileRow`) is a function of the campaign and of its record as
-the state stores it (a file's: with its stored facts). Kept rows are known by a digest of those
-stored texts and used only under the campaign digest they were made under. The rows are compared
+the state stores it (a file's: with its stored facts). Kept rows are known by the stamps of those
+stored texts (`StateStore.response_stamps`, `file_stamps`: new whenever a text is written), so only
+the changed records' texts are read, and used only under the campaign digest they were made under. The rows are compared
 with each other (repeat respondents, copies of one file, column order) only in
 `ingest.normalize.assemble`, over every row on every run, so tables made from kept rows are the ones
 a run from scratch makes.
@@ -15,7 +16,6 @@ row (its version's facts are stored, and route it to the same deliverable).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,16 +30,16 @@ from ingest.state_codec import file_from_json, response_from_json
 from ingest.units import UnitMatcher
 
 # Part of what kept rows are valid under: a tidtam that makes rows differently never uses an older one's.
-ROWS_VERSION = "1"
+ROWS_VERSION = "2"  # 2: rows known by the stored texts' stamps (state schema 3), not digests
 
 
 @dataclass
 class KeptRows:
-    """The rows of one run, by record, each with the digest of the stored texts it was made from."""
+    """The rows of one run, by record, each with the stamps of the stored texts it was made from."""
 
     campaign: str = ""  # ROWS_VERSION and the campaign digest they were made under
-    responses: dict[tuple[str, str], tuple[bytes, ResponseRow]] = field(default_factory=dict)  # (deliverable, id)
-    files: dict[tuple[str, str], tuple[bytes, FileRow]] = field(default_factory=dict)  # (source, file id)
+    responses: dict[tuple[str, str], tuple[int, ResponseRow]] = field(default_factory=dict)  # (deliverable, id)
+    files: dict[tuple[str, str], tuple[tuple[int, int | None], FileRow]] = field(default_factory=dict)  # (source, id)
     base: str = ""  # which kept rows these are, or were made on top of (ingest.memo keeps them in two files)
 
     @property
@@ -107,11 +107,6 @@ def current_rows(campaign: Campaign, state: StateStore, collected: Collected, ke
     return out
 
 
-def _digest(*texts: str) -> bytes:
-    joined = "\x00".join(texts)
-    return hashlib.blake2b(joined.encode("utf-8", "surrogatepass"), digest_size=16).digest()
-
-
 def _response_rows(campaign: Campaign, source: str, state: StateStore, kept: KeptRows, maker: _Maker,
                    out: CurrentRows) -> None:
     deliverables = [d for d in campaign.deliverables if d.source == source and d.kind == "response"]
@@ -119,14 +114,18 @@ def _response_rows(campaign: Campaign, source: str, state: StateStore, kept: Kep
         out.responses[d.id] = []
     if not deliverables:
         return
-    for response_id, text in state.response_texts(source):
-        digest = _digest(text)
+    stamps = state.response_stamps(source)
+    changed = state.response_texts(source, [rid for rid, stamp in stamps for d in deliverables
+                                            if (found := kept.responses.get((d.id, rid))) is None or found[0] != stamp])
+    for response_id, stamp in stamps:
         response = None
         for d in deliverables:
             found = kept.responses.get((d.id, response_id))
-            if found is None or found[0] != digest:
+            if found is None or found[0] != stamp:
+                # The stamp read with the text: the one that says which text this row was made from.
+                stamp, text = changed[response_id]
                 response = response if response is not None else response_from_json(text)
-                found = (digest, response_row(d, response, maker.matcher, maker.names))
+                found = (stamp, response_row(d, response, maker.matcher, maker.names))
                 out.made += 1
             out.responses[d.id].append(found[1])
             out.kept.responses[(d.id, response_id)] = found  # the kept entry itself: KeptRows.since knows it
@@ -137,13 +136,16 @@ def _file_rows(campaign: Campaign, source: str, state: StateStore, collected: Co
     deliverables = [d for d in campaign.deliverables if d.source == source]
     listed = {f.file_id: f for f in collected.files.get(source, ())}  # this run's pass held them already
     rows = out.files[source] = []
-    for file_id, text, found in state.file_texts(source):
-        digest = _digest(text, *(found or ("\x01",)))
+    stamps = state.file_stamps(source)
+    changed = state.file_texts(source, [fid for fid, stamp in stamps if (hit := kept.files.get((source, fid))) is None
+                                        or hit[0] != stamp or fid in collected.read_now])
+    for file_id, stamp in stamps:
         hit = kept.files.get((source, file_id))
-        if hit is None or hit[0] != digest or file_id in collected.read_now:
+        if hit is None or hit[0] != stamp or file_id in collected.read_now:
+            stamp, text, found = changed[file_id]
             file = listed.get(file_id) or file_from_json(text)
             row, keep = _file_row(campaign, source, file, found, deliverables, collected, maker)
-            hit = (digest, row) if keep else None
+            hit = (stamp, row) if keep else None
             out.made += 1
         rows.append(row if hit is None else hit[1])
         if hit is not None:

@@ -6,13 +6,14 @@ is made afresh and what is kept."""
 from __future__ import annotations
 
 import io
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from PIL import Image
 
-from connectors.base import UploadedFile
+from connectors.base import FormResponse, UploadedFile
 from connectors.pandas_text import pd
 from ingest.collect import collect_from_state, in_stored_order
 from ingest.collected import Collected
@@ -24,7 +25,7 @@ from ingest.memo import RunMemo, compute
 from ingest.normalize import Tables, assemble, normalize
 from ingest.review import apply_decisions, load_decisions
 from ingest.row_cache import KeptRows, current_rows
-from ingest.state import StateStore
+from ingest.state import MIGRATIONS, StateStore
 from ingest.state_codec import facts_from_json
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
@@ -183,3 +184,57 @@ def test_files_found_by_a_listing_are_taken_in_the_order_the_state_gives_them(tm
         assert in_stored_order(listed) == state.files("uploads")
     finally:
         state.close()
+
+
+def test_a_stamp_is_new_whenever_a_stored_text_is_written_whatever_writes_it(synced):
+    """Kept rows are known by stamps the state's triggers give every write (schema 3): a record written
+    again with the same text keeps its stamp, any other write (an upsert, an UPDATE by hand, new facts)
+    gets a new one, and rows are made for exactly those records."""
+    campaign, state, memo = synced
+    form, uploads = _sources(campaign)
+    responses = dict(state.response_stamps(form))
+    files = dict(state.file_stamps(uploads))
+    assert len(set(responses.values())) == len(responses) > 100  # random, one per write
+    assert all(stamps[1] is not None for stamps in files.values())  # every file's facts are stored
+    stored = state.responses(form)
+    state.merge_responses(form, stored, complete=True)  # the same texts again: nothing written
+    assert dict(state.response_stamps(form)) == responses
+    changed = replace(stored[0], answers={**stored[0].answers, "หมายเหตุ": "แก้ไขแล้ว"})
+    state.merge_responses(form, [changed], complete=False)
+    state.db.execute("UPDATE files SET record = json_set(record, '$.name', 'แก้ชื่อ.jpg') WHERE file_id = ?",
+                     (sorted(files)[0],))
+    again = dict(state.response_stamps(form))
+    assert [rid for rid in responses if again[rid] != responses[rid]] == [changed.response_id]
+    moved = dict(state.file_stamps(uploads))
+    assert [fid for fid in files if moved[fid] != files[fid]] == [sorted(files)[0]]
+    rows = current_rows(campaign, state, Collected(), memo.rows())
+    deliverables = sum(d.source == form and d.kind == "response" for d in campaign.deliverables)
+    assert rows.made == deliverables + 1
+
+
+def test_an_older_state_file_is_stamped_when_it_is_migrated(tmp_path):
+    """A state file of schema 2 (before stamps) gains them: every stored record and facts a random one,
+    so rows kept from another copy of the file are never taken for these."""
+    path = tmp_path / "old.sqlite"
+    state = StateStore(path)
+    state.merge_responses("form", [_response(i) for i in range(50)], complete=True)
+    state.close()
+    with sqlite3.connect(path) as db:  # back to schema 2: the stamp columns and triggers removed
+        for name in [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]:
+            db.execute(f"DROP TRIGGER {name}")
+        for table in ("responses", "files", "file_facts"):
+            db.execute(f"ALTER TABLE {table} DROP COLUMN stamp")
+        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+    db.close()
+    state = StateStore(path)
+    try:
+        stamps = [stamp for _, stamp in state.response_stamps("form")]
+        assert len(stamps) == 50 and 0 not in stamps and len(set(stamps)) == 50
+        assert [r.response_id for r in state.responses("form")] == [f"r{i:03d}" for i in range(50)]
+    finally:
+        state.close()
+
+
+def _response(i: int) -> FormResponse:
+    return FormResponse(f"r{i:03d}", datetime(2022, 11, 1, tzinfo=UTC) + timedelta(minutes=i), {"จังหวัด": "น่าน"},
+                        f"test response {i}")
