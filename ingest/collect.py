@@ -222,8 +222,9 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
                  deliverables: list[Deliverable], state: StateStore, collected: Collected, *, workers: int,
                  limits: WorkerLimits | None, progress: Progress | None = None) -> None:
     """Inspect every file: cached facts at once, the rest downloaded on `workers` threads, each handing
-    its bytes to a worker process. At most a few downloads per thread are held at a time, and results
-    are kept strictly in file order."""
+    its bytes to a worker process. Downloads hold at most `DOWNLOAD_BYTES` at a time (by the sizes the
+    listing gave: a source caps what it downloads on its own), results wait in a window of a few per
+    thread and are kept strictly in file order, and facts go to the state `_FACTS_BATCH` at a time."""
     window = max(1, workers) * 4
     budget = BytesInFlight(DOWNLOAD_BYTES)
     stored = state.stored_facts(source_name, [f.file_id for f in files] if len(files) < _FEW else None)

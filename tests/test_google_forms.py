@@ -11,6 +11,7 @@ from connectors.forms_export import FormsExportSource
 from connectors.google_forms import FormsApiSource, FormsSheetSource
 from ingest.demo import write_demo
 from ingest.demo_forms import read_forms_download
+from ingest.errors import FatalSourceError
 from ingest.forms_time import parse_forms_timestamp, spreadsheet_zone
 from tests.emulator import Emulator
 from tests.emulator.sheets import Cell, serial_number
@@ -167,6 +168,21 @@ def test_every_page_is_read(emu, tmp_path):
     batch = FormsApiSource(google_api(emu, tmp_path), FORM).responses()
     assert len({r.response_id for r in batch.responses}) == 5003
     assert emu.counts["forms.forms.responses.list"] == 2
+
+
+def test_a_later_page_that_fails_once_is_retried_and_one_that_keeps_failing_fails_the_read(emu, tmp_path):
+    """A read of three pages: a page that fails once is asked for again; one that keeps failing fails
+    the whole read (a read missing pages would make units look missing)."""
+    emu.forms.add_form(FORM, "ใหญ่", [("q1", "จังหวัด", "text")])
+    for i in range(10_003):
+        emu.forms.add_response(FORM, f"R{i:05d}", T0 + timedelta(seconds=i), {"q1": "น่าน"})
+    emu.faults.add("forms.forms.responses.list", status=503, times=1, match={"query_contains": "pageToken"})
+    batch = FormsApiSource(google_api(emu, tmp_path), FORM).responses()
+    assert [r.response_id for r in batch.responses] == [f"R{i:05d}" for i in range(10_003)]
+    assert emu.counts["forms.forms.responses.list"] == 4  # three pages, one of them twice
+    emu.faults.add("forms.forms.responses.list", status=404, reason="notFound", match={"query_contains": "pageToken"})
+    with pytest.raises(FatalSourceError):
+        FormsApiSource(google_api(emu, tmp_path), FORM).responses()
 
 
 def test_a_form_not_shared_is_fatal_with_the_fix(emu, tmp_path):

@@ -59,12 +59,17 @@ def runs(workspace: Path) -> list[tuple]:
 
 
 def state_rows(workspace: Path) -> dict[str, list]:
-    """The sources' rows; a local file's folder links (file:// URIs) name the workspace, written as <ws>."""
+    """The sources' rows; a local file's folder links (file:// URIs) name the workspace, written as <ws>.
+    Without the stamps (schema 3): random at every write, so two runs never share them."""
     here = workspace.resolve().as_uri()
     with sqlite3.connect(workspace / "tidtam-state.sqlite") as db:
-        return {table: sorted(tuple(v.replace(here, "<ws>") if isinstance(v, str) else v for v in row)
-                              for row in db.execute(f"SELECT * FROM {table}").fetchall())
-                for table in ("responses", "files", "file_facts", "cursors")}
+        out = {}
+        for table in ("responses", "files", "file_facts", "cursors"):
+            cursor = db.execute(f"SELECT * FROM {table}")
+            keep = [i for i, column in enumerate(cursor.description) if column[0] != "stamp"]
+            out[table] = sorted(tuple(v.replace(here, "<ws>") if isinstance(v, str) else v for v in (row[i] for i in keep))
+                                for row in cursor.fetchall())
+        return out
 
 
 def outbox(workspace: Path) -> list[tuple[str, str]]:
