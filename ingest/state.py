@@ -267,10 +267,9 @@ class StateStore:
 
     def response_texts(self, source: str, response_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         """response id → (stamp, stored record JSON), undecoded, of these responses of `source`."""
-        ids = list(dict.fromkeys(response_ids))
-        return {rid: (stamp, text) for start in range(0, len(ids), 500) for rid, stamp, text in self.db.execute(
-            f"SELECT response_id, stamp, record FROM responses WHERE source = ? AND response_id IN "
-            f"({','.join('?' * len(ids[start:start + 500]))})", (source, *ids[start:start + 500]))}
+        rows = self._of_ids("SELECT response_id, stamp, record FROM responses WHERE source = ?", source, response_ids,
+                            column="response_id")
+        return {rid: (stamp, text) for rid, stamp, text in rows}
 
     def merge_files(self, source: str, files: Iterable[UploadedFile], *, complete: bool,
                     removed_ids: Iterable[str] = ()) -> None:
@@ -299,7 +298,7 @@ class StateStore:
                    ) -> dict[str, tuple[tuple[int, int | None], str, tuple[str, str, str] | None]]:
         """file id → ((stamps, as `file_stamps`), stored record JSON, its stored (version, rules, facts
         JSON) or None), undecoded, of these files of `source`."""
-        rows = self._of_files("SELECT f.file_id, f.stamp, ff.stamp, f.record, ff.version, ff.rules, ff.facts FROM files f "
+        rows = self._of_ids("SELECT f.file_id, f.stamp, ff.stamp, f.record, ff.version, ff.rules, ff.facts FROM files f "
                               "LEFT JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?", source,
                               file_ids, column="f.file_id")
         return {_file_id(key): ((stamp, facts_stamp), record, None if version is None else (version, rules, facts))
@@ -324,17 +323,17 @@ class StateStore:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read
         without decoding whole records (ingest.arrival keeps a known file's arrival). `file_ids`: only
         these (an incremental listing's few), not every file of the source."""
-        rows = self._of_files("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), "
+        rows = self._of_ids("SELECT file_id, coalesce(json_extract(record, '$.arrived_at'), "
                               "json_extract(record, '$.created_at')) FROM files WHERE source = ?", source, file_ids)
         return {_file_id(key): datetime.fromisoformat(text) for key, text in rows}
 
-    def _of_files(self, select: str, source: str, file_ids: Iterable[str] | None, column: str = "file_id"
-                  ) -> Iterable[tuple[Any, ...]]:
-        """The rows of `select` (ending in `WHERE … source = ?`) for every file of `source`, or only for
-        these `file_ids` (`column` holds the file id), 500 ids a query."""
-        if file_ids is None:
+    def _of_ids(self, select: str, source: str, ids: Iterable[str] | None, column: str = "file_id"
+                ) -> Iterable[tuple[Any, ...]]:
+        """The rows of `select` (ending in `WHERE … source = ?`) for every record of `source`, or only for
+        these `ids` (`column` holds the id: a file's or a response's), 500 ids a query."""
+        if ids is None:
             return self.db.execute(select, (source,))
-        keys = list({_key(i): None for i in file_ids})
+        keys = list({_key(i): None for i in ids})
         return [row for start in range(0, len(keys), 500) for row in self.db.execute(
             f"{select} AND {column} IN ({','.join('?' * len(keys[start:start + 500]))})",
             (source, *keys[start:start + 500]))]
@@ -344,7 +343,7 @@ class StateStore:
         """Per stored file id of `source` (or of these `file_ids` only), the (version, rules, facts JSON)
         kept for it, in one query per 500 ids (a lookup per file was seconds at 52,000 files). Decode the
         facts with `facts_from_json`."""
-        rows = self._of_files("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
+        rows = self._of_ids("SELECT f.file_id, ff.version, ff.rules, ff.facts FROM files f "
                               "JOIN file_facts ff ON ff.file_id = f.file_id WHERE f.source = ?", source, file_ids,
                               column="f.file_id")
         return {_file_id(key): (version, rules, text) for key, version, rules, text in rows}
