@@ -44,6 +44,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 
 from connectors.google_auth import delegated_subject, load_key
 from connectors.google_settings import GoogleSettings
+from connectors.pacing import Pacer
 from ingest.errors import DeliveryUnknownError, FatalSourceError, RetryableSourceError
 
 log = logging.getLogger(__name__)
@@ -239,13 +240,18 @@ class GoogleApi:
 
     def __init__(self, credentials_for: Callable[[tuple[str, ...]], Credentials], *, principal: str,
                  client_id: str = "", base_url: str | None = None, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+                 sleep: Callable[[float], None] = time.sleep, per_minute: Mapping[str, int] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """`per_minute`: requests a minute allowed per API ("drive"), every attempt counted (see
+        connectors.pacing); APIs not named are not paced here."""
         self._credentials_for = credentials_for
         self.principal = principal  # the address people share forms, folders and sheets with
         self.client_id = client_id
         self.base_url = base_url.rstrip("/") if base_url else None
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
+        self.pacers = {api: Pacer(n, what=f"{api} requests", clock=clock, sleep=sleep)
+                       for api, n in (per_minute or {}).items()}
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()
         self._credentials: dict[tuple[str, ...], Credentials] = {}
@@ -339,9 +345,13 @@ class GoogleApi:
         started = time.monotonic()
         attempts = 0
 
+        pacer = self.pacers.get(method_id.partition(".")[0])
+
         def attempt() -> T:
             nonlocal attempts
             attempts += 1
+            if pacer is not None:
+                pacer.wait()
             with self._counts_lock:
                 self.counts[method_id] += 1
             return fn()
@@ -464,4 +474,5 @@ def open_google_api(google: GoogleSettings, *, subject: str | None = None,
     principal = f"{subject} (through {key.email})" if subject else key.email
     return GoogleApi(lambda scopes: key.credentials(scopes, subject=subject, token_uri=token_uri),
                      principal=principal, client_id=key.client_id, base_url=base_url,
-                     policy=RetryPolicy.from_settings(google), sleep=sleep)
+                     policy=RetryPolicy.from_settings(google), sleep=sleep,
+                     per_minute={"drive": google.drive_requests_per_minute} if google.drive_requests_per_minute else None)

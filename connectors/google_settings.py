@@ -20,3 +20,7 @@ class GoogleSettings:
     max_attempts: int | None = None
     max_retry_seconds: float | None = None
     timeout_seconds: float | None = None
+    # Drive requests a minute, kept on our side (connectors.pacing): for a project that keeps Drive's
+    # older quota of 12,000 queries a minute. None: no pacing (a project created since May 2026 has
+    # 325,000 quota units a minute per user; over a quota Drive answers 403/429, which are retried).
+    drive_requests_per_minute: int | None = None

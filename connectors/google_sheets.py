@@ -13,7 +13,6 @@ import json
 import logging
 import math
 import time
-from collections import deque
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +26,7 @@ from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.edits import column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
+from connectors.pacing import Pacer as WritePacer
 from ingest.errors import FatalSourceError
 from ingest.thaidate import BANGKOK
 
@@ -147,35 +147,6 @@ class _RowsOut(Sequence[list[Any]]):
         return self._row(self._indices[key])
 
 
-class WritePacer:
-    """Spaces write requests so that no 60-second window holds more than `per_minute` of them.
-
-    A first write at thousands of units, or a rewrite after a rule change, is over a hundred requests;
-    sent at once, those past the quota draw 429s, and retries bounded in time could give up half-way
-    through. Waiting before the request that would exceed the quota costs the same time and never fails.
-    """
-
-    def __init__(self, per_minute: int, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        self.per_minute = max(1, per_minute)
-        self.clock, self.sleep = clock, sleep
-        self._sent: deque[float] = deque()  # when the writes of the last minute were sent
-        self.waited = 0.0
-
-    def wait(self) -> None:
-        now = self.clock()
-        if len(self._sent) >= self.per_minute:
-            pause = 60.0 - (now - self._sent[-self.per_minute])
-            if pause > 0:
-                log.info("pausing %.1f s to stay within %d Sheets writes a minute", pause, self.per_minute)
-                self.sleep(pause)
-                self.waited += pause
-                now = self.clock()
-        self._sent.append(now)
-        while len(self._sent) > self.per_minute:
-            self._sent.popleft()
-
-
 class GoogleSheetsWarehouse:
     """Writes tables into one spreadsheet that is shared with the service account as Editor."""
 
@@ -186,7 +157,7 @@ class GoogleSheetsWarehouse:
         self.spreadsheet_id = spreadsheet_id
         self.memo = memo
         self.verify_every = verify_every
-        self.pacer = WritePacer(writes_per_minute, clock=clock, sleep=api.sleep)
+        self.pacer = WritePacer(writes_per_minute, what="Sheets writes", clock=clock, sleep=api.sleep)
         self._memo_key = f"google_sheets:{spreadsheet_id}"
 
     @property

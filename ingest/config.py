@@ -276,7 +276,7 @@ def _google(raw: Any, base_dir: Path, problems: list[str]) -> GoogleSettings:
         credentials=str(_resolve(base_dir, section.credentials)) if section.credentials else None,
         subject=section.subject, api_base_url=section.api_base_url.rstrip("/") if section.api_base_url else None,
         max_attempts=section.max_attempts, max_retry_seconds=section.max_retry_seconds,
-        timeout_seconds=section.timeout_seconds)
+        timeout_seconds=section.timeout_seconds, drive_requests_per_minute=section.drive_requests_per_minute)
 
 
 def _warehouse(raw: Any, base_dir: Path, problems: list[str]) -> WarehouseSpec:

@@ -229,6 +229,8 @@ class GoogleSection(Section):
     max_attempts: int | None = Field(None, ge=1, le=20, description="a whole number from 1 to 20")
     max_retry_seconds: float | None = Field(None, ge=0.01, le=3600, description="a number from 0.01 to 3600")
     timeout_seconds: float | None = Field(None, ge=0.1, le=600, description="a number from 0.1 to 600")
+    drive_requests_per_minute: int | None = Field(
+        None, ge=1, description="a whole number of at least 1 (12000 for a project on Drive's older quota)")
 
 
 class ScheduleSection(Section):

@@ -10,12 +10,16 @@ from pathlib import Path
 import pytest
 
 from connectors.base import UploadedFile
+from connectors.google_drive import DriveSource
 from connectors.local_folder import LocalFolderSource
+from connectors.pacing import Pacer
 from ingest import collect as collect_module
 from ingest.collect import BytesInFlight, collect
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.state import StateStore
+from tests.emulator import Emulator
+from tests.google_workspace import google_api, seed_demo
 
 
 @pytest.fixture(scope="module")
@@ -106,3 +110,62 @@ def test_facts_read_before_a_failure_are_kept_for_the_next_run(tmp_path, demo_ro
         assert len(state.stored_facts("uploads")) == len(collected.facts)
     finally:
         state.close()
+
+
+def test_drive_requests_paced_to_a_configured_quota_stay_within_it(tmp_path):
+    """A project on Drive's older quota (12,000 queries a minute) sets `google.drive_requests_per_minute`:
+    every Drive request of a sync, downloads on 32 threads included, waits for its turn; other APIs are
+    not paced by it."""
+    clock = FakeClock()
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path / "ws")
+        api = google_api(emu, tmp_path, sleep=clock.sleep, drive_requests_per_minute=50)
+        api.pacers["drive"].clock = clock.now  # the pacer's minutes pass when it sleeps, not in real time
+        campaign = load_campaign(ws.demo.config)
+        state = StateStore(str(tmp_path / "state.sqlite"))
+        try:
+            collected = collect(campaign, {}, {"uploads": DriveSource(api, ws.folder_id)}, state, full=True, workers=32)
+        finally:
+            state.close()
+        drive_calls = sum(n for method, n in emu.counts.items() if method.startswith("drive."))
+    assert collected.inspected == len(collected.files["uploads"]) > 300
+    assert set(api.pacers) == {"drive"}
+    assert drive_calls > 400 and api.pacers["drive"].waited >= 60 * ((drive_calls - 1) // 50)
+
+
+def test_the_pacer_keeps_every_minute_within_its_quota_across_threads():
+    clock = FakeClock()
+    pacer = Pacer(5, clock=clock.now, sleep=clock.sleep)
+    sent: list[float] = []
+    lock = threading.Lock()
+
+    def send() -> None:
+        for _ in range(5):
+            at = pacer.wait()
+            with lock:
+                sent.append(at)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert len(sent) == 40
+    assert all(sum(t <= s < t + 60 for s in sent) <= 5 for t in sent)
+    assert max(sent) == 60 * 7  # eight minutes of five: no more waiting than the quota needs
+
+
+class FakeClock:
+    """time.monotonic and time.sleep for a pacer: sleeping moves the clock, nothing really waits."""
+
+    def __init__(self) -> None:
+        self.time = 0.0
+        self._lock = threading.Lock()
+
+    def now(self) -> float:
+        with self._lock:
+            return self.time
+
+    def sleep(self, seconds: float) -> None:
+        with self._lock:
+            self.time += seconds

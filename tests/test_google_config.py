@@ -32,11 +32,12 @@ def google_config(tmp_path: Path, **google) -> dict:
 
 def test_settings_are_parsed_and_paths_resolved(tmp_path):
     raw = google_config(tmp_path, credentials="keys/sa.json", subject="admin@example.go.th", max_attempts=3,
-                        max_retry_seconds=30, timeout_seconds=20, api_base_url="http://127.0.0.1:9/")
+                        max_retry_seconds=30, timeout_seconds=20, api_base_url="http://127.0.0.1:9/",
+                        drive_requests_per_minute=12000)
     campaign = campaign_from_mapping(raw, base_dir=tmp_path)
     assert campaign.google == GoogleSettings(credentials=str(tmp_path / "keys/sa.json"), subject="admin@example.go.th",
                                              max_attempts=3, max_retry_seconds=30.0, timeout_seconds=20.0,
-                                             api_base_url="http://127.0.0.1:9")
+                                             api_base_url="http://127.0.0.1:9", drive_requests_per_minute=12000)
 
 
 @pytest.mark.parametrize(("google", "problem"), [
@@ -46,6 +47,7 @@ def test_settings_are_parsed_and_paths_resolved(tmp_path):
     ({"max_attempts": 2.5}, "google.max_attempts: 2.5 must be a whole number"),
     ({"timeout_seconds": "x"}, "google.timeout_seconds: 'x' must be a number"),
     ({"api_base_url": "ftp://x"}, "google.api_base_url: 'ftp://x' must be a URL"),
+    ({"drive_requests_per_minute": 0}, "google.drive_requests_per_minute: 0 must be a whole number of at least 1"),
     ({"key": "x"}, "google.key: is not a google setting"),
 ])
 def test_bad_settings_name_their_key(tmp_path, google, problem):
