@@ -10,7 +10,7 @@ The model:
     a rolling window" (https://developers.google.com/workspace/guides/quota-overview). So n requests
     against a limit of L a minute can start at t = 0 (the first L), 60 s (the next L), ...: the last one
     cannot start before floor((n - 1) / L) minutes. Fewer than L + 1 requests cost no quota time at all.
-    (The warehouse's WritePacer, connectors/google_sheets.py, paces Sheets writes by the same window.)
+    (connectors/pacing.py's Pacer paces the warehouse's Sheets writes by the same window.)
   * Pools that do not depend on each other overlap: the Forms reads, the Drive reads (lists and
     downloads, one pool: Drive counts every request against the same per-user budget) and the Sheets
     reads (layout, review columns) can all run at once, so that phase takes the longest of them (max).

@@ -240,8 +240,7 @@ class GoogleApi:
 
     def __init__(self, credentials_for: Callable[[tuple[str, ...]], Credentials], *, principal: str,
                  client_id: str = "", base_url: str | None = None, policy: RetryPolicy | None = None,
-                 sleep: Callable[[float], None] = time.sleep, per_minute: Mapping[str, int] | None = None,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 sleep: Callable[[float], None] = time.sleep, per_minute: Mapping[str, int] | None = None) -> None:
         """`per_minute`: requests a minute allowed per API ("drive"), every attempt counted (see
         connectors.pacing); APIs not named are not paced here."""
         self._credentials_for = credentials_for
@@ -250,7 +249,7 @@ class GoogleApi:
         self.base_url = base_url.rstrip("/") if base_url else None
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
-        self.pacers = {api: Pacer(n, what=f"{api} requests", clock=clock, sleep=sleep)
+        self.pacers = {api: Pacer(n, what=f"{api} requests", sleep=sleep)
                        for api, n in (per_minute or {}).items()}
         self.counts: Counter[str] = Counter()
         self._counts_lock = threading.Lock()

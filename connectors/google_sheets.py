@@ -20,13 +20,15 @@ from functools import cached_property
 from itertools import zip_longest
 from typing import Any, Protocol, overload
 
+from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
+
 from connectors.a1 import column_letters, quote_tab
 from connectors.base import Chart, Table
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.edits import column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
 from connectors.google_auth import SCOPES
-from connectors.pacing import Pacer as WritePacer
+from connectors.pacing import Pacer
 from ingest.errors import FatalSourceError
 from ingest.thaidate import BANGKOK
 
@@ -157,7 +159,7 @@ class GoogleSheetsWarehouse:
         self.spreadsheet_id = spreadsheet_id
         self.memo = memo
         self.verify_every = verify_every
-        self.pacer = WritePacer(writes_per_minute, what="Sheets writes", clock=clock, sleep=api.sleep)
+        self.pacer = Pacer(writes_per_minute, what="Sheets writes", clock=clock, sleep=api.sleep)
         self._memo_key = f"google_sheets:{spreadsheet_id}"
 
     @property
@@ -293,8 +295,6 @@ class GoogleSheetsWarehouse:
                 self.spreadsheet_id, body={"ranges": [quote_tab(t) for t in plan.clear]}))
         if plan.structure:
             self._batch_update(plan.structure)
-        from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL  # gspread is loaded with the client
-
         for body in _value_requests(plan.ranges):
             self._call_write("sheets.spreadsheets.values.batchUpdate", lambda body=body: self._http.request(
                 "post", SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id, data=_json_bytes(body),
@@ -779,7 +779,8 @@ def _value_requests(ranges: Sequence[tuple[str, int, Sequence[list[Any]]]]) -> I
 
 
 def _json_bytes(value: Any) -> bytes:
-    """JSON as a request body: UTF-8 and without spaces. A lone surrogate (which a cell never holds:
+    """JSON as a request body: UTF-8 ("JSON text exchanged between systems that are not part of a closed
+    ecosystem MUST be encoded using UTF-8", RFC 8259 section 8.1) and without spaces. A lone surrogate (which a cell never holds:
     connectors.cells) would go out as its \\u escape, as an ASCII-only encoder writes it."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 

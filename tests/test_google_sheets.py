@@ -15,10 +15,10 @@ from connectors.google_sheets import (
     PIECE_ROWS,
     REQUEST_BYTES,
     GoogleSheetsWarehouse,
-    WritePacer,
     _RowsOut,
     _value_requests,
 )
+from connectors.pacing import Pacer
 from ingest.errors import FatalSourceError
 from tests.emulator import Emulator
 from tests.google_workspace import SA_EMAIL, google_api
@@ -196,7 +196,7 @@ def test_a_big_write_converts_its_rows_one_request_at_a_time():
 
 def test_the_pacer_keeps_every_60_second_window_within_the_quota():
     clock = FakeClock()
-    pacer = WritePacer(3, clock=clock, sleep=clock.sleep)
+    pacer = Pacer(3, clock=clock, sleep=clock.sleep)
     sent = []
     for gap in (0, 1, 1, 1, 50, 1, 100, 0, 0, 0):
         clock.now += gap
