@@ -156,6 +156,10 @@ class Table:
     fingerprint: str = ""
     # Set on a table made from its fingerprint alone: what makes the whole table (see `whole`).
     loader: Callable[[], Table] | None = field(default=None, repr=False, compare=False)
+    # Per column, the types of its values, from a maker that has the values by column anyway
+    # (`ingest.publish.analyst.frame_table`); None: found from the rows when needed. Whoever changes
+    # rows of a table that has them keeps them true (`connectors.edits.keep_edits`).
+    column_types: Sequence[frozenset[type]] | None = field(default=None, repr=False, compare=False)
 
     def whole(self) -> Table:
         """This table with its header and rows: a table made from a fingerprint alone is made now."""

@@ -68,7 +68,12 @@ def keep_edits(table: Table, found: Mapping[str, tuple[str, ...]]) -> Table:
             row = list(row)
             row[spec.key + 1: spec.key + 1 + spec.count] = list(found[key])
         rows.append(row)
-    return replace(table, rows=rows)
+    types = table.column_types
+    if types is not None:  # the editable columns' types as they are now (the others are unchanged)
+        edited = range(spec.key + 1, spec.key + 1 + spec.count)
+        types = [frozenset(type(row[c]) for row in rows if c < len(row)) if c in edited else t
+                 for c, t in enumerate(types)]
+    return replace(table, rows=rows, column_types=types)
 
 
 def edit_headers(table: Table) -> tuple[str, ...]:

@@ -559,9 +559,11 @@ class _Content:
         return [self.row(i) for i in range(len(self.hashes))]
 
     @cached_property
-    def value_types(self) -> list[set[type]]:
-        """Per column, the types of its data values (for the date formats), found without a Python loop
-        over cells: one tab can hold millions."""
+    def value_types(self) -> Sequence[Collection[type]]:
+        """Per column, the types of its data values (for the date formats): the table's own when its maker
+        gave them, else found without a Python loop over cells (one tab can hold millions)."""
+        if self.table.column_types is not None:
+            return self.table.column_types
         return [set(map(type, column)) for column in zip_longest(*self.table.rows, fillvalue=None)]
 
 
@@ -633,7 +635,7 @@ def _cell(value: Any) -> Any:
     return cell_text(value, CELL_CHARS)
 
 
-def _formats(table: Table, sheet_id: int, value_types: Sequence[set[type]], width: int, formula: str
+def _formats(table: Table, sheet_id: int, value_types: Sequence[Collection[type]], width: int, formula: str
              ) -> list[dict[str, Any]]:
     """Header style, frozen rows, date columns, column widths and row colours, as batchUpdate requests.
     `value_types`: per column, the types of the table's values (`_Content.value_types`)."""

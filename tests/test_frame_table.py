@@ -4,6 +4,7 @@ per-value conversion (`_plain`) gives, of the same type, whatever the column's d
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
@@ -64,3 +65,22 @@ def test_times_come_out_in_bangkok_as_python_datetimes() -> None:
     (value,), = frame_table("t", frame).rows
     assert type(value) is datetime and value == datetime(2022, 11, 1, 9, tzinfo=BANGKOK)
     assert value.utcoffset() == timedelta(hours=7)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_column_types_are_the_types_of_the_rows_values(seed: int) -> None:
+    """The types frame_table hands the writer (for its date formats) are those the rows hold, column by
+    column, and stay so when the review columns are put back (connectors.edits.keep_edits)."""
+    frame = _frame(random.Random(seed), 60)
+    table = frame_table("responses", frame)
+    by_rows = [frozenset(map(type, column)) for column in zip(*table.rows, strict=True)]
+    assert list(table.column_types) == by_rows
+
+    from connectors.base import EditableColumns
+    from connectors.edits import keep_edits
+
+    editable = replace(table, editable=EditableColumns(key=1, count=2))
+    key = str(table.rows[0][1]).strip()
+    kept = keep_edits(editable, {key: ("ผ่าน", "typed by a coordinator")})
+    assert kept.rows[0][2:4] == ["ผ่าน", "typed by a coordinator"]
+    assert list(kept.column_types) == [frozenset(map(type, column)) for column in zip(*kept.rows, strict=True)]
