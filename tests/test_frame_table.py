@@ -10,6 +10,8 @@ from datetime import UTC, date, datetime, timedelta
 import numpy as np
 import pytest
 
+from connectors.base import EditableColumns
+from connectors.edits import keep_edits
 from connectors.pandas_text import pd
 from ingest.publish.analyst import _plain, frame_table
 from ingest.thaidate import BANGKOK
@@ -75,10 +77,6 @@ def test_column_types_are_the_types_of_the_rows_values(seed: int) -> None:
     table = frame_table("responses", frame)
     by_rows = [frozenset(map(type, column)) for column in zip(*table.rows, strict=True)]
     assert list(table.column_types) == by_rows
-
-    from connectors.base import EditableColumns
-    from connectors.edits import keep_edits
-
     editable = replace(table, editable=EditableColumns(key=1, count=2))
     key = str(table.rows[0][1]).strip()
     kept = keep_edits(editable, {key: ("ผ่าน", "typed by a coordinator")})
