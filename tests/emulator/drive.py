@@ -112,6 +112,11 @@ class DriveState:
         self._rng = random.Random(seed)
         self._lock = threading.RLock()
         self.files: dict[str, DriveFile] = {}
+        # parent id -> its children, built on the first `'<id>' in parents` query after the tree changed
+        # (every method that adds, removes or moves a file drops it). Without it every files.list scanned
+        # all files: a reconciliation's ~480 list requests at 7,436 units walked 60k files each, under
+        # the lock, and the bench counted that emulator time against tidtam on the same cores.
+        self._children: dict[str, list[DriveFile]] | None = None
         self.drives: dict[str, SharedDrive] = {}
         self.changes: list[Change] = []
         self._changed_ids: set[str] = set()
@@ -211,6 +216,7 @@ class DriveState:
             if f.drive_id:
                 f.owner_email = None  # shared-drive items have no owners
             self.files[f.id] = f
+            self._children = None
             self._record(f)
             return f.id
 
@@ -440,6 +446,7 @@ class DriveState:
     def delete(self, file_id: str) -> None:
         with self._lock:
             f = self._get(file_id)
+            self._children = None
             for d in [*self.descendants(file_id), f]:
                 self.files.pop(d.id, None)
                 self._record(d, removed=True)
@@ -454,6 +461,7 @@ class DriveState:
         with self._lock:
             f = self._get(file_id)
             f.parents = self._parent_ids(new_parent, None)
+            self._children = None
             f.drive_id = self._drive_of(new_parent, None)
             self._touch(f)
 
@@ -609,7 +617,7 @@ class DriveState:
             order = call.param("orderBy") or ""
             items: Iterable[DriveFile] = self.files.values()
             if (parents := required_parents(pred)) is not None:
-                items = [f for f in items if not parents.isdisjoint(f.parents)]
+                items = self._children_of(parents)
             matched = [f for f in items if pred(f) and visible(f)]  # the query first: cheaper
             matched.sort(key=lambda f: (f.created, f.id))
             for key in reversed([k.strip() for k in order.split(",") if k.strip()]):
@@ -647,6 +655,20 @@ class DriveState:
             if offset + size < len(matched):
                 body["nextPageToken"] = _encode_token(offset + size, fingerprint)
             return Reply(json=body, default_fields=DEFAULT_LIST_FIELDS)
+
+    def _children_of(self, parents: Iterable[str]) -> list[DriveFile]:
+        """The files with at least one of `parents` among theirs, each once."""
+        if self._children is None:
+            children: dict[str, list[DriveFile]] = {}
+            for f in self.files.values():
+                for parent in f.parents:
+                    children.setdefault(parent, []).append(f)
+            self._children = children
+        found: dict[str, DriveFile] = {}
+        for parent in parents:
+            for f in self._children.get(parent, ()):
+                found[f.id] = f
+        return list(found.values())
 
     @staticmethod
     def _spans_corpora(call: Call) -> bool:
@@ -722,6 +744,7 @@ class DriveState:
                 f.name = meta["name"]
             if "description" in meta:
                 f.description = meta["description"]
+            self._children = None
             for pid in (call.param("removeParents") or "").split(","):
                 if pid and pid in f.parents:
                     f.parents.remove(pid)

@@ -70,6 +70,9 @@ class Form:
     items: list[dict[str, Any]] = field(default_factory=list)
     responses: dict[str, Response] = field(default_factory=dict)
     revision: int = 1
+    # The responses in list order (createTime, then id), kept until one is added or deleted: sorting
+    # 74k responses for each of a full read's 15 pages was emulator time the bench counted.
+    ordered: list[Response] | None = field(default=None, repr=False, compare=False)
 
 
 def _forms_time(moment: datetime) -> str:
@@ -196,6 +199,7 @@ class FormsState:
                 respondent_email=respondent_email,
             )
             form.responses[response_id] = resp
+            form.ordered = None
             return resp
 
     def edit_response(
@@ -218,7 +222,9 @@ class FormsState:
 
     def delete_response(self, form_id: str, response_id: str) -> None:
         with self._lock:
-            del self.forms[form_id].responses[response_id]
+            form = self.forms[form_id]
+            del form.responses[response_id]
+            form.ordered = None
 
     # -- JSON ------------------------------------------------------------------------------
     def form_json(self, form: Form) -> dict[str, Any]:
@@ -318,9 +324,9 @@ class FormsState:
                         "The filter must match the filter of the request that returned the page token.",
                         reason="badRequest",
                     )
-            matched = sorted(
-                (r for r in form.responses.values() if keep(r)), key=lambda r: (r.create_time, r.response_id)
-            )
+            if form.ordered is None:
+                form.ordered = sorted(form.responses.values(), key=lambda r: (r.create_time, r.response_id))
+            matched = [r for r in form.ordered if keep(r)] if flt else form.ordered
             page = matched[offset : offset + size]
             body: dict[str, Any] = {}
             if page:  # an empty result is `{}`, without a "responses" key
