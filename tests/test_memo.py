@@ -202,6 +202,29 @@ def test_a_no_change_sync_rebuilds_no_tidy_tab_and_a_change_does(google):
     assert not fresh.computed.reused and fresh.evaluation == moved.evaluation
 
 
+def test_a_sync_of_new_responses_alone_neither_makes_nor_compares_the_file_tabs(tmp_path):
+    """Each tidy tab is known by what it is made from (ingest.memo.tab_keys): new responses change
+    the responses tab's key and leave the files' and focus_group's, whose rows are not made again."""
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path)
+        as_of = datetime(2022, 11, 12, 10, tzinfo=UTC)
+        first = sync_job(ws.config, as_of=as_of, full=True)[1]
+        form = emu.forms.forms[ws.form_id]
+        last = max(form.responses.values(), key=lambda r: r.create_time)
+        emu.forms.add_response(ws.form_id, "ACYDBNjlate", last.create_time + timedelta(hours=1),
+                               {q: list(v) for q, v in last.answers.items()})
+        emu.reset_counts()
+        again = sync_job(ws.config, as_of=as_of + timedelta(hours=2))[1]
+        assert not again.computed.reused and again.computed.counts["responses"] == first.computed.counts["responses"] + 1
+        assert again.computed.tab_keys["responses"] != first.computed.tab_keys["responses"]
+        assert {t: again.computed.tab_keys[t] for t in ("files", "focus_group")} == \
+            {t: first.computed.tab_keys[t] for t in ("files", "focus_group")}
+        written = _written_tabs(emu)
+        assert "responses" in written and not written & {"files", "focus_group"}, written
+        assert len(emu.sheets.values(ws.spreadsheet_id, "responses")) == again.computed.counts["responses"] + 1
+        assert emu.violations == []
+
+
 # A sync in a fresh interpreter, as cron runs one: which heavy libraries did it import?
 _PROBE = """
 import json, sys

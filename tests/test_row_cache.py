@@ -21,7 +21,7 @@ from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.facts import FileFacts, Violation
 from ingest.jobs import sync_job
-from ingest.memo import RunMemo, compute
+from ingest.memo import RunMemo, compute, tab_keys
 from ingest.normalize import Tables, assemble, normalize
 from ingest.review import apply_decisions, load_decisions
 from ingest.row_cache import KeptRows, current_rows
@@ -238,3 +238,33 @@ def test_an_older_state_file_is_stamped_when_it_is_migrated(tmp_path):
 def _response(i: int) -> FormResponse:
     return FormResponse(f"r{i:03d}", datetime(2022, 11, 1, tzinfo=UTC) + timedelta(minutes=i), {"จังหวัด": "น่าน"},
                         f"test response {i}")
+
+
+def test_a_tabs_key_moves_with_its_own_inputs_alone(synced):
+    """ingest.memo.tab_keys: the same whether rows were kept or made; an edited response moves the
+    responses tab's key alone, a decision the responses' and files'; a file this run read but the state
+    would not give again is known by its row's content."""
+    campaign, state, memo = synced
+    form, uploads = _sources(campaign)
+    kept = memo.rows()
+    keys = tab_keys(campaign, current_rows(campaign, state, Collected(), kept), "")
+    assert keys == tab_keys(campaign, current_rows(campaign, state, Collected(), None), "")  # all made afresh
+    decided = tab_keys(campaign, current_rows(campaign, state, Collected(), kept), '{"row-1": "x"}')
+    assert [decided[t] != keys[t] for t in ("responses", "files", "focus_group")] == [True, True, False]
+
+    first = state.responses(form)[0]
+    state.merge_responses(form, [replace(first, answers={**first.answers, "ข้อเสนอแนะ": "แก้ไขแล้ว"})], complete=False)
+    edited = tab_keys(campaign, current_rows(campaign, state, Collected(), kept), "")
+    assert [edited[t] != keys[t] for t in ("responses", "files", "focus_group")] == [True, False, False]
+
+    file = state.files(uploads)[0]
+    state.merge_files(uploads, [replace(file, md5="a-new-version", size=(file.size or 0) + 1)], complete=False)
+
+    def unreadable(reason: str) -> dict[str, str]:
+        facts = FileFacts("", 1, "unknown", violations=(Violation("unreadable", reason, "broken"),))
+        rows = current_rows(campaign, state, Collected(facts={file.file_id: facts}, read_now={file.file_id}), kept)
+        assert (uploads, file.file_id) not in rows.kept.files  # not kept: known by its content
+        return tab_keys(campaign, rows, "")
+    broken = unreadable("อ่านไฟล์ไม่ได้")
+    assert broken == unreadable("อ่านไฟล์ไม่ได้") and broken["files"] != edited["files"]
+    assert unreadable("ไฟล์ถูกตัดขาด")["files"] != broken["files"]  # another row: another key

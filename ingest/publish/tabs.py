@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -27,15 +27,18 @@ from ingest.status import Evaluation
 class TidyTabs:
     """The tidy tables' tabs (responses, files, focus_group, problems) known by their content's `key`
     (ingest.memo.memo_key): each becomes a table made from its fingerprint, whose rows are made only
-    if the warehouse asks for them (`load` is called at most once)."""
+    if the warehouse asks for them (`load` is called at most once). A tab with a narrower key of its
+    own in `tab_keys` (ingest.memo.tab_keys) is known by that one: it keeps its fingerprint through
+    syncs that changed only the other tabs' inputs."""
 
     key: str
     load: Callable[[], Tables]
     links: LinkTargets
+    tab_keys: Mapping[str, str] = field(default_factory=dict)
 
     def tables(self) -> list[Table]:
         load = cache(self.load)
-        return [Table(name, [], fingerprint=hashlib.sha1(f"{self.key}:{name}".encode()).hexdigest(),
+        return [Table(name, [], fingerprint=hashlib.sha1(f"{self.tab_keys.get(name, self.key)}:{name}".encode()).hexdigest(),
                       loader=lambda name=name: _tidy_tab(name, load())) for name in TIDY_TABS]
 
 
