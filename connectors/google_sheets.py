@@ -181,12 +181,16 @@ class GoogleSheetsWarehouse:
                    ) -> dict[str, dict[str, tuple[str, ...]]]:
         """Key → editable cells per tab, in one values.batchGet of the key and editable columns only.
 
-        Nothing is read while the spreadsheet's layout is unknown (a first sync, or after a failed
-        write): the write that follows reads the columns itself before it touches a row. Of a tab in
+        Where the layout is not remembered (a first sync, a state file lost or moved to a new server,
+        or after a failed write) it is read first (`spreadsheets.get`), and the tabs already there are
+        read whole: a spreadsheet this state never wrote can still hold coordinators' decisions, and
+        a run that skipped them counted rejected items and chased accepted ones until the next sync
+        (found by tests/incremental_runs.py on a Sheets warehouse: a fresh state's run against a copy
+        of a reviewed spreadsheet). A new, empty spreadsheet costs that one layout read. Of a tab in
         `undecided` the editable columns are read alone, and its keys only if a cell there is filled.
         """
         book = self._remembered()
-        return self._read_edits(tabs, book, undecided) if book is not None else {}
+        return self._read_edits(tabs, book if book is not None else self._fetch(), undecided)
 
     def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book, undecided: Collection[str] = ()
                     ) -> dict[str, dict[str, tuple[str, ...]]]:

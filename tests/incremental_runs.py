@@ -108,6 +108,7 @@ class Sequence:
         self.serial = 0
         self.steps: list[str] = []
         self.syncs = 0
+        self.sizes: dict[Path, set[int]] = {}  # every size each path has had (see `replace_file`)
         self._write_export()
         self.config = self.inc / "config.yaml"
         self._write_config(self.config, self.inc / "state.sqlite", self._warehouse(self.inc))
@@ -137,6 +138,7 @@ class Sequence:
     def _put(self, path: Path, content: bytes, when: datetime) -> None:
         path.write_bytes(content)
         os.utime(path, (when.timestamp(), when.timestamp()))
+        self.sizes.setdefault(path, set()).add(len(content))
 
     def _just_now(self) -> datetime:
         return self.clock - timedelta(minutes=self.rng.randint(1, 90))
@@ -171,20 +173,28 @@ class Sequence:
         """A new version over a file. It keeps the file's modification time: a file tidtam already holds
         keeps the arrival it was first given (ingest/arrival.py), history a from-scratch run cannot know,
         so a new time would differ by design. The size changes, so the folder's version (size and time)
-        does, and the new content must be read."""
+        does, and the new content must be read. The size is one the path never had: a second
+        replacement back to the first version's size (same-sized photos of one side are common) with
+        the time kept would give the version a sync inspected already, which a folder's version
+        (size and time, as rsync's quick check) cannot tell apart, by design (connectors/local_folder.py)."""
         files = self._files()
         if not files:
             return self.add_file()
         path = self.rng.choice(files)
-        old = path.read_bytes()
+        seen = self.sizes.get(path, set()) | {path.stat().st_size}
         if path.suffix == ".jpg":
-            content = old
-            while len(content) == len(old):
+            for _ in range(200):
                 side = self.rng.choice([(320, 240), (336, 252), (64, 48), (80, 60)])
                 content = jpeg(self.rng.randrange(256), side)
+                if len(content) not in seen:
+                    break
+            else:
+                return self.add_file()
         else:
             others = [r for r in (record(path.parent.name, c, st) for c in (True, False) for st in STYLES)
-                      if len(r) != len(old)]
+                      if len(r) not in seen]
+            if not others:
+                return self.add_file()
             content = self.rng.choice(others)
         self._put(path, content, datetime.fromtimestamp(path.stat().st_mtime, BANGKOK))
         return f"replace({path.relative_to(self.uploads)})"

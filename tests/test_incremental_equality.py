@@ -2,15 +2,12 @@
 the same inputs gives, cell by cell. Seeded random sequences of changes, review decisions, clock moves and
 syncs (tests/incremental_runs.py says what a sequence does and what "the same inputs" are): 100 here and
 100 in test_incremental_equality_more.py on the .xlsx warehouse (two files, so `--dist loadfile` runs them
-side by side), and 4 here on a Sheets warehouse in the emulator, the backend whose unchanged tabs an
-incremental sync skips."""
+side by side), and 40 in test_incremental_equality_sheets.py on a Sheets warehouse in the emulator."""
 
 from __future__ import annotations
 
 import pytest
-from incremental_runs import SheetsBoard, run_sequence
-
-from tests.emulator import Emulator
+from incremental_runs import run_sequence
 
 
 @pytest.mark.parametrize("seed", range(0, 50))
@@ -22,9 +19,3 @@ def test_xlsx_sequences_a(tmp_path, seed):
 def test_xlsx_sequences_b(tmp_path, seed):
     run_sequence(tmp_path, seed)
 
-
-@pytest.mark.parametrize("seed", range(1000, 1004))
-def test_sheets_sequences(tmp_path, seed):
-    with Emulator() as emu:
-        run_sequence(tmp_path, seed, SheetsBoard(tmp_path, emu), length=6)
-        assert emu.violations == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
 from datetime import timedelta
 from pathlib import Path
 
@@ -109,6 +110,22 @@ def test_rejected_items_stop_counting_with_the_coordinators_reason(board):
     assert response["counted"] in (False, "FALSE") and response["review_th"] == "ไม่ผ่าน: ไม่นับ"
     # The coordinator's cells are as typed.
     assert (response["ผลตรวจ (ผ่าน/ไม่ผ่าน)"], response["เหตุผลของผู้ตรวจ"]) == (FAIL, "ไม่ใช่ผู้เข้าร่วมสนทนากลุ่ม")
+
+
+def test_decisions_in_the_warehouse_count_in_the_first_run_of_a_new_state(board):
+    """The state file lost, or the job moved to a new server: the spreadsheet still holds what the
+    coordinators decided, and the first run of a fresh state applies it (the Sheets warehouse used to
+    skip the read while it had no memory of the spreadsheet, and counted the rejected item for a run)."""
+    board.sync()
+    board.type("responses", response_key(board, "ผู้ตอบ ก"), FAIL, "ไม่ใช่ผู้เข้าร่วมสนทนากลุ่ม")
+    for path in board.root.glob("*state.sqlite*"):
+        path.unlink() if path.is_file() else shutil.rmtree(path)
+    board.sync()
+    row = board.tracking("95")
+    assert row[QUESTIONNAIRE] == "1/2"
+    assert "แบบสอบถาม: ไม่ผ่านการตรวจ: ไม่ใช่ผู้เข้าร่วมสนทนากลุ่ม" in row[REASONS]
+    response = board.row("responses", **{"ชื่อ-นามสกุล": "ผู้ตอบ ก"})
+    assert response["counted"] in (False, "FALSE") and response["review_th"] == "ไม่ผ่าน: ไม่นับ"
 
 
 def test_pass_on_an_item_tidtam_rejected_counts_it_and_the_tracking_row_says_so(board):
