@@ -263,7 +263,8 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
     """Normalize, review and evaluate, unless the last run did so on the same inputs (module docstring)."""
     memo = RunMemo(campaign.resolve(campaign.state_path))
     revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}
-    key = memo_key(campaign, revisions, state.value(DECISIONS_KEY) or "", collected.problems)
+    decided = state.value(DECISIONS_KEY) or ""  # the decisions' text: part of the key and of two tabs' keys
+    key = memo_key(campaign, revisions, decided, collected.problems)
     summary = memo.summary(key)
     if summary is not None:
         evaluation = reevaluate(campaign, summary, now, lambda: memo.groups(key))
@@ -281,7 +282,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         groups = item_groups(tables.items)
         evaluation = evaluate_groups(campaign, groups, now)
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
-        tabs = tab_keys(campaign, rows, state.value(DECISIONS_KEY) or "")
+        tabs = tab_keys(campaign, rows, decided)
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0], tabs)
         memo.save(summary, groups, rows.kept)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=rows.made,
