@@ -58,7 +58,10 @@ ZIP_LIMITS = ZipLimits()
 # Bump when inspection finds different facts in the same bytes, so facts cached under an older
 # inspector are checked again (part of the cache key, beside the rules).
 INSPECTOR_VERSION = 5  # 3: a mirror's Google pointer is a Google file; 4: records from every editor;
-# 5: altChunk pictures, XML size caps, photo decode caps
+# 5: altChunk pictures, XML size caps, photo decode caps. Not bumped when styles and settings came to be
+# checked by their prologs alone (safety.check_prolog): only a part malformed after its root reads
+# otherwise, and an older inspector called that record unreadable, as python-docx now does (or, for a
+# part nothing reads, stricter); checking every stored file again costs a first sync's downloads.
 
 
 def sniff(content: bytes) -> str:
@@ -192,8 +195,9 @@ def _read_word(content: bytes, rules: DocumentRules) -> ReadDocument | Violation
     except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many kinds (KeyError, ValueError,
         # XMLSyntaxError, NotImplementedError, ...) on a damaged package; one file must not stop the run.
         if type(exc).__name__ == "XMLSyntaxError" and str(exc).startswith(_LIBXML_OUT_OF_MEMORY):
-            # Every part already parsed cleanly with expat (docx_safety), so lxml failing on one is
-            # libxml2 running out of the worker's memory: its words then, measured under a cap.
+            # Every part python-docx reads passed expat first (ingest.record.safety: whole, or up to its
+            # root for styles and settings), so these words from lxml are libxml2 running out of the
+            # worker's memory, not a damaged part: its words then, measured under a cap.
             raise MemoryError(str(exc)) from None
         return Violation("unreadable", "เปิดไฟล์ไม่ได้ ไฟล์อาจเสียหาย กรุณาบันทึกใหม่เป็น .docx",
                          f"{type(exc).__name__}: {exc}"[:300])

@@ -254,6 +254,29 @@ def billion_laughs() -> bytes:
     return rezip(valid_record(), replace={"word/styles.xml": (head + "?><!DOCTYPE w:styles [" + entities + "]>" + rest).encode()})
 
 
+def dtd_in_settings() -> bytes:
+    """A DTD in a part whose prolog alone is checked (ingest.record.safety.check_prolog)."""
+    settings = part(valid_record(), "word/settings.xml")
+    head, rest = settings.split("?>", 1)
+    doctype = '<!DOCTYPE w:settings [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+    return rezip(valid_record(), replace={"word/settings.xml": (head + "?>" + doctype + rest).encode()})
+
+
+def styles_cut_after_root() -> bytes:
+    """styles.xml well-formed up to its root's start tag and cut there: python-docx, which reads it,
+    fails, so the record is unreadable (its prolog alone is checked before)."""
+    styles = part(valid_record(), "word/styles.xml")
+    root = styles.index("<w:styles")
+    return rezip(valid_record(), replace={"word/styles.xml": styles[: styles.index(">", root) + 1].encode() + b"<w:style"})
+
+
+def undeclared_entity_in_styles() -> bytes:
+    """An entity used in styles.xml's body with no DTD to declare it: not an expansion, an error."""
+    styles = part(valid_record(), "word/styles.xml")
+    at = styles.index("<w:style ")
+    return rezip(valid_record(), replace={"word/styles.xml": (styles[:at] + "&lol9;" + styles[at:]).encode()})
+
+
 def dtd_in_content_types() -> bytes:
     types = part(valid_record(), "[Content_Types].xml")
     head, rest = types.split("?>", 1)
@@ -417,6 +440,9 @@ RULE_CASES: tuple[Case, ...] = (
     Case("xxe_external_entity", xxe, ("unsafe_file",)),
     Case("billion_laughs", billion_laughs, ("unsafe_file",)),
     Case("dtd_in_content_types", dtd_in_content_types, ("unsafe_file",)),
+    Case("dtd_in_settings", dtd_in_settings, ("unsafe_file",)),
+    Case("styles_cut_after_root", styles_cut_after_root, ("unreadable",)),
+    Case("undeclared_entity_in_styles", undeclared_entity_in_styles, ("unreadable",)),
     Case("truncated_zip", truncated, ("unreadable",)),
     Case("corrupted_deflate", corrupted_deflate, ("unreadable",)),
     Case("malformed_xml", malformed_xml, ("unreadable",)),

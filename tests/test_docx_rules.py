@@ -131,3 +131,26 @@ def test_word_horizontal_line_is_not_a_picture() -> None:
     line = ('<w:p><w:r><w:pict><v:rect id="hr1" style="width:0;height:1.5pt" o:hralign="center" o:hrstd="t" '
             'o:hr="t" fillcolor="#a0a0a0" stroked="f"/></w:pict></w:r></w:p>')
     assert inspect_document(with_body_xml(valid_record(), line), RULES).violations == ()
+
+
+def test_a_part_read_by_its_prolog_alone_is_read_no_further_than_its_root() -> None:
+    """styles.xml and the like are checked up to their root element (no DTD can come later, XML 1.0
+    §2.8): what follows is never tokenized, however malformed, and a DTD before it is refused."""
+    from ingest.record.safety import UnsafePackage, check_prolog
+
+    head = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\r\n'
+    check_prolog("word/styles.xml", head + b'<w:styles xmlns:w="urn:w"><w:style <<< not XML & never read')
+    check_prolog("word/styles.xml", "<a/>".encode("utf-16"))  # a UTF-16 part, its BOM first
+    refused = {
+        "dtd": head + b'<!DOCTYPE w:styles [<!ENTITY a "b">]><w:styles/>',
+        "external dtd": head + b'<!DOCTYPE w:styles SYSTEM "http://example.invalid/s.dtd"><w:styles/>',
+        "no root": head,
+        "garbage before the root": head + b"<<w:styles/>",
+    }
+    codes = {}
+    for name, data in refused.items():
+        with pytest.raises(UnsafePackage) as caught:
+            check_prolog("word/styles.xml", data)
+        codes[name] = caught.value.code
+    assert codes == {"dtd": "unsafe_file", "external dtd": "unsafe_file", "no root": "unreadable",
+                     "garbage before the root": "unreadable"}
