@@ -69,6 +69,15 @@ MIGRATIONS: list[str] = [
     CREATE TRIGGER file_facts_restamped AFTER UPDATE OF file_id, version, rules, facts ON file_facts
         BEGIN UPDATE file_facts SET stamp = random() WHERE rowid = NEW.rowid; END;
     """,
+    # Version 4: the stamps beside the keys, so `response_stamps` and `file_stamps` read these indexes
+    # alone. A stamp added by version 3 sits after the record's text, so reading it walked every text's
+    # overflow pages: 1.2 s of a changed sync at 7,436 units (0.05 s from the indexes; building them
+    # on that 355 MB state took 0.5 s).
+    """
+    CREATE INDEX responses_stamps ON responses (source, response_id, stamp);
+    CREATE INDEX files_stamps ON files (source, file_id, stamp);
+    CREATE INDEX file_facts_stamps ON file_facts (file_id, stamp);
+    """,
 ]
 
 

@@ -25,7 +25,7 @@ from ingest.memo import RunMemo, compute, tab_keys
 from ingest.normalize import Tables, assemble, normalize
 from ingest.review import apply_decisions, load_decisions
 from ingest.row_cache import KeptRows, current_rows
-from ingest.state import MIGRATIONS, StateStore
+from ingest.state import StateStore
 from ingest.state_codec import facts_from_json
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
@@ -223,14 +223,44 @@ def test_an_older_state_file_is_stamped_when_it_is_migrated(tmp_path):
         for name in [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]:
             db.execute(f"DROP TRIGGER {name}")
         for table in ("responses", "files", "file_facts"):
+            db.execute(f"DROP INDEX {table}_stamps")  # schema 4's
+        for table in ("responses", "files", "file_facts"):
             db.execute(f"ALTER TABLE {table} DROP COLUMN stamp")
-        db.execute(f"PRAGMA user_version = {len(MIGRATIONS) - 1}")
+        db.execute("PRAGMA user_version = 2")
     db.close()
     state = StateStore(path)
     try:
         stamps = [stamp for _, stamp in state.response_stamps("form")]
         assert len(stamps) == 50 and 0 not in stamps and len(set(stamps)) == 50
         assert [r.response_id for r in state.responses("form")] == [f"r{i:03d}" for i in range(50)]
+    finally:
+        state.close()
+
+
+def test_the_stamps_are_read_from_their_indexes_alone(tmp_path):
+    """Schema 4: `response_stamps` and `file_stamps` read covering indexes, not the tables, whose rows
+    hold each record's text before its stamp (a state of schema 3 gains them, its stamps kept)."""
+    path = tmp_path / "three.sqlite"
+    state = StateStore(path)
+    state.merge_responses("form", [_response(i) for i in range(20)], complete=True)
+    before = state.response_stamps("form")
+    state.close()
+    with sqlite3.connect(path) as db:
+        for index in ("responses_stamps", "files_stamps", "file_facts_stamps"):
+            db.execute(f"DROP INDEX {index}")
+        db.execute("PRAGMA user_version = 3")
+    db.close()
+    state = StateStore(path)
+    try:
+        assert state.response_stamps("form") == before
+        plans = {}
+        for name, sql in (("responses", "SELECT response_id, stamp FROM responses WHERE source = ? ORDER BY response_id"),
+                          ("files", "SELECT f.file_id, f.stamp, ff.stamp FROM files f LEFT JOIN file_facts ff "
+                                    "ON ff.file_id = f.file_id WHERE f.source = ? ORDER BY f.file_id")):
+            plans[name] = [row[3] for row in state.db.execute(f"EXPLAIN QUERY PLAN {sql}", ("form",))]
+        assert plans == {"responses": ["SEARCH responses USING COVERING INDEX responses_stamps (source=?)"],
+                         "files": ["SEARCH f USING COVERING INDEX files_stamps (source=?)",
+                                   "SEARCH ff USING COVERING INDEX file_facts_stamps (file_id=?) LEFT-JOIN"]}
     finally:
         state.close()
 
