@@ -88,7 +88,7 @@ class ReadDocument:
 
 def clean_text(text: str) -> str:
     # One C scan per character, and usually none to remove: `str.translate` looks each character of a
-    # Thai text up in a dict (110 us for 1,900 characters against 0.4 us; 3 ms of a record's 14).
+    # Thai text up in a dict (110 us for 1,900 characters against 0.4 us; a record 14.4 -> 13.5 ms).
     for char in _INVISIBLE:
         if char in text:
             text = text.replace(char, "")

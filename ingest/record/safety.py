@@ -32,8 +32,8 @@ _METHODS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
 _XML_SUFFIXES = (".xml", ".rels", ".vml")
 # Parts only python-docx reads, or nothing does (and never hold pictures): only their prologs are
 # checked, for a DTD, and no tree is built (`check_prolog`). Tokenizing python-docx's styles.xml
-# (341 KB) and stylesWithEffects.xml (428 KB) to their ends was 12 of the 13 ms the checks took per
-# record, 89 s of CPU over a first sync of 7,436 records (bench/bench_docx.py).
+# (341 KB) and stylesWithEffects.xml (428 KB) to their ends was 12 of the 13 ms the checks took on a
+# record made from python-docx's template (bench/bench_docx.py: 29.0 -> 16.2 ms a record in all).
 _UNREAD_PARTS = ("word/styles", "word/stylesWithEffects", "word/theme/", "word/settings", "word/webSettings",
                  "word/fontTable", "word/people", "word/commentsExtended", "word/commentsIds", "docProps/",
                  "customXml/")
