@@ -9,6 +9,7 @@ import io
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -216,18 +217,10 @@ def test_an_older_state_file_is_stamped_when_it_is_migrated(tmp_path):
     """A state file of schema 2 (before stamps) gains them: every stored record and facts a random one,
     so rows kept from another copy of the file are never taken for these."""
     path = tmp_path / "old.sqlite"
-    state = StateStore(path)
-    state.merge_responses("form", [_response(i) for i in range(50)], complete=True)
-    state.close()
-    with sqlite3.connect(path) as db:  # back to schema 2: the stamp columns and triggers removed
-        for name in [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")]:
-            db.execute(f"DROP TRIGGER {name}")
-        for table in ("responses", "files", "file_facts"):
-            db.execute(f"DROP INDEX {table}_stamps")  # schema 4's
-        for table in ("responses", "files", "file_facts"):
-            db.execute(f"ALTER TABLE {table} DROP COLUMN stamp")
-        db.execute("PRAGMA user_version = 2")
-    db.close()
+    # back to schema 2: schema 4's indexes, then schema 3's triggers and stamp columns removed
+    _stored_then_downgraded(path, 50, 2, [f"DROP INDEX {table}_stamps" for table in _STAMPED] + [
+        f"DROP TRIGGER {table}_{event}" for table in _STAMPED for event in ("stamped", "restamped")] + [
+        f"ALTER TABLE {table} DROP COLUMN stamp" for table in _STAMPED])
     state = StateStore(path)
     try:
         stamps = [stamp for _, stamp in state.response_stamps("form")]
@@ -241,15 +234,7 @@ def test_the_stamps_are_read_from_their_indexes_alone(tmp_path):
     """Schema 4: `response_stamps` and `file_stamps` read covering indexes, not the tables, whose rows
     hold each record's text before its stamp (a state of schema 3 gains them, its stamps kept)."""
     path = tmp_path / "three.sqlite"
-    state = StateStore(path)
-    state.merge_responses("form", [_response(i) for i in range(20)], complete=True)
-    before = state.response_stamps("form")
-    state.close()
-    with sqlite3.connect(path) as db:
-        for index in ("responses_stamps", "files_stamps", "file_facts_stamps"):
-            db.execute(f"DROP INDEX {index}")
-        db.execute("PRAGMA user_version = 3")
-    db.close()
+    before = _stored_then_downgraded(path, 20, 3, [f"DROP INDEX {table}_stamps" for table in _STAMPED])
     state = StateStore(path)
     try:
         assert state.response_stamps("form") == before
@@ -263,6 +248,24 @@ def test_the_stamps_are_read_from_their_indexes_alone(tmp_path):
                                    "SEARCH ff USING COVERING INDEX file_facts_stamps (file_id=?) LEFT-JOIN"]}
     finally:
         state.close()
+
+
+_STAMPED = ("responses", "files", "file_facts")  # the tables schema 3 stamps
+
+
+def _stored_then_downgraded(path: Path, responses: int, version: int, statements: list[str]) -> list[tuple[str, int]]:
+    """A state file holding `responses` responses, taken back to schema `version` by `statements`; the
+    response stamps it had before."""
+    state = StateStore(path)
+    state.merge_responses("form", [_response(i) for i in range(responses)], complete=True)
+    stamps = state.response_stamps("form")
+    state.close()
+    with sqlite3.connect(path) as db:
+        for statement in statements:
+            db.execute(statement)
+        db.execute(f"PRAGMA user_version = {version}")
+    db.close()
+    return stamps
 
 
 def _response(i: int) -> FormResponse:
