@@ -237,12 +237,13 @@ def test_the_stamps_are_read_from_their_indexes_alone(tmp_path):
     before = _stored_then_downgraded(path, 20, 3, [f"DROP INDEX {table}_stamps" for table in _STAMPED])
     state = StateStore(path)
     try:
+        ran: list[str] = []  # the statements the two methods run, as SQLite saw them
+        state.db.set_trace_callback(ran.append)
         assert state.response_stamps("form") == before
-        plans = {}
-        for name, sql in (("responses", "SELECT response_id, stamp FROM responses WHERE source = ? ORDER BY response_id"),
-                          ("files", "SELECT f.file_id, f.stamp, ff.stamp FROM files f LEFT JOIN file_facts ff "
-                                    "ON ff.file_id = f.file_id WHERE f.source = ? ORDER BY f.file_id")):
-            plans[name] = [row[3] for row in state.db.execute(f"EXPLAIN QUERY PLAN {sql}", ("form",))]
+        state.file_stamps("form")
+        state.db.set_trace_callback(None)
+        plans = {name: [row[3] for row in state.db.execute(f"EXPLAIN QUERY PLAN {sql}")]
+                 for name, sql in zip(("responses", "files"), ran, strict=True)}
         assert plans == {"responses": ["SEARCH responses USING COVERING INDEX responses_stamps (source=?)"],
                          "files": ["SEARCH f USING COVERING INDEX files_stamps (source=?)",
                                    "SEARCH ff USING COVERING INDEX file_facts_stamps (file_id=?) LEFT-JOIN"]}
