@@ -10,6 +10,7 @@ import csv
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import geothai
@@ -147,14 +148,7 @@ class UnitMatcher:
         self._keys: dict[str, set[str]] = {}
         self._ancestors: dict[str, set[str]] = {}
         names = {u.code: u.name for u in self.units.values()}
-        keyed: dict[str, str] = {}  # half the 37,000 names of 7,436 sub-districts are their parents' again
-
-        def key_of(text: str) -> str:
-            found = keyed.get(text)
-            if found is None:
-                found = keyed[text] = name_key(text)
-            return found
-
+        key_of = cache(name_key)  # for this build only: half the 37,000 names of 7,436 sub-districts are a parent's again
         for unit in self.units.values():
             keys = {unit.name, unit.name_en, *unit.aliases}
             if unit.level == "province":
