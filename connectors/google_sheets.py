@@ -321,6 +321,15 @@ class GoogleSheetsWarehouse:
         is what gets written back. A row whose key has not moved keeps its editable cells unwritten, so
         even a cell typed in the instant between this read and the write stays as typed. Tabs whose
         rows do not change are not read: none of their cells are written.
+
+        A tab whose table carries no edit (no decision was ever made there) is first read without its
+        keys (`_read_columns`' `editable_only`): while its editable cells are blank in the sheet too,
+        there is no edit to carry and the rows are written as the table has them, blank editable cells
+        included. That read is a few header cells where the keys of every row were 126k cells at 7,436
+        sub-districts (1.3 s of a changed sync with reading, matching and copying them). A cell filled
+        there sends the run to read the keys as well (a second read), and edits are kept as above. What
+        this leaves open: a tab's first decision typed in the instant between that read and the write,
+        into a row the write changes, is written over (blank), where the keys' read would have kept it.
         """
         touched = {}
         for table in tables:
@@ -332,7 +341,8 @@ class GoogleSheetsWarehouse:
                 touched[table.name] = edit_headers(table)
         if not touched:
             return tables, {}
-        read = self._read_columns(touched, book)
+        blank = [t.name for t in tables if t.name in touched and not _carries_edits(t)]
+        read = self._read_columns(touched, book, editable_only=blank)
         out, in_place = [], {}
         for table in tables:
             if table.name not in read or table.editable is None:
@@ -746,7 +756,14 @@ def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[
                                    "rule": rule}}]
 
 
-def _filled(rows: Sequence[Sequence[Any]]) -> bool:
+def _carries_edits(table: Table) -> bool:
+    """Whether any row of a table with editable columns has one of them filled."""
+    spec = table.editable
+    assert spec is not None
+    return _filled(row[spec.key + 1: spec.key + 1 + spec.count] for row in table.rows)
+
+
+def _filled(rows: Iterable[Sequence[Any]]) -> bool:
     """Whether any cell of these rows holds more than blanks."""
     return any(str(v).strip() for row in rows for v in row if v is not None)
 

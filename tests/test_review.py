@@ -308,6 +308,28 @@ def test_until_a_first_decision_is_typed_no_key_is_read_and_the_first_one_is_rea
         assert emu.violations == []
 
 
+def test_rows_that_move_in_a_tab_with_no_decision_are_written_without_reading_its_keys(tmp_path):
+    """Before rows move, the write reads the tab's review columns again (`_keep_edits`). In a tab where
+    tidtam carries no decision and the sheet shows none, that read is the review columns alone, not a key
+    per row, and every row lands where a run from scratch puts it, its review cells blank."""
+    with Emulator() as emu:
+        board = _photos(SheetsBoard(tmp_path, emu))
+        board.write(ROWS)
+        board.sync()
+        board.write([EARLY, *ROWS])  # every response row moves down by one
+        emu.reset_counts()
+        board.sync()
+        reads = emu.calls("sheets.spreadsheets.values.batchGet")
+        assert [sorted(r.query["ranges"]) for r in reads] == [
+            [_columns(board, t, keys=False) for t in ("files", "responses")], [_columns(board, "responses", keys=False)]]
+        shown = board.values("responses")
+        header = shown[0]
+        who, decision = header.index("ชื่อ-นามสกุล"), header.index("ผลตรวจ (ผ่าน/ไม่ผ่าน)")
+        assert [row[who] for row in shown[1:]] == ["ผู้ตอบ ง", "ผู้ตอบ จ", "ผู้ตอบ ก", "ผู้ตอบ ข", "ผู้ตอบ ค"]
+        assert all(decision >= len(row) or row[decision] == "" for row in shown[1:])
+        assert emu.violations == []
+
+
 def smtp_mail(port: int) -> dict:
     return {"backend": "smtp", "smtp": {"host": "127.0.0.1", "port": port, "security": "none", "timeout": 5},
             "sender": "ทีมติดตาม <tidtam@example.go.th>", "reply_to": "cdi@example.go.th",
