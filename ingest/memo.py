@@ -163,7 +163,9 @@ class RunMemo:
     def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load) -> Any:
         path = self.folder / f"{name}.pickle"
         try:
-            with path.open("rb") as handle:
+            # Without the collector: the summary a no-change sync loads at 7,436 sub-districts (7,436
+            # units' statuses, 68k moments) took 0.24 s with it and 0.12 s without; the groups 0.45 / 0.15 s.
+            with path.open("rb") as handle, paused_gc():
                 return read(handle)
         except FileNotFoundError:
             return None
