@@ -178,7 +178,10 @@ def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.Data
     if not columns:
         return frame
     # A row shorter than the header leaves its answer missing (NaN, which astype(str) keeps under pandas' string dtype).
-    cleaned = frame[columns].fillna("").astype(str).map(lambda v: re.sub(r"\s+", "", v).lower())
+    # Whitespace dropped as `re.sub(r"\s+", "", v)` drops it: str.split() and re's \s on str both take
+    # CPython's Py_UNICODE_ISSPACE (no-break and ideographic spaces included; checked equal over every
+    # code point), at a third of the time (74,000 answers: 0.18 -> 0.05 s).
+    cleaned = frame[columns].fillna("").astype(str).map(lambda v: "".join(v.split()).lower())
     identity = frame["unit_code"].astype(str)
     for i in range(len(columns)):
         # "unit|a|b": joined column by column (a row-wise "|".join took 3 s at 74,000 responses)
