@@ -90,6 +90,23 @@ def test_a_run_makes_rows_only_for_the_records_whose_stored_texts_changed(synced
     assert gone not in set(made.files["file_id"])
 
 
+def test_rows_made_from_records_decoded_one_by_one_share_the_texts_they_repeat(synced):
+    """Each stored record is decoded on its own, so each brings its own copy of every question title and
+    repeated answer. The rows hold one object per distinct text (and per sequence of titles): equal
+    values, so equal tables, in a fraction of the memory, and the memo pickles each once."""
+    campaign, state, _ = synced
+    rows = current_rows(campaign, state, Collected(), None)
+    responses = [r for made in rows.responses.values() for r in made]
+    assert len({id(r.questions) for r in responses}) == len({r.questions for r in responses}) < len(responses)
+    answers = [v for r in responses for k, v in r.row.items() if k.startswith("q:") and type(v) is str]
+    assert len({id(v) for v in answers}) == len(set(answers)) < len(answers)
+    focus = [f for made in rows.files.values() for r in made for f in r.focus]
+    questions = [f["question"] for f in focus]
+    assert len({id(q) for q in questions}) == len(set(questions)) < len(questions)
+    folders = [r.row["folder"] for made in rows.files.values() for r in made]
+    assert len({id(f) for f in folders}) == len(set(folders)) < len(folders)
+
+
 def test_rows_kept_under_another_campaign_are_not_used(synced):
     campaign, state, memo = synced
     kept = memo.rows()
