@@ -326,7 +326,7 @@ class GoogleSheetsWarehouse:
         keys (`_read_columns`' `editable_only`): while its editable cells are blank in the sheet too,
         there is no edit to carry and the rows are written as the table has them, blank editable cells
         included. That read is a few header cells where the keys of every row were 126k cells at 7,436
-        sub-districts (1.3 s of a changed sync with reading, matching and copying them). A cell filled
+        sub-districts (1.3 s of a changed sync under the profiler, with reading, matching and copying them). A cell filled
         there sends the run to read the keys as well (a second read), and edits are kept as above. What
         this leaves open: a tab's first decision typed in the instant between that read and the write,
         into a row the write changes, is written over (blank), where the keys' read would have kept it.

@@ -163,7 +163,8 @@ def shared(value: object) -> object:
     """`value`, one object for equal texts (`sys.intern`): a kept row holds, and the memo pickles, one copy
     of a text that thousands of rows repeat (a position typed by every unit, a folder's path, a MIME
     type, a record's questions) instead of one per row. Equal texts are interchangeable, so the rows
-    are the same; an interned text is freed with its last reference."""
+    are the same. CPython's default build frees an interned text with its last reference (the free-threaded
+    build keeps it for the process's life: then a long-running scheduler holds each distinct text once)."""
     return sys.intern(value) if type(value) is str else value
 
 
