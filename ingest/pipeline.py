@@ -14,7 +14,7 @@ from ingest.backends import Backends
 from ingest.campaign import Campaign
 from ingest.collect import Progress, collect
 from ingest.errors import TidtamError, unexpected
-from ingest.gc_pause import paused_gc
+from ingest.gc_pause import paused_gc, run_scope
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.memo import Computed, compute
 from ingest.normalize import Tables
@@ -59,6 +59,7 @@ def run_outcome(failed_sources: list[str], alert_error: str, degraded: list[Sour
     return "degraded" if degraded else "ok"
 
 
+@run_scope()  # the run's long-lived objects stay out of the collector's walks until it ends (ingest.gc_pause)
 def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: datetime, *,
              full: bool = False, progress: Progress | None = None, clock=lambda: datetime.now(UTC)) -> RunReport:
     """Sync every source, recompute every status as of `now`, rewrite the warehouse."""

@@ -1,0 +1,57 @@
+"""The collector pause (ingest.gc_pause): frozen within a run, given back when the run ends."""
+
+import gc
+import weakref
+
+from ingest.gc_pause import paused_gc, run_scope
+
+
+class _Node:
+    def __init__(self) -> None:
+        self.other = self  # a cycle: only the cyclic collector frees it
+
+
+def test_outside_a_run_nothing_is_frozen_and_the_collector_is_back_on():
+    before = gc.get_freeze_count()
+    with paused_gc():
+        assert not gc.isenabled()
+        kept = [_Node() for _ in range(100)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == before
+    assert len(kept) == 100
+
+
+def test_a_run_freezes_what_its_blocks_made_and_collects_its_cycles_after_it():
+    assert gc.get_freeze_count() == 0
+    with run_scope():
+        with paused_gc():
+            with paused_gc():  # nested: the outer block alone turns the collector back on
+                cycle = _Node()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0  # the block's objects are out of every collection
+        gone = weakref.ref(cycle)
+        del cycle
+        gc.collect()
+        assert gone() is not None  # frozen: no collection walks it, so its cycle waits
+    assert gc.get_freeze_count() == 0  # the run ended: everything is back with the collector
+    gc.collect()
+    assert gone() is None
+
+
+def test_nested_runs_unfreeze_when_the_outermost_ends():
+    with run_scope():
+        with run_scope(), paused_gc():
+            pass
+        assert gc.get_freeze_count() > 0
+    assert gc.get_freeze_count() == 0
+
+
+def test_a_failing_block_still_turns_the_collector_back_on():
+    try:
+        with run_scope(), paused_gc():
+            raise ValueError("broken")
+    except ValueError:
+        pass
+    assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
