@@ -39,6 +39,15 @@ def paused_gc() -> Iterator[None]:
         gc.enable()
 
 
+def keep_long_lived() -> None:
+    """Within a run, freeze every object the collector tracks now: called where the run has just
+    stored what it keeps to its end (a source's listing, a batch of inspected files' facts). During a
+    first sync's downloads the heap grows by those, and each full collection walked all of it again
+    (41 of them, 8.8 s, at 7,436 sub-districts). Outside a run (`run_scope`): nothing."""
+    if _runs:
+        gc.freeze()
+
+
 @contextmanager
 def run_scope() -> Iterator[None]:
     """One run: objects frozen by `paused_gc` blocks inside it are unfrozen when the outermost scope

@@ -3,7 +3,7 @@
 import gc
 import weakref
 
-from ingest.gc_pause import paused_gc, run_scope
+from ingest.gc_pause import keep_long_lived, paused_gc, run_scope
 
 
 class _Node:
@@ -54,4 +54,14 @@ def test_a_failing_block_still_turns_the_collector_back_on():
     except ValueError:
         pass
     assert gc.isenabled()
+    assert gc.get_freeze_count() == 0
+
+
+def test_keep_long_lived_freezes_only_within_a_run():
+    kept = [_Node() for _ in range(10)]
+    keep_long_lived()
+    assert gc.get_freeze_count() == 0  # outside a run: nothing
+    with run_scope():
+        keep_long_lived()
+        assert gc.get_freeze_count() >= len(kept)
     assert gc.get_freeze_count() == 0
