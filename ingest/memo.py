@@ -46,12 +46,12 @@ from ingest.publish.links import LinkTargets, link_targets
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
 from ingest.row_cache import CurrentRows, KeptRows, campaign_key, current_rows
 from ingest.state import StateStore
-from ingest.status import Evaluation, Groups, evaluate_groups, item_groups, time_boundaries
+from ingest.status import Arrival, Evaluation, Groups, evaluate_groups, item_groups, time_boundaries
 
 log = logging.getLogger(__name__)
 
 # Part of the key: a tidtam that computes tables differently never reuses an older one's.
-MEMO_VERSION = "3"  # 3: a summary keeps each tidy tab's key (`tab_keys`)
+MEMO_VERSION = "4"  # 4: groups kept as plain tuples (`_plain_groups`)
 # Entries of kept rows pickled at a time (ingest.memo.RunMemo._dump_rows).
 _PIECE = 10_000
 # Rows made since rows.pickle was written are kept apart up to this many (or a fifth of all, if more).
@@ -125,7 +125,9 @@ class RunMemo:
 
     def groups(self, key: str) -> Groups | None:
         found = self._load("groups")
-        return found[1] if isinstance(found, tuple) and found[0] == key else None
+        if not (isinstance(found, tuple) and len(found) == 2 and found[0] == key):
+            return None
+        return {group: [Arrival(*item) for item in items] for group, items in found[1].items()}
 
     def rows(self) -> KeptRows | None:
         """Each record's row as the last run that made tables left them (ingest.row_cache): the rows of
@@ -157,7 +159,7 @@ class RunMemo:
             self._forget("rows-recent")
             self._dump_rows("rows", rows)
             self._base = rows
-        self._dump("groups", (summary.key, groups))
+        self._dump("groups", (summary.key, _plain_groups(groups)))
         self._dump("summary", summary)
 
     def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load) -> Any:
@@ -201,6 +203,12 @@ class RunMemo:
 
     def _forget(self, name: str) -> None:
         (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+
+
+def _plain_groups(groups: Groups) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
+    """The groups with each item as a tuple of its fields: the pickler writes a tuple itself, where
+    each dataclass took a call into `copyreg` (126,000 items: 0.39 s pickled as they are, 0.26 s so)."""
+    return {group: [(a.at, a.valid, a.reason_th, a.accepted_th) for a in items] for group, items in groups.items()}
 
 
 def _read_rows(handle: BinaryIO) -> KeptRows | None:

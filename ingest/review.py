@@ -149,7 +149,9 @@ def apply_decisions(campaign: Campaign, tables: Tables, decisions: Mapping[str, 
     responses = tables.responses.copy()
     responses[KEY_COLUMN] = responses["response_id"].astype(str)
     files = tables.files.copy()
-    files[KEY_COLUMN] = [file_key(str(i), str(s or "")) for i, s in zip(files["file_id"], files["sha256"], strict=True)]
+    # Columns as lists: iterating a Series boxes each value through __getitem__ (0.2 s at 126,000 rows).
+    files[KEY_COLUMN] = [file_key(str(i), str(s or "")) for i, s in zip(files["file_id"].tolist(),
+                                                                        files["sha256"].tolist(), strict=True)]
     by_file = {}  # file id → its decided versions, for "a new version awaits review"
     for d in decisions.values():
         if d.tab == "files" and d.known:
@@ -159,7 +161,7 @@ def apply_decisions(campaign: Campaign, tables: Tables, decisions: Mapping[str, 
     responses = _apply(responses, decisions, {}, accepted, lines, _response_label)
     files = _apply(files, decisions, by_file, accepted, lines, lambda r: str(r["name"]))
     items = items_table(campaign, responses, files)
-    items["accepted_th"] = [accepted.get(str(i), "") for i in items["item_id"]]
+    items["accepted_th"] = [accepted.get(str(i), "") for i in items["item_id"].tolist()]
     return Reviewed(replace(tables, responses=responses, files=files, items=items), lines)
 
 

@@ -10,7 +10,7 @@ import random
 import shutil
 import subprocess
 import sys
-from dataclasses import replace
+from dataclasses import fields, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +23,9 @@ from ingest.demo import write_demo
 from ingest.jobs import sync_job
 from ingest.memo import RunMemo, Summary, compute, crossed, moments_of, reevaluate
 from ingest.normalize import normalize
+from ingest.row_cache import KeptRows
 from ingest.state import StateStore
-from ingest.status import evaluate, evaluate_groups, item_groups
+from ingest.status import Arrival, evaluate, evaluate_groups, item_groups
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -284,3 +285,16 @@ def test_a_reconciliation_after_new_uploads_keeps_what_the_incremental_sync_comp
         assert reconciled.computed.reused, "a full walk stored the new file differently"
         assert reconciled.evaluation == replace(incremental.evaluation, as_of=reconciled.evaluation.as_of)
         assert emu.violations == []
+
+
+def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
+    """ingest.memo._plain_groups writes each item's fields by name: a field added to Arrival must be
+    added there too."""
+    assert [f.name for f in fields(Arrival)] == ["at", "valid", "reason_th", "accepted_th"]
+    at = datetime(2022, 11, 3, 10, 5, tzinfo=UTC)
+    groups = {("10", "photos"): [Arrival(at, True), Arrival(at, False, "เล็กเกินไป")],
+              ("11", "record"): [Arrival(at, False, "ไม่มีคำยินยอม", "ผ่านการตรวจ")]}
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.save(Summary("k", None, {}, [], None), groups, KeptRows("c"))
+    assert memo.groups("k") == groups
+    assert memo.groups("other") is None
