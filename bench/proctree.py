@@ -1,5 +1,6 @@
-"""Peak memory of a process and everything it started (inspection workers run under a forkserver
-child, so the process's own VmHWM leaves them out), sampled from /proc."""
+"""Peak memory and CPU time of a process and everything it started (inspection workers run under a
+forkserver child, so the process's own VmHWM and getrusage's RUSAGE_CHILDREN leave them out: a
+worker's parent is the forkserver, which the sync never waits for), sampled from /proc."""
 
 from __future__ import annotations
 
@@ -41,14 +42,28 @@ def memory(pid: int) -> tuple[int, int]:
     return found["Rss:"], found["Pss:"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (/proc/<pid>/stat, fields 14 and 15), 0 if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class TreeSampler:
     """Samples a process tree every `interval` seconds while in the `with` block; afterwards
-    `peak_rss`, `peak_pss` (summed over the tree) and `peak_one` (the largest process) in bytes."""
+    `peak_rss`, `peak_pss` (summed over the tree) and `peak_one` (the largest process) in bytes, and
+    `cpu`: the CPU seconds the tree used in the block (each process's last sample, the root's time
+    before the block taken off; a process that ended between samples loses at most `interval`)."""
 
     def __init__(self, root: int, interval: float = 0.02) -> None:
         self.root, self.interval = root, interval
         self.peak_rss = self.peak_pss = self.peak_one = 0
         self.processes: set[int] = set()
+        self._cpu: dict[int, float] = {}  # pid → its CPU seconds when last seen
+        self._cpu_before = 0.0
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -60,12 +75,20 @@ class TreeSampler:
             self.peak_rss = max(self.peak_rss, sum(rss for rss, _ in sizes))
             self.peak_pss = max(self.peak_pss, sum(pss for _, pss in sizes))
             self.peak_one = max(self.peak_one, max((rss for rss, _ in sizes), default=0))
+            for pid in pids:
+                self._cpu[pid] = max(self._cpu.get(pid, 0.0), cpu_seconds(pid))
             time.sleep(self.interval)
 
+    @property
+    def cpu(self) -> float:
+        return sum(self._cpu.values()) - self._cpu_before
+
     def __enter__(self) -> TreeSampler:
+        self._cpu_before = cpu_seconds(self.root)
         self._thread.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self._done.set()
         self._thread.join()
+        self._cpu[self.root] = cpu_seconds(self.root)  # the root's time to the block's end

@@ -44,6 +44,7 @@ import argparse
 import json
 import math
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -133,14 +134,23 @@ def _sync(config: str, full: bool) -> dict[str, Any]:
     """One tidtam sync in a fresh process (bench/sync_once.py, whose docstring says why not a
     multiprocessing child of this script)."""
     command = [sys.executable, str(Path(__file__).resolve().parent / "sync_once.py"), config, AS_OF.isoformat()]
-    started = time.perf_counter()
+    started, own_cpu = time.perf_counter(), _own_cpu()
     done = subprocess.run([*command, *(["--full"] if full else [])], capture_output=True, text=True, check=False,
                           env=_with_bytecode_cache(os.environ))
     process_seconds = time.perf_counter() - started
+    # This process does nothing but serve the emulator while the sync runs: its CPU is the emulator's,
+    # which shares the machine's cores with the sync (Google's servers would not).
+    emulator_cpu_s = _own_cpu() - own_cpu
     if done.returncode != 0:
         raise SystemExit(f"sync failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     # process_seconds: the sync process's whole life, Python's start-up and tidtam's imports included.
-    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": process_seconds}
+    return {**json.loads(done.stdout.strip().splitlines()[-1]), "process_seconds": process_seconds,
+            "emulator_cpu_s": emulator_cpu_s, "cores": os.cpu_count()}
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def _with_bytecode_cache(env: Mapping[str, str]) -> dict[str, str]:
@@ -216,6 +226,10 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
                   f"×{row['ratio']:.3f}), {run['seconds']:.1f} s ({run['process_seconds']:.1f} s with start-up), peak RSS {run['peak_rss_mb']:.0f} MB "
                   f"(with inspection workers, PSS {run['peak_tree_pss_mb']:.0f} MB), "
                   f"{run['inspected']:,} inspected, {cells:,} cells; {dict(sorted(calls.items()))}", flush=True)
+            print(f"[{scale}] {label}: CPU {run['cpu_tree_s']:.1f} s in tidtam's processes (inspection workers "
+                  f"included), {run['emulator_cpu_s']:.1f} s in the emulator, on {run['cores']} cores "
+                  f"({(run['cpu_tree_s'] + run['emulator_cpu_s']) / (run['seconds'] * run['cores']):.0%} of them "
+                  f"over the sync's {run['seconds']:.1f} s)", flush=True)
             print(f"[{scale}] {label}: quota-bound time {row['quota_bound_s']:.0f} s for these calls, "
                   f"{_over(run['seconds'], row['quota_bound_s'])} ({CURRENT.name}); "
                   f"{row['quota_bound_s_legacy']:.0f} s at the older rate ({LEGACY.name}); "

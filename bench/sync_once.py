@@ -73,6 +73,7 @@ def main() -> None:
                       "responses": counts.get("responses", 0), "files": counts.get("files", 0),
                       "problems": counts.get("problems", 0), "rss_start_mb": rss_start,
                       "peak_rss_mb": peak_rss_mb(), "peak_tree_pss_mb": tree.peak_pss / MB,
+                      "cpu_tree_s": tree.cpu,  # the sync's CPU seconds, its inspection workers' included
                       "pandas_imported": "pandas" in sys.modules}))
 
 
