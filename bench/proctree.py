@@ -55,15 +55,16 @@ def cpu_seconds(pid: int) -> float:
 class TreeSampler:
     """Samples a process tree every `interval` seconds while in the `with` block; afterwards
     `peak_rss`, `peak_pss` (summed over the tree) and `peak_one` (the largest process) in bytes, and
-    `cpu`: the CPU seconds the tree used in the block (each process's last sample, the root's time
-    before the block taken off; a process that ended between samples loses at most `interval`)."""
+    `cpu`: the CPU seconds the tree used in the block (each process's last sample less its time when the
+    block began, for the processes there then; a process that ended between samples loses at most
+    `interval`)."""
 
     def __init__(self, root: int, interval: float = 0.02) -> None:
         self.root, self.interval = root, interval
         self.peak_rss = self.peak_pss = self.peak_one = 0
         self.processes: set[int] = set()
         self._cpu: dict[int, float] = {}  # pid → its CPU seconds when last seen
-        self._cpu_before = 0.0
+        self._cpu_before: dict[int, float] = {}  # pid → its CPU seconds as the block began
         self._done = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -81,10 +82,10 @@ class TreeSampler:
 
     @property
     def cpu(self) -> float:
-        return sum(self._cpu.values()) - self._cpu_before
+        return sum(seconds - self._cpu_before.get(pid, 0.0) for pid, seconds in self._cpu.items())
 
     def __enter__(self) -> TreeSampler:
-        self._cpu_before = cpu_seconds(self.root)
+        self._cpu_before = {pid: cpu_seconds(pid) for pid in tree(self.root)}
         self._thread.start()
         return self
 
