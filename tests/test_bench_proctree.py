@@ -5,7 +5,6 @@ import importlib.util
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 _spec = importlib.util.spec_from_file_location("bench_proctree", Path(__file__).resolve().parent.parent / "bench" / "proctree.py")
@@ -14,24 +13,40 @@ proctree = importlib.util.module_from_spec(_spec)
 sys.modules[_spec.name] = proctree
 _spec.loader.exec_module(proctree)
 
-_BURN = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\ntime.sleep(0.3)\n"
+_BURN = "import time\nend = time.process_time() + 0.4\nwhile time.process_time() < end: pass\n"
+# The tree's root: a child there before the block (as a forkserver an earlier run left) burns 0.4 s
+# and idles; in the block a second child burns 0.4 s. The sampler runs in the test's process, so its
+# own reading of /proc is not the tree's.
+_EARLIER = _BURN + "print('burnt', flush=True)\nimport time\ntime.sleep(30)\n"
+_LATER = _BURN + "import time\ntime.sleep(0.3)\n"
+_ROOT = f"""
+import subprocess, sys
+earlier = subprocess.Popen([sys.executable, "-c", {_EARLIER!r}],
+                           stdout=subprocess.PIPE, text=True)
+earlier.stdout.readline()
+print("ready", flush=True)
+sys.stdin.readline()
+subprocess.run([sys.executable, "-c", {_LATER!r}], check=True)
+print("done", flush=True)
+sys.stdin.readline()
+earlier.kill()
+"""
 
 
 def test_a_child_s_cpu_counts_and_the_tree_s_time_before_the_block_does_not():
-    # A child there before the block (as a forkserver left by an earlier test): it burns, says so, idles.
-    earlier = subprocess.Popen([sys.executable, "-c", _BURN.replace("time.sleep(0.3)", "print('burnt', flush=True)\ntime.sleep(5)")],
-                               stdout=subprocess.PIPE, text=True)
-    assert earlier.stdout.readline().strip() == "burnt"
-    end = time.process_time() + 0.3
-    while time.process_time() < end:  # the root's CPU before the block: not the block's
-        pass
-    with proctree.TreeSampler(os.getpid(), interval=0.02) as tree:
-        child = subprocess.Popen([sys.executable, "-c", _BURN])
-        time.sleep(0.55)  # the child burns, then sleeps while it is sampled once more
-        child.wait(10)
-    earlier.kill()
-    earlier.wait(10)
-    assert 0.38 <= tree.cpu < 0.7, tree.cpu  # the child's 0.4 s and its start-up, not the earlier child's 0.4 s
+    root = subprocess.Popen([sys.executable, "-c", _ROOT], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert root.stdout.readline().strip() == "ready"
+        with proctree.TreeSampler(root.pid, interval=0.02) as tree:
+            root.stdin.write("go\n")
+            root.stdin.flush()
+            assert root.stdout.readline().strip() == "done"  # the second child burnt, slept (sampled), ended
+        # The second child's 0.4 s and its start-up; not the first child's 0.4 s, burnt before the block.
+        assert 0.38 <= tree.cpu < 0.7, tree.cpu
+    finally:
+        root.stdin.write("end\n")
+        root.stdin.flush()
+        root.wait(10)
 
 
 def test_cpu_seconds_of_a_process_that_is_gone_is_zero():
