@@ -43,7 +43,8 @@ def memory(pid: int) -> tuple[int, int]:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of one process so far (/proc/<pid>/stat, fields 14 and 15), 0 if gone."""
+    """User and system CPU time of one process so far, 0 if gone: /proc/<pid>/stat's fields 14 (utime)
+    and 15 (stime), in clock ticks (proc(5), https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces

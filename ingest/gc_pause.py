@@ -34,8 +34,7 @@ def paused_gc() -> Iterator[None]:
     try:
         yield
     finally:
-        if _runs:
-            gc.freeze()  # every tracked object, the block's among them; `run_scope` gives them back
+        keep_long_lived()  # within a run, the block's objects among every tracked one; `run_scope` gives them back
         gc.enable()
 
 
