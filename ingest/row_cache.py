@@ -16,8 +16,10 @@ row (its version's facts are stored, and route it to the same deliverable).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TypeVar
 
 from connectors.base import UploadedFile
 from ingest.campaign import Campaign, Deliverable
@@ -29,6 +31,10 @@ from ingest.state import StateStore
 from ingest.state_codec import file_from_json, response_from_json
 from ingest.units import UnitMatcher
 
+T = TypeVar("T")
+
+# Records whose stored texts are read at once when their rows must be made (`_pieces`).
+_TEXTS_AT_ONCE = 2_000
 # Part of what kept rows are valid under: a tidtam that makes rows differently never uses an older one's.
 ROWS_VERSION = "2"  # 2: rows known by the stored texts' stamps (state schema 3), not digests
 
@@ -114,9 +120,15 @@ def _response_rows(campaign: Campaign, source: str, state: StateStore, kept: Kep
         out.responses[d.id] = []
     if not deliverables:
         return
-    stamps = state.response_stamps(source)
-    changed = state.response_texts(source, [rid for rid, stamp in stamps for d in deliverables
-                                            if (found := kept.responses.get((d.id, rid))) is None or found[0] != stamp])
+    for stamps in _pieces(state.response_stamps(source)):
+        changed = state.response_texts(source, [rid for rid, stamp in stamps for d in deliverables
+                                                if (found := kept.responses.get((d.id, rid))) is None
+                                                or found[0] != stamp])
+        _response_piece(deliverables, stamps, changed, kept, maker, out)
+
+
+def _response_piece(deliverables: list[Deliverable], stamps: list[tuple[str, int]],
+                    changed: dict[str, tuple[int, str]], kept: KeptRows, maker: _Maker, out: CurrentRows) -> None:
     for response_id, stamp in stamps:
         response = None
         for d in deliverables:
@@ -136,20 +148,28 @@ def _file_rows(campaign: Campaign, source: str, state: StateStore, collected: Co
     deliverables = [d for d in campaign.deliverables if d.source == source]
     listed = {f.file_id: f for f in collected.files.get(source, ())}  # this run's pass held them already
     rows = out.files[source] = []
-    stamps = state.file_stamps(source)
-    changed = state.file_texts(source, [fid for fid, stamp in stamps if (hit := kept.files.get((source, fid))) is None
-                                        or hit[0] != stamp or fid in collected.read_now])
-    for file_id, stamp in stamps:
-        hit = kept.files.get((source, file_id))
-        if hit is None or hit[0] != stamp or file_id in collected.read_now:
-            stamp, text, found = changed[file_id]
-            file = listed.get(file_id) or file_from_json(text)
-            row, keep = _file_row(campaign, source, file, found, deliverables, collected, maker)
-            hit = (stamp, row) if keep else None
-            out.made += 1
-        rows.append(row if hit is None else hit[1])
-        if hit is not None:
-            out.kept.files[(source, file_id)] = hit
+    for stamps in _pieces(state.file_stamps(source)):
+        changed = state.file_texts(source, [fid for fid, stamp in stamps if (hit := kept.files.get((source, fid))) is None
+                                            or hit[0] != stamp or fid in collected.read_now])
+        for file_id, stamp in stamps:
+            hit = kept.files.get((source, file_id))
+            if hit is None or hit[0] != stamp or file_id in collected.read_now:
+                stamp, text, found = changed[file_id]
+                file = listed.get(file_id) or file_from_json(text)
+                row, keep = _file_row(campaign, source, file, found, deliverables, collected, maker)
+                hit = (stamp, row) if keep else None
+                out.made += 1
+            rows.append(row if hit is None else hit[1])
+            if hit is not None:
+                out.kept.files[(source, file_id)] = hit
+
+
+def _pieces(stamps: list[T]) -> Iterator[list[T]]:
+    """The records' stamps `_TEXTS_AT_ONCE` at a time: the texts of the records whose rows must be made
+    are read a piece at a time. Read at once, a first sync at 7,436 sub-districts held every response's
+    JSON and every file's record and facts JSON together (about 240 MB) on top of what it had collected."""
+    for start in range(0, len(stamps), _TEXTS_AT_ONCE):
+        yield stamps[start:start + _TEXTS_AT_ONCE]
 
 
 def _file_row(campaign: Campaign, source: str, file: UploadedFile, found: tuple[str, str, str] | None,

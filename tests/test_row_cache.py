@@ -16,6 +16,7 @@ from PIL import Image
 
 from connectors.base import FormResponse, UploadedFile
 from connectors.pandas_text import pd
+from ingest import row_cache
 from ingest.collect import collect_from_state, in_stored_order
 from ingest.collected import Collected
 from ingest.config import load_campaign
@@ -88,6 +89,53 @@ def test_a_run_makes_rows_only_for_the_records_whose_stored_texts_changed(synced
     row = made.files.set_index("file_id").loc[copy.file_id]
     assert row["duplicate_of"] == original.file_id and not row["counted"]
     assert gone not in set(made.files["file_id"])
+
+
+class _CountingState(StateStore):
+    """The state, noting how many records' texts each read asks for."""
+
+    asked: list[int]
+
+    def response_texts(self, source, response_ids):
+        response_ids = list(response_ids)
+        self.asked.append(len(response_ids))
+        return super().response_texts(source, response_ids)
+
+    def file_texts(self, source, file_ids):
+        file_ids = list(file_ids)
+        self.asked.append(len(file_ids))
+        return super().file_texts(source, file_ids)
+
+
+def test_the_texts_of_the_records_to_make_are_read_a_piece_at_a_time(synced, monkeypatch):
+    """A first sync makes every row: the records' texts come a piece at a time, not all at once (at
+    7,436 sub-districts every response's JSON and every file's record and facts JSON were about
+    240 MB held together), and rows made across the pieces' edges are the ones made in one piece."""
+    campaign, state, memo = synced
+    monkeypatch.setattr(row_cache, "_TEXTS_AT_ONCE", 7)
+    counting = _CountingState(state.path)
+    counting.asked = []
+    try:
+        made, count, kept = _tables(campaign, counting, Collected(), None)
+        records = sum(len(state.responses(name)) if spec.role == "responses" else len(state.files(name))
+                      for name, spec in campaign.sources.items())
+        assert count == records > 7 * 10
+        assert counting.asked and max(counting.asked) <= 7
+        assert sum(counting.asked) == records
+        _equal(made, normalize(campaign, collect_from_state(campaign, state)))
+
+        # Kept and changed rows mixed within and across pieces.
+        form, _ = _sources(campaign)
+        edited = [replace(r, answers={**r.answers, "ข้อเสนอแนะ": f"แก้ไข {i}"})
+                  for i, r in enumerate(state.responses(form)[3:40:4])]
+        counting.merge_responses(form, edited, complete=False)
+        counting.asked = []
+        made, count, _ = _tables(campaign, counting, Collected(), kept)
+        assert count == len(edited) * sum(1 for d in campaign.deliverables if d.source == form and d.kind == "response")
+        assert max(counting.asked) <= 7 and sum(counting.asked) == count
+        _equal(made, normalize(campaign, collect_from_state(campaign, counting)))
+    finally:
+        counting.close()
 
 
 def test_rows_made_from_records_decoded_one_by_one_share_the_texts_they_repeat(synced):
