@@ -16,6 +16,7 @@ from connectors.google_sheets import (
     REQUEST_BYTES,
     GoogleSheetsWarehouse,
     _RowsOut,
+    _json_bytes,
     _value_requests,
 )
 from connectors.pacing import Pacer
@@ -185,11 +186,13 @@ def test_a_big_write_converts_its_rows_one_request_at_a_time():
         return [f"r{i}", "ข้อความยาว " * 40]
 
     bodies = _value_requests([("responses", 1, _RowsOut(row, 1, 3001))])
-    first = next(bodies)
+    first, data = next(bodies)
+    assert json.loads(data) == first  # the bytes sent are the body's JSON
     sent = sum(len(piece["values"]) for piece in first["data"])
     assert 0 < sent < 3000 and len(converted) <= sent + PIECE_ROWS  # one piece looked at beyond the request
     rest = list(bodies)
-    assert sent + sum(len(piece["values"]) for body in rest for piece in body["data"]) == 3000
+    assert sent + sum(len(piece["values"]) for body, _ in rest for piece in body["data"]) == 3000
+    assert all(data == _json_bytes(body) for body, data in rest)
     assert sorted(converted) == list(range(1, 3001))  # every row converted once
     assert first["data"][0]["range"] == f"{quote_tab('responses')}!A2"
 
