@@ -229,7 +229,8 @@ def run_scale(scale: str, latency: float, sample: int, full_below: int) -> dict[
             print(f"[{scale}] {label}: CPU {run['cpu_tree_s']:.1f} s in tidtam's processes (inspection workers "
                   f"included), {run['emulator_cpu_s']:.1f} s in the emulator, on {run['cores']} cores "
                   f"({(run['cpu_tree_s'] + run['emulator_cpu_s']) / (run['seconds'] * run['cores']):.0%} of them "
-                  f"over the sync's {run['seconds']:.1f} s)", flush=True)
+                  f"over the sync's {run['seconds']:.1f} s); the bench's memory sampler, a thread of the sync, "
+                  f"took {run.get('sampler_s', float('nan')):.1f} s of it", flush=True)
             print(f"[{scale}] {label}: quota-bound time {row['quota_bound_s']:.0f} s for these calls, "
                   f"{_over(run['seconds'], row['quota_bound_s'])} ({CURRENT.name}); "
                   f"{row['quota_bound_s_legacy']:.0f} s at the older rate ({LEGACY.name}); "

@@ -54,10 +54,11 @@ def main() -> None:
     started = time.perf_counter()
     # The inspection workers run under a forkserver child of this process: sample the whole tree.
     profile = os.environ.get("TIDTAM_PROFILE")  # a path: the sync's cProfile stats are dumped there
-    # Every 0.1 s, not the sampler's default 0.02 s: the sampler is a thread of the sync itself, and
-    # reading smaps_rollup of a process holding 1 GB takes the kernel milliseconds; at 0.02 s it cost the
-    # first sync at 928 districts ~9 s of system time and GIL turns (strace, 6 Dec). Peak RSS is exact
-    # either way (VmHWM); the tree's PSS peak is a sample.
+    # Every 0.1 s at most, not the sampler's default 0.02 s, and less often as the processes grow (its
+    # `share`): the sampler is a thread of the sync itself, and reading smaps_rollup of a process holding
+    # 1 GB takes the kernel milliseconds; at 0.02 s it cost the first sync at 928 districts ~9 s of
+    # system time and GIL turns (strace, 6 Dec). Peak RSS is exact either way (VmHWM); the tree's PSS
+    # peak is a sample.
     with TreeSampler(os.getpid(), interval=0.1) as tree:
         if profile:
             import cProfile
@@ -74,6 +75,7 @@ def main() -> None:
                       "problems": counts.get("problems", 0), "rss_start_mb": rss_start,
                       "peak_rss_mb": peak_rss_mb(), "peak_tree_pss_mb": tree.peak_pss / MB,
                       "cpu_tree_s": tree.cpu,  # the sync's CPU seconds, its inspection workers' included
+                      "sampler_s": tree.spent,  # of the sync's wall time, what its memory sampler took
                       "pandas_imported": "pandas" in sys.modules}))
 
 

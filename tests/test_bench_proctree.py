@@ -54,3 +54,22 @@ def test_cpu_seconds_of_a_process_that_is_gone_is_zero():
     child.wait(10)
     assert proctree.cpu_seconds(child.pid) == 0.0
     assert proctree.cpu_seconds(os.getpid()) > 0
+
+
+def test_samples_are_spaced_by_what_they_cost(monkeypatch):
+    """A sample that takes long (reading smaps_rollup walks a big process's page tables: 26 ms at
+    2.1 GB) delays the next, so the sampler takes at most its `share` of a core from what it measures."""
+    import threading
+    import time
+
+    def slow_memory(pid):
+        time.sleep(0.01)
+        return 0, 0
+
+    monkeypatch.setattr(proctree, "memory", slow_memory)
+    for share, most in ((1.0, 60), (0.1, 6)):
+        with proctree.TreeSampler(os.getpid(), interval=0.001, share=share) as tree:
+            threading.Event().wait(0.5)
+        # Each sample takes at least 10 ms (one process): back to back at share 1.0, then 100 ms apart.
+        assert tree.samples <= most, (share, tree.samples)
+    assert tree.samples >= 2
