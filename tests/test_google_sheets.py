@@ -15,8 +15,8 @@ from connectors.google_sheets import (
     PIECE_ROWS,
     REQUEST_BYTES,
     GoogleSheetsWarehouse,
-    _RowsOut,
     _json_bytes,
+    _RowsOut,
     _value_requests,
 )
 from connectors.pacing import Pacer
