@@ -6,6 +6,7 @@ ones whose unit cannot be told become `problems` rows instead of being guessed.
 
 from __future__ import annotations
 
+import math
 import re
 import sys
 from collections.abc import Iterable, Mapping, Sequence
@@ -35,6 +36,7 @@ FILE_COLUMNS = ["file_id", "name", "folder", "unit_code", "unit_name", "unit_tex
 LINK_COLUMNS = ["folder_url"]
 FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "question", "answer"]
 PROBLEM_COLUMNS = ["kind", "source", "origin", "text", "detail", "candidates"]
+_FILE_AT = {c: i for i, c in enumerate(FILE_COLUMNS + LINK_COLUMNS)}  # a column's place in `FileRow.row`
 
 
 @dataclass
@@ -117,7 +119,11 @@ class ResponseRow(NamedTuple):
 
     created_at: datetime
     response_id: str
-    row: dict[str, object]  # RESPONSE_COLUMNS but submitted_at, then "q:<title>" in the response's order
+    # RESPONSE_COLUMNS' values (submitted_at None: the table sets it), then the answers to `questions`, in
+    # their order. A tuple, not a dict by column name: at 7,436 sub-districts a dict of 25 names was about
+    # a kilobyte a row (74,508 rows kept, loaded and pickled by every changed sync) and made the table
+    # column by column name.
+    row: tuple[object, ...]
     questions: tuple[str, ...]  # the titles of its answers, in order (the unit question left out)
     problems: tuple[Problem, ...]
 
@@ -131,24 +137,17 @@ def response_row(deliverable: Deliverable, response: FormResponse, matcher: Unit
     reason = ""
     if deliverable.opens_at and response.created_at < deliverable.opens_at:
         reason = "ส่งก่อนวันเปิดรับ (อาจเป็นการทดสอบ)"
-    row: dict[str, object] = {
-        "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
-        "unit_name": names.get(match.code or "", ""), "unit_text": shared(unit_text),
-        "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
-        "reason_th": reason, "duplicate_of": "", "origin": response.origin}
+    # In RESPONSE_COLUMNS' order.
+    row: list[object] = [
+        response.response_id, deliverable.id, match.code or "", names.get(match.code or "", ""), shared(unit_text),
+        None, response.respondent_email or "", match.matched and not reason, reason, "", response.origin]
     questions = []
     for title, value in response.answers.items():
         if title == deliverable.unit_question:
             continue
         questions.append(title)
-        row[_question_column(title)] = shared(clean_answer(value))
-    return ResponseRow(response.created_at, response.response_id, row, _titles(tuple(questions)), problems)
-
-
-@lru_cache(maxsize=4096)
-def _question_column(title: str) -> str:
-    """"q:<title>", one string per title (a kept row of each of 74,000 responses shares it)."""
-    return f"q:{title}"
+        row.append(shared(clean_answer(value)))
+    return ResponseRow(response.created_at, response.response_id, tuple(row), _titles(tuple(questions)), problems)
 
 
 @lru_cache(maxsize=4096)
@@ -182,12 +181,37 @@ def responses_frame(deliverable: Deliverable, rows: Iterable[ResponseRow]) -> tu
     for r in ordered:
         for title in r.questions:
             questions.setdefault(title)
-    frame = pd.DataFrame([r.row for r in ordered], columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
+    frame = pd.DataFrame(_answer_columns(ordered, list(questions)),
+                         columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
     if ordered:
         frame["submitted_at"] = bangkok_times([r.created_at for r in ordered])
     if deliverable.dedupe_key and len(frame):
         frame = _mark_repeat_respondents(frame, deliverable.dedupe_key)
     return frame, [p for r in ordered for p in r.problems]
+
+
+def _answer_columns(rows: Sequence[ResponseRow], questions: list[str]) -> list[tuple[object, ...]]:
+    """Each row with its answers under the table's question columns: as it is when it answered every
+    question in the table's order (most rows), else moved into place, a question it did not answer
+    missing (NaN, as a table made from rows by column name leaves it)."""
+    first = len(RESPONSE_COLUMNS)
+    column = {q: first + i for i, q in enumerate(questions)}
+    width = first + len(questions)
+    places: dict[tuple[str, ...], list[int] | None] = {}  # per sequence of titles; None: already in place
+    out = []
+    for r in rows:
+        if r.questions not in places:
+            at = [column[q] for q in r.questions]
+            places[r.questions] = None if at == list(range(first, width)) else at
+        at = places[r.questions]
+        if at is None:
+            out.append(r.row)
+            continue
+        values: list[object] = [*r.row[:first], *([math.nan] * len(questions))]
+        for i, value in zip(at, r.row[first:], strict=True):
+            values[i] = value
+        out.append(tuple(values))
+    return out
 
 
 def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
@@ -243,13 +267,15 @@ class FileRow(NamedTuple):
 
     created_at: datetime
     file_id: str
-    row: dict[str, object]  # as if no copy of it came first; created_at and arrived_at left out
+    # FILE_COLUMNS + LINK_COLUMNS' values as if no copy of it came first (created_at and arrived_at None:
+    # the table sets them); a tuple, as `ResponseRow.row` is.
+    row: tuple[object, ...]
     reasons: tuple[str, ...]  # why it does not count, copies aside
     countable: bool  # attributed to a unit and routed to a deliverable
     copy_key: tuple[str, str, str] | None  # (unit, deliverable, content digest) when copies of it count once
     arrived_at: datetime
     problems: tuple[Problem, ...]
-    focus: tuple[dict[str, object], ...]  # its focus-group record's answers as rows of that table
+    focus: tuple[tuple[object, ...], ...]  # its focus-group record's answers as rows of that table (FOCUS_GROUP_COLUMNS)
 
 
 def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFacts | None, deliverable_id: str,
@@ -267,25 +293,22 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
         copy_key = (match.code or "", deliverable_id, file.md5 or fact.sha256)
     reasons = tuple(v.reason_th for v in violations)
     unit_code = match.code or ""
-    row = {
-        "file_id": file.file_id, "name": shared(file.name), "folder": shared("/".join(file.folders)),
+    # In FILE_COLUMNS + LINK_COLUMNS' order.
+    row = (
+        file.file_id, shared(file.name), shared("/".join(file.folders)), unit_code, names.get(unit_code, ""),
+        shared(match.text), deliverable_id, _kind(campaign, deliverable_id), shared(fact.content_type if fact else ""),
+        fact.size if fact else file.size, fact.sha256 if fact else "", None, None, shared(file.uploader_email or ""),
+        bool(match.matched and deliverable_id and not reasons), shared(",".join(v.code for v in violations)),
+        shared("; ".join(reasons)), "", file.origin,
         # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
-        "folder_url": shared(file.folder_urls[depth] if depth < len(file.folder_urls) else ""),
-        "unit_code": unit_code, "unit_name": names.get(unit_code, ""), "unit_text": shared(match.text),
-        "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
-        "content_type": shared(fact.content_type if fact else ""), "size": fact.size if fact else file.size,
-        "sha256": fact.sha256 if fact else "",
-        "uploader_email": shared(file.uploader_email or ""),
-        "counted": bool(match.matched and deliverable_id and not reasons),
-        "violations": shared(",".join(v.code for v in violations)), "reason_th": shared("; ".join(reasons)),
-        "duplicate_of": "", "origin": file.origin}
+        shared(file.folder_urls[depth] if depth < len(file.folder_urls) else ""))
     focus = _focus_rows(file.file_id, unit_code, fact, names)
     # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
     return FileRow(file.created_at, file.file_id, row, reasons, bool(match.matched and deliverable_id), copy_key,
                    file.arrived_at or file.created_at, tuple(problems), focus)
 
 
-def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], list[dict[str, object]]]:
+def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], list[tuple[object, ...]]]:
     """One source's files table from its files' rows, in creation order; with its problems and its
     focus-group rows. A copy of content already sent for the same unit and deliverable counts once."""
     ordered = sorted(rows, key=lambda r: (r.created_at, r.file_id))
@@ -295,7 +318,10 @@ def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], l
         duplicate_of = first_copy.setdefault(r.copy_key, r.file_id) if r.copy_key is not None else ""
         if duplicate_of and duplicate_of != r.file_id:
             reasons = [*r.reasons, "ไฟล์ซ้ำกับที่ส่งแล้ว (นับครั้งเดียว)"]
-            table.append({**r.row, "duplicate_of": duplicate_of, "reason_th": "; ".join(reasons), "counted": False})
+            row = list(r.row)
+            row[_FILE_AT["duplicate_of"]], row[_FILE_AT["reason_th"]] = duplicate_of, "; ".join(reasons)
+            row[_FILE_AT["counted"]] = False
+            table.append(tuple(row))
         else:
             table.append(r.row)
     frame = pd.DataFrame(table, columns=FILE_COLUMNS + LINK_COLUMNS)
@@ -322,12 +348,13 @@ def focus_group_table(files: pd.DataFrame, facts: Mapping[str, FileFacts], names
 
 
 def _focus_rows(file_id: str, unit_code: str, fact: FileFacts | None, names: Mapping[str, str]
-                ) -> tuple[dict[str, object], ...]:
+                ) -> tuple[tuple[object, ...], ...]:
     """A focus-group record's answers as rows of the focus_group table (none for a file of no unit)."""
     if fact is None or fact.record is None or not unit_code:
         return ()
-    return tuple({"unit_code": unit_code, "unit_name": names.get(unit_code, ""), "file_id": file_id,
-                  "part": shared(a.part), "number": a.number, "question": shared(a.question), "answer": a.answer}
+    unit_name = names.get(unit_code, "")
+    # In FOCUS_GROUP_COLUMNS' order.
+    return tuple((unit_code, unit_name, file_id, shared(a.part), a.number, shared(a.question), a.answer)
                  for a in fact.record.answers)
 
 

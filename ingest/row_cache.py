@@ -36,7 +36,7 @@ T = TypeVar("T")
 # Records whose stored texts are read at once when their rows must be made (`_pieces`).
 _TEXTS_AT_ONCE = 2_000
 # Part of what kept rows are valid under: a tidtam that makes rows differently never uses an older one's.
-ROWS_VERSION = "2"  # 2: rows known by the stored texts' stamps (state schema 3), not digests
+ROWS_VERSION = "3"  # 2: rows known by the stored texts' stamps (state schema 3), not digests; 3: rows as tuples
 
 
 @dataclass

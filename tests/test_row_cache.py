@@ -24,9 +24,9 @@ from ingest.demo import write_demo
 from ingest.facts import FileFacts, Violation
 from ingest.jobs import sync_job
 from ingest.memo import RunMemo, compute, tab_keys
-from ingest.normalize import Tables, assemble, normalize
+from ingest.normalize import FILE_COLUMNS, FOCUS_GROUP_COLUMNS, RESPONSE_COLUMNS, Tables, assemble, normalize
 from ingest.review import apply_decisions, load_decisions
-from ingest.row_cache import KeptRows, current_rows
+from ingest.row_cache import KeptRows, campaign_key, current_rows
 from ingest.state import StateStore
 from ingest.state_codec import facts_from_json
 from tests.emulator import Emulator
@@ -146,12 +146,12 @@ def test_rows_made_from_records_decoded_one_by_one_share_the_texts_they_repeat(s
     rows = current_rows(campaign, state, Collected(), None)
     responses = [r for made in rows.responses.values() for r in made]
     assert len({id(r.questions) for r in responses}) == len({r.questions for r in responses}) < len(responses)
-    answers = [v for r in responses for k, v in r.row.items() if k.startswith("q:") and type(v) is str]
+    answers = [v for r in responses for v in r.row[len(RESPONSE_COLUMNS):] if type(v) is str]
     assert len({id(v) for v in answers}) == len(set(answers)) < len(answers)
     focus = [f for made in rows.files.values() for r in made for f in r.focus]
-    questions = [f["question"] for f in focus]
+    questions = [f[FOCUS_GROUP_COLUMNS.index("question")] for f in focus]
     assert len({id(q) for q in questions}) == len(set(questions)) < len(questions)
-    folders = [r.row["folder"] for made in rows.files.values() for r in made]
+    folders = [r.row[FILE_COLUMNS.index("folder")] for made in rows.files.values() for r in made]
     assert len({id(f) for f in folders}) == len(set(folders)) < len(folders)
 
 
@@ -162,6 +162,9 @@ def test_rows_kept_under_another_campaign_are_not_used(synced):
     made, count, again = _tables(changed, state, Collected(), kept)
     assert count == kept.size and again.campaign != kept.campaign
     _equal(made, normalize(changed, collect_from_state(changed, state)))
+    # Asked for the rows of the changed campaign, the memo reads the file's header alone: none are kept.
+    assert memo.rows(campaign_key(changed)) is None
+    assert memo.rows(campaign_key(campaign)).size == kept.size
 
 
 def test_a_file_this_run_could_not_read_takes_what_the_run_found_and_is_not_kept(synced):
