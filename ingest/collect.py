@@ -93,6 +93,16 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
     return collected
 
 
+def _take_back(campaign: Campaign, state: StateStore, collected: Collected) -> None:
+    """The facts `Collected.let_go` left in the state, held again (for `normalize`, which reads them
+    from `collected`)."""
+    for name, spec in campaign.sources.items():
+        if spec.role != "responses" and collected.in_state:
+            for file_id, (_, _, text) in state.stored_facts(name, sorted(collected.in_state)).items():
+                collected.facts[file_id] = facts_from_json(text)
+    collected.in_state.clear()
+
+
 def _keep_responses(campaign: Campaign, name: str, answer: Future[ResponseBatch], state: StateStore,
                     collected: Collected) -> None:
     """Keep one form source's answer (`answer`: its read, running) in the state."""
@@ -185,7 +195,9 @@ def in_stored_order(files: Sequence[UploadedFile]) -> list[UploadedFile]:
 
 def load_rows(campaign: Campaign, state: StateStore, collected: Collected) -> None:
     """Read into `collected` the stored rows `collect` left unread: every source's responses, and the
-    files (with their cached facts) of sources whose inspection pass was skipped."""
+    files (with their cached facts) of sources whose inspection pass was skipped, and the facts the
+    pass left in the state."""
+    _take_back(campaign, state, collected)
     for name, spec in campaign.sources.items():
         if spec.role == "responses":
             if name not in collected.responses:
@@ -247,6 +259,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
             _keep_read(file, source_name, version, read.result(), unsaved, collected)
             if len(unsaved) >= _FACTS_BATCH:
                 state.save_many_facts(unsaved)
+                collected.let_go(file_id for file_id, *_ in unsaved)
                 unsaved.clear()
                 keep_long_lived()  # the facts kept so far stay to the run's end: no collection walks them
         done += 1
@@ -259,6 +272,8 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
         try:
             for file in files:
                 deliverable, version, rules = _cached(file, deliverables, stored, collected)
+                if rules is None:  # its facts came from the state
+                    collected.let_go((file.file_id,))
                 read = None if rules is None else pool.submit(_read, source, file, deliverable, rules, deliverables,
                                                               processes, budget)
                 pending.append((file, version, read))
@@ -269,6 +284,7 @@ def _inspect_all(files: Sequence[UploadedFile], source_name: str, source: Upload
         finally:  # what was read before a failure is kept: the next run does not download it again
             if unsaved:
                 state.save_many_facts(unsaved)
+                collected.let_go(file_id for file_id, *_ in unsaved)
 
 
 def _cached(file: UploadedFile, deliverables: list[Deliverable], stored: StoredFacts,

@@ -28,7 +28,7 @@ from ingest.collected import Collected, Problem
 from ingest.facts import FileFacts
 from ingest.normalize import FileRow, ResponseRow, file_row, response_row, unit_matcher, unit_names
 from ingest.state import StateStore
-from ingest.state_codec import file_from_json, response_from_json
+from ingest.state_codec import facts_from_json, file_from_json, response_from_json
 from ingest.units import UnitMatcher
 
 T = TypeVar("T")
@@ -175,8 +175,10 @@ def _pieces(stamps: list[T]) -> Iterator[list[T]]:
 def _file_row(campaign: Campaign, source: str, file: UploadedFile, found: tuple[str, str, str] | None,
               deliverables: list[Deliverable], collected: Collected, maker: _Maker) -> tuple[FileRow, bool]:
     """The file's row, and whether a later run reading the stored facts would make the same one."""
-    if file.file_id in collected.facts:  # this run's pass looked at it: its facts and route stand
-        facts: FileFacts | None = collected.facts[file.file_id]
+    if file.file_id in collected.facts or file.file_id in collected.in_state:
+        # This run's pass looked at it: its facts (held, or in the state since: `Collected.let_go`) and
+        # route stand.
+        facts: FileFacts | None = collected.facts.get(file.file_id) or (facts_from_json(found[2]) if found else None)
         routed = collected.routes.get(file.file_id, "")
         later = stored_route(file, deliverables, facts)  # a later run's route, from the stored facts
         keep = facts_are_current(file, deliverables, found) and (later.id if later else "") == routed
