@@ -36,7 +36,8 @@ FILE_COLUMNS = ["file_id", "name", "folder", "unit_code", "unit_name", "unit_tex
 LINK_COLUMNS = ["folder_url"]
 FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "question", "answer"]
 PROBLEM_COLUMNS = ["kind", "source", "origin", "text", "detail", "candidates"]
-_FILE_AT = {c: i for i, c in enumerate(FILE_COLUMNS + LINK_COLUMNS)}  # a column's place in `FileRow.row`
+_FILE_ROW = FILE_COLUMNS + LINK_COLUMNS  # the columns of `FileRow.row`, in order
+_FILE_AT = {c: i for i, c in enumerate(_FILE_ROW)}  # a column's place in `FileRow.row`
 
 
 @dataclass
@@ -137,17 +138,25 @@ def response_row(deliverable: Deliverable, response: FormResponse, matcher: Unit
     reason = ""
     if deliverable.opens_at and response.created_at < deliverable.opens_at:
         reason = "ส่งก่อนวันเปิดรับ (อาจเป็นการทดสอบ)"
-    # In RESPONSE_COLUMNS' order.
-    row: list[object] = [
-        response.response_id, deliverable.id, match.code or "", names.get(match.code or "", ""), shared(unit_text),
-        None, response.respondent_email or "", match.matched and not reason, reason, "", response.origin]
-    questions = []
+    row = _in_order(RESPONSE_COLUMNS, {
+        "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
+        "unit_name": names.get(match.code or "", ""), "unit_text": shared(unit_text),
+        "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
+        "reason_th": reason, "duplicate_of": "", "origin": response.origin})
+    questions, answers = [], []
     for title, value in response.answers.items():
         if title == deliverable.unit_question:
             continue
         questions.append(title)
-        row.append(shared(clean_answer(value)))
-    return ResponseRow(response.created_at, response.response_id, tuple(row), _titles(tuple(questions)), problems)
+        answers.append(shared(clean_answer(value)))
+    return ResponseRow(response.created_at, response.response_id, row + tuple(answers), _titles(tuple(questions)),
+                       problems)
+
+
+def _in_order(columns: Sequence[str], values: Mapping[str, object]) -> tuple[object, ...]:
+    """`values` by column name as a tuple in `columns`' order, a column not given None (a row keeps the
+    tuple; the names are for whoever reads the code)."""
+    return tuple(values.get(column) for column in columns)
 
 
 @lru_cache(maxsize=4096)
@@ -293,15 +302,18 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
         copy_key = (match.code or "", deliverable_id, file.md5 or fact.sha256)
     reasons = tuple(v.reason_th for v in violations)
     unit_code = match.code or ""
-    # In FILE_COLUMNS + LINK_COLUMNS' order.
-    row = (
-        file.file_id, shared(file.name), shared("/".join(file.folders)), unit_code, names.get(unit_code, ""),
-        shared(match.text), deliverable_id, _kind(campaign, deliverable_id), shared(fact.content_type if fact else ""),
-        fact.size if fact else file.size, fact.sha256 if fact else "", None, None, shared(file.uploader_email or ""),
-        bool(match.matched and deliverable_id and not reasons), shared(",".join(v.code for v in violations)),
-        shared("; ".join(reasons)), "", file.origin,
+    row = _in_order(_FILE_ROW, {
+        "file_id": file.file_id, "name": shared(file.name), "folder": shared("/".join(file.folders)),
         # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
-        shared(file.folder_urls[depth] if depth < len(file.folder_urls) else ""))
+        "folder_url": shared(file.folder_urls[depth] if depth < len(file.folder_urls) else ""),
+        "unit_code": unit_code, "unit_name": names.get(unit_code, ""), "unit_text": shared(match.text),
+        "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
+        "content_type": shared(fact.content_type if fact else ""), "size": fact.size if fact else file.size,
+        "sha256": fact.sha256 if fact else "",
+        "uploader_email": shared(file.uploader_email or ""),
+        "counted": bool(match.matched and deliverable_id and not reasons),
+        "violations": shared(",".join(v.code for v in violations)), "reason_th": shared("; ".join(reasons)),
+        "duplicate_of": "", "origin": file.origin})
     focus = _focus_rows(file.file_id, unit_code, fact, names)
     # What status counts: later than created_at when the file was moved into the tree (ingest.arrival).
     return FileRow(file.created_at, file.file_id, row, reasons, bool(match.matched and deliverable_id), copy_key,
@@ -324,7 +336,7 @@ def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], l
             table.append(tuple(row))
         else:
             table.append(r.row)
-    frame = pd.DataFrame(table, columns=FILE_COLUMNS + LINK_COLUMNS)
+    frame = pd.DataFrame(table, columns=_FILE_ROW)
     if ordered:
         frame["created_at"] = bangkok_times([r.created_at for r in ordered])
         frame["arrived_at"] = bangkok_times([r.arrived_at for r in ordered])
@@ -353,9 +365,9 @@ def _focus_rows(file_id: str, unit_code: str, fact: FileFacts | None, names: Map
     if fact is None or fact.record is None or not unit_code:
         return ()
     unit_name = names.get(unit_code, "")
-    # In FOCUS_GROUP_COLUMNS' order.
-    return tuple((unit_code, unit_name, file_id, shared(a.part), a.number, shared(a.question), a.answer)
-                 for a in fact.record.answers)
+    return tuple(_in_order(FOCUS_GROUP_COLUMNS, {
+        "unit_code": unit_code, "unit_name": unit_name, "file_id": file_id, "part": shared(a.part),
+        "number": a.number, "question": shared(a.question), "answer": a.answer}) for a in fact.record.answers)
 
 
 def items_table(campaign: Campaign, responses: pd.DataFrame, files: pd.DataFrame) -> pd.DataFrame:
