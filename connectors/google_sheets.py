@@ -299,7 +299,7 @@ class GoogleSheetsWarehouse:
                 self.spreadsheet_id, body={"ranges": [quote_tab(t) for t in plan.clear]}))
         if plan.structure:
             self._batch_update(plan.structure)
-        for _, data in _value_requests(plan.ranges):
+        for data in _value_requests(plan.ranges):
             self._call_write("sheets.spreadsheets.values.batchUpdate", lambda data=data: self._http.request(
                 "post", SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id, data=data,
                 headers={"Content-Type": "application/json; charset=UTF-8"}).json())
@@ -783,27 +783,25 @@ def _repeat(sheet_id: int, row0: int, row1: int | None, col0: int, col1: int, fm
     return {"repeatCell": {"range": grid, "cell": cell, "fields": fields}}
 
 
-def _value_requests(ranges: Sequence[tuple[str, int, Sequence[list[Any]]]]) -> Iterator[tuple[dict[str, Any], bytes]]:
-    """values.batchUpdate bodies, each with the bytes that send it: every range in one request, split
-    only to stay under Google's size advice. Made one at a time, as they are sent (each converts its own
-    rows: `_RowsOut`). A body's bytes are its pieces' JSON, encoded once to be measured and joined as
-    they are (encoding each body again was 94 more passes over 190 MB of JSON in a first sync at 7,436
-    sub-districts)."""
-    body: dict[str, Any] | None = None
-    encoded: list[bytes] = []
+def _value_requests(ranges: Sequence[tuple[str, int, Sequence[list[Any]]]]) -> Iterator[bytes]:
+    """values.batchUpdate bodies, as the bytes that send them: every range in one request, split only to
+    stay under Google's size advice. Made one at a time, as they are sent (each converts its own rows:
+    `_RowsOut`). A body is its pieces' JSON, encoded once to be measured and joined as it is (encoding
+    each body again was 94 more passes over 190 MB of JSON in a first sync at 7,436 sub-districts); the
+    converted rows are let go of once encoded."""
+    encoded: list[bytes] | None = None
     size = 0
     for tab, start, rows in ranges:
         for offset in range(0, len(rows), PIECE_ROWS):
-            for piece, piece_bytes in _pieces(tab, start + offset, list(rows[offset: offset + PIECE_ROWS])):
-                if body is None or size + len(piece_bytes) + 1 > REQUEST_BYTES:
-                    if body is not None:
-                        yield body, _body_bytes(encoded)
-                    body, encoded, size = {"valueInputOption": "RAW", "data": []}, [], 0
-                body["data"].append(piece)
-                encoded.append(piece_bytes)
-                size += len(piece_bytes) + 1  # and the comma that joins it to the next
-    if body is not None:
-        yield body, _body_bytes(encoded)
+            for piece in _pieces(tab, start + offset, list(rows[offset: offset + PIECE_ROWS])):
+                if encoded is None or size + len(piece) + 1 > REQUEST_BYTES:
+                    if encoded is not None:
+                        yield _body_bytes(encoded)
+                    encoded, size = [], 0
+                encoded.append(piece)
+                size += len(piece) + 1  # and the comma that joins it to the next
+    if encoded is not None:
+        yield _body_bytes(encoded)
 
 
 def _body_bytes(pieces: list[bytes]) -> bytes:
@@ -818,11 +816,11 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode("utf-8", "backslashreplace")
 
 
-def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[tuple[dict[str, Any], bytes]]:
-    piece = {"range": f"{quote_tab(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows}
-    encoded = _json_bytes(piece)
+def _pieces(tab: str, start: int, rows: list[list[Any]]) -> list[bytes]:
+    """The rows as value ranges' JSON, halved until each fits in a request."""
+    encoded = _json_bytes({"range": f"{quote_tab(tab)}!A{start + 1}", "majorDimension": "ROWS", "values": rows})
     if len(encoded) + 1 <= REQUEST_BYTES or len(rows) == 1:
-        return [(piece, encoded)]
+        return [encoded]
     middle = len(rows) // 2
     return _pieces(tab, start, rows[:middle]) + _pieces(tab, start + middle, rows[middle:])
 
