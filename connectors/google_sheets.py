@@ -79,6 +79,9 @@ class _Tab:
     edit_col: int = -1  # where the key of a table's editable columns was written (-1: none, or unknown)
     fingerprint: str = ""  # the written table's (connectors.base.Table.fingerprint), "" = none given
     links: list[str] = field(default_factory=list)  # per data row, a digest of its links ("" none); [] unknown
+    # Per data row, the fill last set ("" none), and the width it spans; [] unknown (`_colour_requests`).
+    colours: list[str] = field(default_factory=list)
+    colour_width: int = 0
 
 
 @dataclass
@@ -453,6 +456,11 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
+    first_data = (1 if table.note else 0) + 1
+    tab.colours = [c or "" for c in table.sheet_format.row_colours] if table.sheet_format else []
+    tab.colour_width = width if tab.colours else 0
+    plan.structure.extend(_colour_requests(tab.sheet_id, first_data, width, tab.colours, old.colours
+                                           if old.colour_width == width else None))
     links = _link_rows(table, gids or {})
     tab.links = [_digest(links.get(i, [])) if i in links else "" for i in range(len(table.rows))] if table.links else []
     plan.structure.extend(_link_requests(table, tab.sheet_id, links, tab.links, old.links))
@@ -651,7 +659,8 @@ def _cell(value: Any) -> Any:
 
 def _formats(table: Table, sheet_id: int, value_types: Sequence[Collection[type]], width: int, formula: str
              ) -> list[dict[str, Any]]:
-    """Header style, frozen rows, date columns, column widths and row colours, as batchUpdate requests.
+    """Header style, frozen rows, date columns and column widths, as batchUpdate requests (row colours:
+    `_colour_requests`).
     `value_types`: per column, the types of the table's values (`_Content.value_types`)."""
     header_row = 1 if table.note else 0
     first_data = header_row + 1
@@ -680,13 +689,6 @@ def _formats(table: Table, sheet_id: int, value_types: Sequence[Collection[type]
         requests.append(_repeat(sheet_id, first_data, None, column, column + 1,
                                 {"numberFormat": {"type": "DATE", "pattern": "yyyy-mm-dd"}},
                                 "userEnteredFormat.numberFormat"))
-    colours = list(spec.row_colours) if spec else []
-    if colours:
-        # Clear old fills first: a unit whose status changed must not keep last run's colour.
-        requests.append(_repeat(sheet_id, first_data, None, 0, width, {}, "userEnteredFormat.backgroundColor"))
-        for start, stop in _runs([i for i, c in enumerate(colours) if c], key=lambda i: colours[i]):
-            requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
-                                    {"backgroundColor": _rgb(colours[start])}, "userEnteredFormat.backgroundColor"))
     if table.editable and table.editable.choices:
         requests.extend(_dropdown(table, sheet_id, first_data, width))
     widths = list(spec.column_widths) if spec else []
@@ -694,6 +696,32 @@ def _formats(table: Table, sheet_id: int, value_types: Sequence[Collection[type]
         requests.append({"updateDimensionProperties": {
             "range": {"sheetId": sheet_id, "dimension": "COLUMNS", "startIndex": start, "endIndex": stop},
             "properties": {"pixelSize": int(widths[start] * 7)}, "fields": "pixelSize"}})
+    return requests
+
+
+def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[str], old: Sequence[str] | None
+                     ) -> list[dict[str, Any]]:
+    """Row fills (`SheetFormat.row_colours`) for the rows whose fill changed since the last write, as
+    links are (`_link_requests`): each run of changed rows is cleared first (a unit whose status changed
+    must not keep last run's colour), then its colours set. When the last write's fills are not known
+    (`old` None or empty: a new tab, an older memo, another width), every data row is cleared and set.
+    At 7,436 sub-districts a run that moved a few units' statuses sent all 1,417 colour runs again
+    when the fills were part of the formats' digest."""
+    field = "userEnteredFormat.backgroundColor"
+    if not old:
+        if not new:
+            return []
+        changed = list(range(len(new)))
+        requests = [_repeat(sheet_id, first_data, None, 0, width, {}, field)]
+    else:
+        changed = [i for i in range(max(len(new), len(old)))
+                   if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+        requests = [_repeat(sheet_id, first_data + start, first_data + stop, 0, width, {}, field)
+                    for start, stop in _runs(changed)]
+    coloured = [i for i in changed if i < len(new) and new[i]]
+    for start, stop in _runs(coloured, key=lambda i: new[i]):
+        requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
+                                {"backgroundColor": _rgb(new[start])}, field))
     return requests
 
 

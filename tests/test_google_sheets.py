@@ -107,6 +107,54 @@ def test_unchanged_tabs_are_not_written_again(emu, tmp_path):
     assert emu.sheets.format_at(book, "tracking", "A3")["backgroundColor"]["green"] == pytest.approx(0xE1 / 255)
 
 
+def _fills(emu, book: str, rows: int, cols: int = 3) -> list[list[object]]:
+    """Every tracking data cell's fill as the emulator merged it (note and header rows skipped)."""
+    return [[emu.sheets.format_at(book, "tracking", f"{'ABCD'[c]}{r}").get("backgroundColor") for c in range(cols)]
+            for r in range(3, 3 + rows)]
+
+
+def test_only_the_rows_whose_colour_changed_are_filled_again(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo())
+    before = ("missing", "complete", "missing", "missing", "complete", "missing")
+    warehouse.write(tables(statuses=before))
+    after = ("missing", "missing", "missing", None, "complete")  # two changed, the last row gone
+    emu.reset_counts()
+    warehouse.write(tables(statuses=after))
+    (update,) = emu.calls("sheets.spreadsheets.batchUpdate")
+    fills = [r["repeatCell"] for r in update.body["requests"]
+             if "repeatCell" in r and r["repeatCell"]["fields"] == "userEnteredFormat.backgroundColor"]
+    # Rows 1 and 3 cleared as one run each and row 1 filled; the row past the end is cleared; no other row.
+    touched = sorted({(f["range"]["startRowIndex"], f["range"].get("endRowIndex")) for f in fills})
+    assert touched == [(3, 4), (5, 6), (7, 8)]
+    assert len(fills) == 4
+    # The fills the sheet shows are a fresh write's.
+    fresh = emu.sheets.create(title="fresh")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), fresh, memo=DictMemo()).write(tables(statuses=after))
+    assert _fills(emu, book, 7) == _fills(emu, fresh, 7)
+    assert _fills(emu, book, 7)[1][0]["red"] == pytest.approx(0xF4 / 255) and _fills(emu, book, 7)[3] == [None] * 3
+
+
+def test_fills_are_set_on_every_row_again_when_the_last_ones_are_not_known(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    memo = DictMemo()
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=memo).write(tables(statuses=("missing", "complete")))
+    # A memo an older tidtam wrote: no fills remembered.
+    data = json.loads(next(iter(memo.values())))
+    for tab in data["tabs"].values():
+        tab.pop("colours", None)
+        tab.pop("colour_width", None)
+    memo.update({key: json.dumps(data) for key in memo})
+    emu.reset_counts()
+    statuses = ("complete", "complete")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=memo).write(tables(statuses=statuses))
+    (update,) = emu.calls("sheets.spreadsheets.batchUpdate")
+    fills = [r["repeatCell"]["range"] for r in update.body["requests"]
+             if "repeatCell" in r and r["repeatCell"]["fields"] == "userEnteredFormat.backgroundColor"]
+    assert fills[0] == {"sheetId": fills[0]["sheetId"], "startRowIndex": 2, "startColumnIndex": 0, "endColumnIndex": 3}
+    assert _fills(emu, book, 2) == [[{"red": 0xB7 / 255, "green": 0xE1 / 255, "blue": 0xCD / 255}] * 3] * 2
+
+
 def test_a_tab_deleted_by_hand_is_recreated(emu, tmp_path):
     book = emu.sheets.create(title="warehouse")
     memo = DictMemo()
