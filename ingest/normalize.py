@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from operator import attrgetter
 from typing import NamedTuple
 
 from connectors.base import FormResponse, UploadedFile
@@ -38,6 +39,10 @@ FOCUS_GROUP_COLUMNS = ["unit_code", "unit_name", "file_id", "part", "number", "q
 PROBLEM_COLUMNS = ["kind", "source", "origin", "text", "detail", "candidates"]
 _FILE_ROW = FILE_COLUMNS + LINK_COLUMNS  # the columns of `FileRow.row`, in order
 _FILE_AT = {c: i for i, c in enumerate(_FILE_ROW)}  # a column's place in `FileRow.row`
+# Rows in submission or creation order (ties by id): keys made in C rather than by a lambda per row.
+_BY_TIME_AND_RESPONSE = attrgetter("created_at", "response_id")
+_BY_TIME_AND_FILE = attrgetter("created_at", "file_id")
+_UNSEEN = object()
 
 
 @dataclass
@@ -185,10 +190,12 @@ def responses_table(deliverable: Deliverable, responses: Sequence[FormResponse],
 def responses_frame(deliverable: Deliverable, rows: Iterable[ResponseRow]) -> tuple[pd.DataFrame, list[Problem]]:
     """The deliverable's table from its responses' rows: in submission order, answers as columns in the
     order they first appear, a respondent who answered twice counted once."""
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.response_id))
+    ordered = sorted(rows, key=_BY_TIME_AND_RESPONSE)
     questions: dict[str, None] = {}
-    for r in ordered:
-        for title in r.questions:
+    # The titles in the order they first appear, walked once per sequence of titles (rows share one
+    # tuple per sequence, `_titles`): the rows' 630,000 titles at 7,436 sub-districts took 0.1 s one by one.
+    for titles in {id(r.questions): r.questions for r in ordered}.values():
+        for title in titles:
             questions.setdefault(title)
     frame = pd.DataFrame(_answer_columns(ordered, list(questions)),
                          columns=RESPONSE_COLUMNS + [f"q:{q}" for q in questions])
@@ -206,13 +213,15 @@ def _answer_columns(rows: Sequence[ResponseRow], questions: list[str]) -> list[t
     first = len(RESPONSE_COLUMNS)
     column = {q: first + i for i, q in enumerate(questions)}
     width = first + len(questions)
-    places: dict[tuple[str, ...], list[int] | None] = {}  # per sequence of titles; None: already in place
+    # Per sequence of titles, known by the tuple's identity (rows share one per sequence, `_titles`; a
+    # tuple of 14 titles hashed per row was most of this loop); None: already in place.
+    places: dict[int, list[int] | None] = {}
     out = []
     for r in rows:
-        if r.questions not in places:
+        at = places.get(id(r.questions), _UNSEEN)
+        if at is _UNSEEN:
             at = [column[q] for q in r.questions]
-            places[r.questions] = None if at == list(range(first, width)) else at
-        at = places[r.questions]
+            at = places[id(r.questions)] = None if at == list(range(first, width)) else at
         if at is None:
             out.append(r.row)
             continue
@@ -323,7 +332,7 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
 def files_frame(rows: Iterable[FileRow]) -> tuple[pd.DataFrame, list[Problem], list[tuple[object, ...]]]:
     """One source's files table from its files' rows, in creation order; with its problems and its
     focus-group rows. A copy of content already sent for the same unit and deliverable counts once."""
-    ordered = sorted(rows, key=lambda r: (r.created_at, r.file_id))
+    ordered = sorted(rows, key=_BY_TIME_AND_FILE)
     first_copy: dict[tuple[str, str, str], str] = {}
     table = []
     for r in ordered:
