@@ -714,8 +714,7 @@ def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[s
         changed = list(range(len(new)))
         requests = [_repeat(sheet_id, first_data, None, 0, width, {}, field)]
     else:
-        changed = [i for i in range(max(len(new), len(old)))
-                   if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+        changed = _changed_rows(new, old)
         requests = [_repeat(sheet_id, first_data + start, first_data + stop, 0, width, {}, field)
                     for start, stop in _runs(changed)]
     coloured = [i for i in changed if i < len(new) and new[i]]
@@ -723,6 +722,13 @@ def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[s
         requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
                                 {"backgroundColor": _rgb(new[start])}, field))
     return requests
+
+
+def _changed_rows(new: Sequence[str], old: Sequence[str]) -> list[int]:
+    """Data rows whose per-row digest ("" for none) differs between the last write (`old`) and this one,
+    a row past either end counting as "" (a row gone, or new)."""
+    return [i for i in range(max(len(new), len(old)))
+            if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
 
 
 def _link_rows(table: Table, gids: Mapping[str, int]) -> dict[int, list[tuple[int, str]]]:
@@ -754,8 +760,7 @@ def _link_requests(table: Table, sheet_id: int, links: Mapping[int, list[tuple[i
         changed = list(range(len(new)))
         requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, field)]
     else:
-        changed = [i for i in range(max(len(new), len(old)))
-                   if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+        changed = _changed_rows(new, old)
         requests = [_repeat(sheet_id, first + start, first + stop, 0, len(table.header), {}, field)
                     for start, stop in _runs(changed)]
     for row in changed:
