@@ -1,7 +1,7 @@
 """A Google Sheet as the warehouse: one tab per table, only the rows that changed written, in one call.
 
-What each tab last received is remembered (a hash per row, the grid size, a digest of its formats)
-in a key-value memo, so a run that changed nothing but the "updated at" note and the run log makes
+What each tab last received is remembered (a hash per row, each row's links and fill, the grid size,
+a digest of its other formats) in a key-value memo, so a run that changed nothing but the "updated at" note and the run log makes
 one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes in `RAW` (respondent text
 is data, never a formula) except `Table.note_formula`, our own formula, written `USER_ENTERED`.
 """
