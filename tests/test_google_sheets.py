@@ -10,6 +10,7 @@ import pytest
 
 from connectors.a1 import quote_tab
 from connectors.base import SheetFormat, Table
+from connectors.google_api import GoogleApiError
 from connectors.google_sheets import (
     CELL_CHARS,
     PIECE_ROWS,
@@ -222,6 +223,37 @@ def test_a_big_table_is_split_into_requests_under_googles_size_advice(emu, tmp_p
     assert len(writes) == math.ceil(sum(sizes) / REQUEST_BYTES)  # requests are packed full: no more than needed
     values = emu.sheets.values(book, "responses")
     assert len(values) == 3001 and values[-1][0] == "r2999"
+
+
+def test_a_big_layout_is_split_into_batch_updates_under_googles_size_advice(emu, tmp_path):
+    """A first write at 7,436 sub-districts asked for 29,805 layout requests in one batchUpdate (8.1 MB,
+    the tracking tab's links); Google refuses a body over 10 MiB whole. They go in order, in pieces."""
+    book = emu.sheets.create(title="warehouse")
+    count = 2_600
+    links = {(i, c): f"https://drive.google.com/drive/folders/1{i:032d}{c}" for i in range(count) for c in range(3)}
+    table = Table("tracking", ["a", "b", "c"], [[f"u{i}", "x", "y"] for i in range(count)], links=links)
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo()).write([table])
+    updates = emu.calls("sheets.spreadsheets.batchUpdate")
+    sizes = [u.body_bytes for u in updates]
+    assert len(updates) == 2 and all(size <= REQUEST_BYTES for size in sizes), sizes
+    sent = [r for u in updates for r in u.body["requests"]]
+    assert "addSheet" in sent[0]  # the tab before anything on it
+    set_links = [r["repeatCell"] for r in sent if "repeatCell" in r
+                 and r["repeatCell"].get("cell", {}).get("userEnteredFormat", {}).get("textFormat", {}).get("link")]
+    assert len(set_links) == len(links)
+    assert emu.sheets.format_at(book, "tracking", "C2600")["textFormat"]["link"]["uri"] == links[(2598, 2)]
+
+
+def test_a_body_over_ten_mebibytes_is_refused_as_google_refuses_it(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    api = google_api(emu, tmp_path)
+    requests = [{"repeatCell": {"range": {"sheetId": 0, "startRowIndex": i, "endRowIndex": i + 1},
+                                "cell": {"userEnteredFormat": {"textFormat": {"link": {"uri": "https://x/" + "a" * 400}}}},
+                                "fields": "userEnteredFormat.textFormat.link"}} for i in range(25_000)]
+    with pytest.raises(GoogleApiError) as refused:
+        api.call("sheets.spreadsheets.batchUpdate", lambda: GoogleSheetsWarehouse(api, book)._http.batch_update(
+            book, body={"requests": requests}), what="the warehouse")
+    assert refused.value.status == 400 and "Request payload size exceeds the limit: 10485760 bytes" in str(refused.value)
 
 
 def test_a_big_write_converts_its_rows_one_request_at_a_time():

@@ -214,6 +214,9 @@ class Emulator:
         qs: str,
     ) -> RawResponse | None:
         body_json: Any = None
+        if not spec.upload and len(req.body or b"") > PAYLOAD_LIMIT:
+            self._log(RequestRecord(spec.api, spec.method_id, req.method, path, query, None, len(req.body)))
+            raise ApiError(400, f"Request payload size exceeds the limit: {PAYLOAD_LIMIT} bytes.", reason="badRequest")
         is_json = bool(req.body) and not spec.upload and "json" in req.headers.get("content-type", "json")
         if is_json:
             try:
@@ -362,6 +365,14 @@ def _json_response(status: int, payload: Any, headers: dict[str, str] | None = N
     out = {"Content-Type": "application/json; charset=UTF-8"}
     out.update(headers or {})
     return RawResponse(status, body, out)
+
+
+# Google's front end refuses a request body over 10 MiB, whatever the API: HTTP 400, status
+# INVALID_ARGUMENT, reason badRequest, "Request payload size exceeds the limit: 10485760 bytes." (the
+# error as Sheets API users met it: jlolling/talendcomp_tGoogleSheet#1, SCRT-HQ/PSGSuite#62; "The API
+# infrastructure does have a size limit for a single request ... break your work into multiple
+# requests", Google's reply in googleworkspace/dotnet-samples#23). Uploads' media are not JSON bodies.
+PAYLOAD_LIMIT = 10_485_760
 
 
 def _error_response(err: ApiError) -> RawResponse:
