@@ -1,8 +1,8 @@
 """A Google Sheet as the warehouse: one tab per table, only the rows that changed written, in one call.
 
 What each tab last received is remembered (a hash per row, each row's links and fill, the grid size,
-a digest of its other formats) in a key-value memo, so a run that changed nothing but the "updated at" note and the run log makes
-one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes in `RAW` (respondent text
+a digest of its other formats) in a key-value memo, so a run that changed nothing but the "updated at"
+note and the run log makes one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes in `RAW` (respondent text
 is data, never a formula) except `Table.note_formula`, our own formula, written `USER_ENTERED`.
 """
 
@@ -710,8 +710,8 @@ def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[s
     links are (`_link_requests`): each run of changed rows is cleared first (a unit whose status changed
     must not keep last run's colour), then its colours set. When the last write's fills are not known
     (`old` None or empty: a new tab, an older memo, another width), every data row is cleared and set.
-    At 7,436 sub-districts a run that moved a few units' statuses sent all 1,417 colour runs again
-    when the fills were part of the formats' digest."""
+    While the fills were part of the formats' digest, a run that moved one unit's colour cleared and set
+    every colour run of the tab again (up to one request a row in a campaign of mixed statuses)."""
     field = "userEnteredFormat.backgroundColor"
     if not old:
         if not new:
@@ -847,8 +847,6 @@ def _structure_pieces(requests: list[dict[str, Any]]) -> list[list[dict[str, Any
     that alone goes alone). Google refuses a body over 10 MiB with 400 "Request payload size exceeds the
     limit: 10485760 bytes." (see `tests/emulator/emulator.py`, PAYLOAD_LIMIT). Sizes are measured as
     gspread sends the body (JSON with non-ASCII text escaped), the envelope left to the 50 KB margin."""
-    if len(json.dumps(requests)) + 1 <= REQUEST_BYTES:
-        return [requests] if requests else []
     pieces: list[list[dict[str, Any]]] = []
     size = REQUEST_BYTES  # forces a first piece
     for request in requests:
