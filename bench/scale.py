@@ -26,8 +26,10 @@ The lower bound of calls for a scenario's work (`lower_bound` below) counts what
     ones after changes; none on a reconciliation, whose versions were all inspected before).
   * Sheets: on the first write, one layout read, ceil(bytes of the layout requests / 2 MB) structure
     batchUpdates (tabs, formats and the tracking tab's links: 8.1 MB at 7,436 units, and Google refuses
-    a body over 10 MiB) and ceil(bytes of all values / 2 MB) value writes (one values.batchUpdate takes every tab, so this
-    is stricter than "one write per tab"); later syncs one value write (the run log always changes).
+    a body over 10 MiB) and ceil(bytes of all values / 2 MB) value writes (one values.batchUpdate takes
+    every tab, so this is stricter than "one write per tab"); later syncs one value write (the run log
+    always changes). The layout's bytes are tidtam's own requests: a client that linked fewer cells
+    would need fewer calls.
 OAuth token requests are left out of both sides.
 
 The quota-bound time of a scenario (bench/quota.py) is the least wall time Google's documented per-user

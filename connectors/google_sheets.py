@@ -2,8 +2,9 @@
 
 What each tab last received is remembered (a hash per row, each row's links and fill, the grid size,
 a digest of its other formats) in a key-value memo, so a run that changed nothing but the "updated at"
-note and the run log makes one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes in `RAW` (respondent text
-is data, never a formula) except `Table.note_formula`, our own formula, written `USER_ENTERED`.
+note and the run log makes one `values.batchUpdate`, and none of `spreadsheets.get`. Every value goes
+in `RAW` (respondent text is data, never a formula) except `Table.note_formula`, our own formula,
+written `USER_ENTERED`.
 """
 
 from __future__ import annotations
@@ -461,7 +462,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
     if tab.formats != old.formats:
         plan.structure.extend(formats)
-    first_data = (1 if table.note else 0) + 1
+    first_data = _header_row(table) + 1
     tab.colours = [c or "" for c in table.sheet_format.row_colours] if table.sheet_format else []
     tab.colour_width = width if tab.colours else 0
     plan.structure.extend(_colour_requests(tab.sheet_id, first_data, width, tab.colours, old.colours
@@ -712,16 +713,10 @@ def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[s
     (`old` None or empty: a new tab, an older memo, another width), every data row is cleared and set.
     While the fills were part of the formats' digest, a run that moved one unit's colour cleared and set
     every colour run of the tab again (up to one request a row in a campaign of mixed statuses)."""
+    if not new and not old:
+        return []
     field = "userEnteredFormat.backgroundColor"
-    if not old:
-        if not new:
-            return []
-        changed = list(range(len(new)))
-        requests = [_repeat(sheet_id, first_data, None, 0, width, {}, field)]
-    else:
-        changed = _changed_rows(new, old)
-        requests = [_repeat(sheet_id, first_data + start, first_data + stop, 0, width, {}, field)
-                    for start, stop in _runs(changed)]
+    changed, requests = _cleared_rows(sheet_id, first_data, width, field, new, old)
     coloured = [i for i in changed if i < len(new) and new[i]]
     for start, stop in _runs(coloured, key=lambda i: new[i]):
         requests.append(_repeat(sheet_id, first_data + start, first_data + stop, 0, width,
@@ -729,11 +724,18 @@ def _colour_requests(sheet_id: int, first_data: int, width: int, new: Sequence[s
     return requests
 
 
-def _changed_rows(new: Sequence[str], old: Sequence[str]) -> list[int]:
-    """Data rows whose per-row digest ("" for none) differs between the last write (`old`) and this one,
-    a row past either end counting as "" (a row gone, or new)."""
-    return [i for i in range(max(len(new), len(old)))
-            if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+def _cleared_rows(sheet_id: int, first_data: int, width: int, field: str, new: Sequence[str],
+                  old: Sequence[str] | None) -> tuple[list[int], list[dict[str, Any]]]:
+    """The data rows whose per-row format (links, fill: a digest per row, "" for none) must be set again,
+    and the requests that first clear `field` on them: every row, cleared to the tab's end, when the last
+    write's are not known (`old` None or empty); else the rows whose digest changed (a row past either
+    end counting as ""), cleared run by run."""
+    if not old:
+        return list(range(len(new))), [_repeat(sheet_id, first_data, None, 0, width, {}, field)]
+    changed = [i for i in range(max(len(new), len(old)))
+               if (new[i] if i < len(new) else "") != (old[i] if i < len(old) else "")]
+    return changed, [_repeat(sheet_id, first_data + start, first_data + stop, 0, width, {}, field)
+                     for start, stop in _runs(changed)]
 
 
 def _link_rows(table: Table, gids: Mapping[str, int]) -> dict[int, list[tuple[int, str]]]:
@@ -759,15 +761,9 @@ def _link_requests(table: Table, sheet_id: int, links: Mapping[int, list[tuple[i
     the last write's links are not known, every data row is cleared and set."""
     if not new and not old:
         return []
-    first = 2 if table.note else 1
+    first = _header_row(table) + 1
     field = "userEnteredFormat.textFormat.link"
-    if not old:
-        changed = list(range(len(new)))
-        requests = [_repeat(sheet_id, first, None, 0, len(table.header), {}, field)]
-    else:
-        changed = _changed_rows(new, old)
-        requests = [_repeat(sheet_id, first + start, first + stop, 0, len(table.header), {}, field)
-                    for start, stop in _runs(changed)]
+    changed, requests = _cleared_rows(sheet_id, first, len(table.header), field, new, old)
     for row in changed:
         for column, target in links.get(row, ()):
             requests.append(_repeat(sheet_id, first + row, first + row + 1, column, column + 1,
