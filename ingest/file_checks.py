@@ -4,13 +4,12 @@ The content decides what a file is, never its name: a .doc renamed .docx is stil
 makes these functions raise: a hostile or broken file becomes one Violation with a Thai reason.
 A document is checked in this order, each step only on what the previous one let through:
 size cap → real .docx (magic, then zip parts) → zip and XML safety (`docx_safety`) → pictures
-anywhere in the package (`docx_pictures`) → python-docx reading (`docx_record`) → consent,
+anywhere in the package (`docx_pictures`) → reading it (`word_parts`, `docx_record`) → consent,
 length, and (when `require_all_answers`) completeness of the 20 questions.
 """
 
 from __future__ import annotations
 
-import gc
 import hashlib
 import io
 import posixpath
@@ -20,8 +19,6 @@ import zipfile
 import zlib
 from collections.abc import Sequence
 
-from docx import Document
-
 from connectors.base import UploadedFile
 from ingest.campaign import Deliverable, DocumentRules, PhotoRules
 from ingest.facts import TOO_COMPLEX_TH, FileFacts, RecordReading, Violation
@@ -29,6 +26,7 @@ from ingest.photo_check import check_photo
 from ingest.record.document import ReadDocument, clean_text, read_document
 from ingest.record.pictures import describe_th, find_pictures
 from ingest.record.safety import Package, UnsafePackage, ZipLimits, open_package
+from ingest.record.word_parts import word_parts
 from ingest.routing import route
 
 _OLE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # Word 97-2003 .doc (and other OLE2 files)
@@ -186,14 +184,13 @@ def count_text_chars(text: str) -> int:
     return len(_LEADERS.sub("", text))
 
 
-def _read_word(content: bytes, rules: DocumentRules) -> ReadDocument | Violation:
+def _read_word(package: Package, rules: DocumentRules) -> ReadDocument | Violation:
     try:
-        document = Document(io.BytesIO(content))
-        return read_document(document, rules.record_parts)
+        return read_document(word_parts(package), rules.record_parts)
     except MemoryError:
         raise  # the worker's memory cap: the whole inspection ends as "too large or too complex"
-    except Exception as exc:  # noqa: BLE001 - python-docx/lxml raise many kinds (KeyError, ValueError,
-        # XMLSyntaxError, NotImplementedError, ...) on a damaged package; one file must not stop the run.
+    except Exception as exc:  # noqa: BLE001 - python-docx's package reader and lxml raise many kinds
+        # (KeyError, ValueError, XMLSyntaxError, ...) on a damaged package; one file must not stop the run.
         if type(exc).__name__ == "XMLSyntaxError" and str(exc).startswith(_LIBXML_OUT_OF_MEMORY):
             # Every part python-docx reads passed expat first (ingest.record.safety: whole, or up to its
             # root for styles and settings), so these words from lxml are libxml2 running out of the
@@ -242,11 +239,7 @@ def inspect_document(content: bytes, rules: DocumentRules, *, exported_from: str
     if rules.forbid_pictures and findings:
         violations.append(Violation("has_pictures", f"แบบบันทึกมีรูปภาพอยู่ในไฟล์ ({describe_th(findings)})",
                                     "; ".join(pictures)[:500]))
-    reading = _read_word(content, rules)
-    # python-docx's package is a reference cycle holding lxml trees in C memory, which the GC's
-    # thresholds do not count: left to chance, 400 records grew a run by ~100 MB. Collecting the two
-    # young generations (about 1 ms; the document was born during this call) frees it at once.
-    gc.collect(1)
+    reading = _read_word(package, rules)
     if isinstance(reading, Violation):
         return FileFacts(**base, pictures=pictures, violations=(*violations, reading))
     text = clean_text(reading.text)

@@ -14,6 +14,7 @@ from ingest.campaign import RecordPart
 from ingest.facts import FileFacts, RecordReading
 from ingest.normalize import focus_group_table
 from ingest.record.document import read_document, read_header
+from ingest.record.safety import open_package
 from ingest.record.template import (
     FOCUS_GROUP_PARTS,
     FOCUS_GROUP_QUESTIONS,
@@ -21,6 +22,7 @@ from ingest.record.template import (
     default_answers,
     make_record_docx,
 )
+from ingest.record.word_parts import word_parts
 
 SMALL = (RecordPart(1, "ปัจจัย", 3), RecordPart(2, "ความสำเร็จ", 2))
 HEADER = {"province": "ยะลา", "district": "เมืองยะลา", "date": "9 พฤศจิกายน 2565", "date_iso": "2022-11-09",
@@ -28,7 +30,7 @@ HEADER = {"province": "ยะลา", "district": "เมืองยะลา",
 
 
 def read(docx: bytes, parts: tuple[RecordPart, ...] = FOCUS_GROUP_PARTS) -> RecordReading:
-    return read_document(Document(io.BytesIO(docx)), parts).record
+    return read_document(word_parts(open_package(docx)), parts).record
 
 
 def expected_rows(province: str = "ยะลา") -> list[tuple[int, int, str, str]]:

@@ -1,5 +1,5 @@
-"""Read the focus-group record out of a python-docx Document: header fields, then the numbered
-questions with their answers, checked against the expected parts (`RecordPart`s).
+"""Read the focus-group record out of a .docx's parts (`ingest.record.word_parts`): header fields,
+then the numbered questions with their answers, checked against the expected parts (`RecordPart`s).
 
 What real templates do, and what is read:
 - numbering typed as "1.", "๑.", "ข้อ 1", "1)", "(1)", or Word's automatic numbering (`w:numPr`, on the
@@ -25,14 +25,14 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from docx.document import Document
 from lxml import etree
 
 from ingest.campaign import RecordPart
 from ingest.facts import RecordAnswer, RecordReading
+from ingest.record.word_parts import W_NS, WordParts, child_val
 from ingest.thaidate import DateParseError, parse_datetime, thai_digits_to_arabic
 
-_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W = W_NS
 _NS = {"w": _W, "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006"}
 # Text a reader sees. Not: text boxes (a rule break of their own), the VML fallback of a drawing, the
 # old place of text moved with tracked changes (w:moveFrom keeps it in w:t, not w:delText: Word for Mac
@@ -106,35 +106,30 @@ class _Numbering:
     """Word's automatic numbering, replayed in document order: which list a paragraph is in and the
     number Word shows for it."""
 
-    def __init__(self, document: Document) -> None:
-        self._styles: dict[str, tuple[str | None, str | None, str | None]] = {}
+    def __init__(self, parts: WordParts) -> None:
+        self._styles = parts.styles
         self._abstract_of: dict[str, str] = {}
         self._formats: dict[tuple[str, int], tuple[str, int, str]] = {}
         self._overrides: dict[tuple[str, int], int] = {}
         self._counters: dict[str, list[int | None]] = {}
-        styles = document.styles.element
-        for style in styles.iterfind(f"{{{_W}}}style"):
-            num = style.find(f"{{{_W}}}pPr/{{{_W}}}numPr")
-            based = style.find(f"{{{_W}}}basedOn")
-            self._styles[style.get(f"{{{_W}}}styleId", "")] = (
-                _val(num, "numId"), _val(num, "ilvl"), based.get(f"{{{_W}}}val") if based is not None else None)
-        numbering = _numbering_element(document)
+        numbering = parts.numbering
         if numbering is None:
             return
         links: dict[str, str] = {}
         for abstract in numbering.iterfind(f"{{{_W}}}abstractNum"):
             abstract_id = abstract.get(f"{{{_W}}}abstractNumId", "")
-            if (link := _val(abstract, "numStyleLink")) is not None:
+            if (link := child_val(abstract, "numStyleLink")) is not None:
                 links[abstract_id] = link
             for lvl in abstract.iterfind(f"{{{_W}}}lvl"):
                 level = _int(lvl.get(f"{{{_W}}}ilvl"), 0)
-                fmt = _val(lvl, "numFmt") or "decimal"
-                self._formats[(abstract_id, level)] = (fmt, _int(_val(lvl, "start"), 1), _val(lvl, "lvlText") or "")
+                fmt = child_val(lvl, "numFmt") or "decimal"
+                self._formats[(abstract_id, level)] = (fmt, _int(child_val(lvl, "start"), 1),
+                                                       child_val(lvl, "lvlText") or "")
         for num in numbering.iterfind(f"{{{_W}}}num"):
             num_id = num.get(f"{{{_W}}}numId", "")
-            self._abstract_of[num_id] = _val(num, "abstractNumId") or ""
+            self._abstract_of[num_id] = child_val(num, "abstractNumId") or ""
             for override in num.iterfind(f"{{{_W}}}lvlOverride"):
-                start = _val(override, "startOverride")
+                start = child_val(override, "startOverride")
                 if start is not None:
                     self._overrides[(num_id, _int(override.get(f"{{{_W}}}ilvl"), 0))] = _int(start, 1)
         # A list style: the abstractNum holds no levels, only w:numStyleLink to a numbering style whose
@@ -149,7 +144,7 @@ class _Numbering:
 
     def _num_pr(self, p: etree._Element) -> tuple[str | None, int]:
         num = p.find(f"{{{_W}}}pPr/{{{_W}}}numPr")
-        num_id, ilvl = _val(num, "numId"), _val(num, "ilvl")
+        num_id, ilvl = child_val(num, "numId"), child_val(num, "ilvl")
         style = p.find(f"{{{_W}}}pPr/{{{_W}}}pStyle")
         style_id = style.get(f"{{{_W}}}val") if style is not None else None
         seen = 0
@@ -178,20 +173,6 @@ class _Numbering:
             return None
         label = re.sub(r"%([1-9])", lambda m: str(counters[int(m.group(1)) - 1] or 0), text)
         return f"{abstract_id}:{level}", counters[level] or 0, label
-
-
-def _numbering_element(document: Document) -> etree._Element | None:
-    for rel in document.part.rels.values():
-        if rel.reltype.endswith("/numbering") and not rel.is_external:
-            return rel.target_part.element
-    return None
-
-
-def _val(parent: etree._Element | None, name: str) -> str | None:
-    if parent is None:
-        return None
-    node = parent.find(f"{{{_W}}}{name}")
-    return node.get(f"{{{_W}}}val") if node is not None else None
 
 
 @dataclass
@@ -521,11 +502,11 @@ def label_th(part: int, number: int) -> str:
     return f"ส่วนที่ {part} ข้อ {number}"
 
 
-def read_document(document: Document, parts: Sequence[RecordPart] = (), *,
+def read_document(document: WordParts, parts: Sequence[RecordPart] = (), *,
                   stop_pattern: str | None = None) -> ReadDocument:
     """The body text and the record; `stop_pattern` adds to the built-in end-of-record lines."""
     walker = _Walker(_Numbering(document))
-    body = document.element.find(f"{{{_W}}}body")
+    body = document.body
     blocks = list(walker.blocks(body)) if body is not None else []
     text = "\n".join(b.text if not b.row else f"{b.text}\n{b.answer}" for b in blocks)
     stop = _DEFAULT_STOP + (f"|{stop_pattern}" if stop_pattern else "")
