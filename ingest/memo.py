@@ -7,7 +7,7 @@ memo's `key`. When the key is the one the last run computed under:
 
 - normalization and review are skipped: the tables are made only if something asks for their rows
   (a warehouse that does not hold them any more, `RunReport.tables`), from the rows of every record
-  the last run kept (`ingest.row_cache`, `rows.pickle`), so nothing is normalized again;
+  the last run kept (`ingest.row_cache`, `rows.bin`: `ingest.rows_file`), so nothing is normalized again;
 - the statuses are the last run's, with only the units whose statuses the clock can have changed
   evaluated again: units with an item arriving or a deadline falling between the last run's moment
   and this one, inclusive (`ingest.status.time_boundaries`), found from the kept boundaries;
@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,6 +44,7 @@ from ingest.normalize import Tables, assemble
 from ingest.publish.links import LinkTargets, link_targets
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
 from ingest.row_cache import CurrentRows, KeptRows, campaign_key, current_rows
+from ingest.rows_file import read_rows, write_rows
 from ingest.state import StateStore
 from ingest.status import Arrival, Evaluation, Groups, evaluate_groups, item_groups, time_boundaries
 
@@ -52,10 +52,9 @@ log = logging.getLogger(__name__)
 
 # Part of the key: a tidtam that computes tables differently never reuses an older one's.
 MEMO_VERSION = "4"  # 4: groups kept as plain tuples (`_plain_groups`)
-# Entries of kept rows pickled at a time (ingest.memo.RunMemo._dump_rows).
-_PIECE = 10_000
-# Rows made since rows.pickle was written are kept apart up to this many (or a fifth of all, if more).
+# Rows made since rows.bin was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
+_ROWS = ".bin"  # the kept rows' files (`ingest.rows_file`)
 
 
 def memo_key(campaign: Campaign, revisions: Mapping[str, str], decisions: str, problems: Iterable[Problem]) -> str:
@@ -116,7 +115,7 @@ class RunMemo:
     def __init__(self, state_path: str | Path) -> None:
         path = Path(state_path)
         self.folder = path.with_name(f".{path.name}.memo")
-        self._base: KeptRows | None = None  # the rows.pickle `rows` read
+        self._base: KeptRows | None = None  # the rows.bin `rows` read
 
     def summary(self, key: str) -> Summary | None:
         """The last run's summary when it was computed under `key`, else None."""
@@ -131,7 +130,7 @@ class RunMemo:
 
     def rows(self, campaign: str | None = None) -> KeptRows | None:
         """Each record's row as the last run that made tables left them (ingest.row_cache): the rows of
-        `rows.pickle`, and those made since, kept apart in `rows-recent.pickle` (see `save`). With
+        `rows.bin`, and those made since, kept apart in `rows-recent.bin` (see `save`). With
         `campaign` (`ingest.row_cache.campaign_key`), None unless they were made under it, told from the
         file's header before any row is read: rows made under other rules or by an older tidtam are never
         used, and a run that makes every row again held them beside its own (at 7,436 sub-districts the
@@ -150,25 +149,26 @@ class RunMemo:
         themselves are not kept: made from the kept rows they cost about what loading them did, and
         writing both was a third of a changed sync at 7,436 units.
 
-        Rows made since the last full write of `rows.pickle` go to `rows-recent.pickle` alone, so a run
+        Rows made since the last full write of `rows.bin` go to `rows-recent.bin` alone, so a run
         that changed a few records writes a few rows; past a fifth of the kept rows, all are written again."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._forget("summary")
-        self._forget("tables")  # written by an older tidtam
+        for older in ("tables", "rows", "rows-recent"):
+            self._forget(older)  # pickles an older tidtam wrote (rows are `ingest.rows_file`'s now)
         base = self._base
         recent = rows.since(base) if base is not None and base.campaign == rows.campaign else None
         if recent is not None and recent.size <= max(_RECENT_ROWS, base.size // 5):
             self._dump_rows("rows-recent", recent)
         else:
             rows.base = uuid.uuid4().hex
-            self._forget("rows-recent")
+            self._forget("rows-recent", _ROWS)
             self._dump_rows("rows", rows)
             self._base = rows
         self._dump("groups", (summary.key, _plain_groups(groups)))
         self._dump("summary", summary)
 
-    def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load) -> Any:
-        path = self.folder / f"{name}.pickle"
+    def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load, suffix: str = ".pickle") -> Any:
+        path = self.folder / f"{name}{suffix}"
         try:
             # Without the collector: the summary a no-change sync loads at 7,436 sub-districts (7,436
             # units' statuses, 68k moments) took 0.24 s with it and 0.12 s without; the groups 0.45 / 0.15 s.
@@ -182,21 +182,16 @@ class RunMemo:
             return None
 
     def _load_rows(self, name: str, campaign: str | None = None) -> KeptRows | None:
-        """Kept rows as `_dump_rows` wrote them (see `_read_rows`), made under `campaign` if given."""
-        return self._load(name, lambda handle: _read_rows(handle, campaign))
+        """Kept rows as `_dump_rows` wrote them (`ingest.rows_file`), made under `campaign` if given."""
+        return self._load(name, lambda handle: read_rows(handle, campaign), _ROWS)
 
     def _dump_rows(self, name: str, rows: KeptRows) -> None:
-        """The rows' header, then their entries in pieces, each pickled on its own: one pickler over the
-        2.5 million objects of 7,436 sub-districts' rows keeps an entry for each in its memo, and its
-        peak was 290 MB above the rows' own (160 MB in pieces)."""
-        path = self.folder / f"{name}.pickle"
+        """The rows in pieces (`ingest.rows_file`: one pickler over the 2.5 million objects of 7,436
+        sub-districts' rows kept an entry for each in its memo, 290 MB above the rows' own)."""
+        path = self.folder / f"{name}{_ROWS}"
         temporary = path.with_suffix(".tmp")
         with temporary.open("wb") as handle:
-            pickle.dump(KeptRows(rows.campaign, base=rows.base), handle, protocol=pickle.HIGHEST_PROTOCOL)
-            for kind in ("responses", "files"):
-                entries = iter(getattr(rows, kind).items())
-                while piece := list(islice(entries, _PIECE)):
-                    pickle.dump((kind, piece), handle, protocol=pickle.HIGHEST_PROTOCOL)
+            write_rows(handle, rows)
         os.replace(temporary, path)
 
     def _dump(self, name: str, value: Any) -> None:
@@ -206,29 +201,14 @@ class RunMemo:
             pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
 
-    def _forget(self, name: str) -> None:
-        (self.folder / f"{name}.pickle").unlink(missing_ok=True)
+    def _forget(self, name: str, suffix: str = ".pickle") -> None:
+        (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
 
 
 def _plain_groups(groups: Groups) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
     """The groups with each item as a tuple of its fields: the pickler writes a tuple itself, where
     each dataclass took a call into `copyreg` (126,000 items: 0.39 s pickled as they are, 0.26 s so)."""
     return {group: [(a.at, a.valid, a.reason_th, a.accepted_th) for a in items] for group, items in groups.items()}
-
-
-def _read_rows(handle: BinaryIO, campaign: str | None = None) -> KeptRows | None:
-    """The rows' header, then pieces of entries until the end; None when the header says they were made
-    under another `campaign` key. (A file cut short between pieces gives fewer rows: each is checked
-    by its stamps before use anyway.)"""
-    rows = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
-    if not isinstance(rows, KeptRows) or (campaign is not None and rows.campaign != campaign):
-        return None
-    while True:
-        try:
-            kind, entries = pickle.load(handle)  # noqa: S301
-        except EOFError:
-            return rows
-        getattr(rows, kind).update(entries)
 
 
 def moments_of(campaign: Campaign, groups: Groups) -> tuple[list[datetime], dict[str, list[datetime]]]:

@@ -193,9 +193,9 @@ def test_a_file_this_run_could_not_read_takes_what_the_run_found_and_is_not_kept
 
 def test_the_memo_writes_only_the_rows_made_since_its_last_full_write(synced):
     campaign, state, memo = synced
-    base = memo.folder / "rows.pickle"
+    base = memo.folder / "rows.bin"
     written = base.stat().st_mtime_ns
-    assert not (memo.folder / "rows-recent.pickle").exists()
+    assert not (memo.folder / "rows-recent.bin").exists()
     form, _ = _sources(campaign)
     first = state.responses(form)[0]
     state.merge_responses(form, [replace(first, answers={**first.answers, "ข้อเสนอแนะ": "ฉบับที่สอง"})], complete=False)
@@ -214,7 +214,7 @@ def test_the_memo_writes_only_the_rows_made_since_its_last_full_write(synced):
                        {k: (b"x", v[1]) for k, v in kept.files.items()})
     summary = again._load("summary")
     again.save(summary, again.groups(summary.key), shifted)
-    assert base.stat().st_mtime_ns != written and not (memo.folder / "rows-recent.pickle").exists()
+    assert base.stat().st_mtime_ns != written and not (memo.folder / "rows-recent.bin").exists()
     reread = RunMemo(campaign.resolve(campaign.state_path)).rows()
     assert reread.size == shifted.size and all(v[0] == b"x" for v in reread.responses.values())
 
