@@ -89,8 +89,10 @@ def read_rows(handle: BinaryIO, campaign: str | None = None) -> KeptRows | None:
             raise ValueError(f"damaged rows file: a piece tagged {tag!r}")
         if codec == _MARSHAL:
             getattr(rows, kind).update(_decoded(kind, marshal.loads(data)))
-        else:
+        elif codec == _PICKLE:
             getattr(rows, kind).update(pickle.loads(data))  # noqa: S301
+        else:
+            raise ValueError(f"damaged rows file: a piece in codec {codec!r}")
     return rows
 
 
@@ -100,13 +102,16 @@ def _write_piece(handle: BinaryIO, tag: bytes, codec: bytes, data: bytes) -> Non
 
 
 def _read_piece(handle: BinaryIO) -> tuple[bytes, bytes, bytes] | None:
+    """The next piece's tag, codec and bytes; None at the end or where the file was cut short."""
     head = handle.read(2 + _LENGTH.size)
     if len(head) < 2 + _LENGTH.size:
         return None
-    data = handle.read(_LENGTH.unpack(head[2:])[0])
-    if len(data) < _LENGTH.unpack(head[2:])[0]:
-        return None  # cut short
-    return head[:1], head[1:2], data
+    length = _LENGTH.unpack(head[2:])[0]
+    here = handle.tell()
+    if length > handle.seek(0, 2) - here:  # cut short, or a damaged length: never allocated
+        return None
+    handle.seek(here)
+    return head[:1], head[1:2], handle.read(length)
 
 
 def _encoded(kind: str, piece: list[tuple[Any, Any]]) -> tuple[Any, ...]:

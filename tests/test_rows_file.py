@@ -14,6 +14,7 @@ import pytest
 
 from ingest import rows_file
 from ingest.collected import Problem
+from ingest.memo import RunMemo
 from ingest.normalize import FileRow, ResponseRow
 from ingest.row_cache import KeptRows
 
@@ -125,6 +126,10 @@ def test_a_file_cut_short_gives_the_pieces_before_the_cut(monkeypatch):
     assert list(back.responses) == list(rows.responses)[:4]
     with pytest.raises(ValueError):
         rows_file.read_rows(io.BytesIO(data.replace(b"rm", b"?m", 1)))
+    # A damaged length (2**63 bytes) is taken as a cut, not allocated.
+    at = data.index(b"rm") + 2
+    damaged = data[:at] + (2**63).to_bytes(8, "little") + data[at + 8:]
+    assert rows_file.read_rows(io.BytesIO(damaged)).size == 0
 
 
 def test_writing_leaves_no_utf8_copy_in_the_rows_texts():
@@ -137,3 +142,19 @@ def test_writing_leaves_no_utf8_copy_in_the_rows_texts():
     assert sys.getsizeof(answer) == size
     pickle.dumps(answer)
     assert sys.getsizeof(answer) > size  # the check sees the copy pickle leaves
+
+
+def test_a_damaged_rows_file_makes_the_memo_make_its_rows_again(tmp_path):
+    """Whatever a damaged file holds, the memo says it has no rows (the run makes them all again)."""
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.folder.mkdir()
+    buffer = io.BytesIO()
+    rows_file.write_rows(buffer, _kept([_response(0)], [_file(0)]))
+    good = buffer.getvalue()
+    piece = good.index(b"rm")
+    for damaged in (b"", b"garbage", rows_file.FORMAT + b"hp" + (5).to_bytes(8, "little") + b"12345",
+                    good[:piece + 10] + b"\x00" * (len(good) - piece - 10), good.replace(b"rm", b"rx", 1)):
+        (memo.folder / "rows.bin").write_bytes(damaged)
+        assert memo.rows() is None or memo.rows().size == 0, damaged[:40]
+    (memo.folder / "rows.bin").write_bytes(good)
+    assert memo.rows().size == 2
