@@ -7,8 +7,9 @@ form inside the text object for as long as the text lives (`PyUnicode_AsUTF8AndS
 and the warehouse write, so pickling the rows grew a first sync by about 100 MB (measured offline on
 the bench's kept rows: +102 MB the first time, +13 MB the second). `marshal` encodes each text into a
 bytes object it lets go (`PyUnicode_AsEncodedString`, "surrogatepass"), so it grows the process by
-what it writes at most; it also writes them in 0.53 s where pickle took 1.02 s, and reads them in
-0.47 s against 0.53 s (offline, the bench's 126,521 kept rows, `PIECE` entries a piece).
+what it writes at most; it also writes them in 0.52 s where pickle took 1.02 s, and reads them about
+as fast, 0.52–0.61 s against 0.52–0.54 s (offline, the bench's 126,521 kept rows, `PIECE` entries a
+piece), though the process then holds 18 MB more (`_encoded`).
 
 `marshal` takes only the built-in types (texts, numbers, tuples, bytes, None, bools), so a row is
 written as its fields, a piece's rows column by column (`_encoded`), its moments as microseconds
@@ -117,8 +118,11 @@ def _read_piece(handle: BinaryIO) -> tuple[bytes, bytes, bytes] | None:
 def _encoded(kind: str, piece: list[tuple[Any, Any]]) -> tuple[Any, ...]:
     """A piece as columns (keys, stamps, then each field of the rows), its moments as one array of
     microseconds since the epoch: reading it makes each row's objects once, with no tuple or text per
-    row made only to be thrown away (a row per tuple, moments as ISO texts, read 0.06 s slower and held
-    25 MB more at 7,436 sub-districts, in the holes the thrown-away objects left)."""
+    row made only to be thrown away (0.56 s to read at 7,436 sub-districts, against 0.59 s for a tuple
+    per row with moments as ISO texts. Either way the process held 268–272 MB once the rows were read
+    where the pickle's left 248 MB, with the same objects alive, counted by type, but for 52,161 moments
+    (a file's arrival, the same object as its creation in the pickle: shared again by `_decoded`, 266 MB);
+    where the rest goes was not found)."""
     keys = [key for key, _ in piece]
     stamps = [entry[0] for _, entry in piece]
     rows = [entry[1] for _, entry in piece]
@@ -139,10 +143,12 @@ def _decoded(kind: str, columns: tuple[Any, ...]) -> Iterable[tuple[Any, tuple[A
                 for key, stamp, at, rid, row, asked, found in zip(keys, stamps, created, ids, rows, questions,
                                                                   problems, strict=True))
     ids, rows, reasons, countable, copy_keys, arrived, problems, focus = fields_
+    # A file's arrival is mostly its creation: one object for both, as the rows had before they were written.
+    arrived = [made if came == made else came for made, came in zip(created, _moments_back(arrived), strict=True)]
     return ((key, (stamp, FileRow(at, fid, row, why, counts, copy_key, came, _problems_back(found), answers)))
             for key, stamp, at, fid, row, why, counts, copy_key, came, found, answers
-            in zip(keys, stamps, created, ids, rows, reasons, countable, copy_keys, _moments_back(arrived), problems,
-                   focus, strict=True))
+            in zip(keys, stamps, created, ids, rows, reasons, countable, copy_keys, arrived, problems, focus,
+                   strict=True))
 
 
 def _moments(values: Iterable[datetime]) -> bytes:
