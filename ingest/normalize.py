@@ -143,9 +143,12 @@ def response_row(deliverable: Deliverable, response: FormResponse, matcher: Unit
     reason = ""
     if deliverable.opens_at and response.created_at < deliverable.opens_at:
         reason = "ส่งก่อนวันเปิดรับ (อาจเป็นการทดสอบ)"
+    # A unit's code and name, and the deliverable, are one object for every row (`shared`, so that the
+    # memo's rows file, which keeps interned texts interned, gives them back shared: `ingest.rows_file`).
+    unit_code = shared(match.code or "")
     row = _in_order(RESPONSE_COLUMNS, {
-        "response_id": response.response_id, "deliverable": deliverable.id, "unit_code": match.code or "",
-        "unit_name": names.get(match.code or "", ""), "unit_text": shared(unit_text),
+        "response_id": response.response_id, "deliverable": shared(deliverable.id), "unit_code": unit_code,
+        "unit_name": shared(names.get(unit_code, "")), "unit_text": shared(unit_text),
         "respondent_email": response.respondent_email or "", "counted": match.matched and not reason,
         "reason_th": reason, "duplicate_of": "", "origin": response.origin})
     questions, answers = [], []
@@ -305,18 +308,21 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
         problems.append(Problem("file_unrouted", source, file.origin or file.file_id, file.name,
                                 "matches no deliverable of this source (not a document or a photo?)"))
     violations = list(fact.violations) if fact else []
+    # One object for every row (`response_row`); each route read back from the state or a worker is a
+    # text of its own.
+    unit_code, unit_name = shared(match.code or ""), shared(names.get(match.code or "", ""))
+    deliverable_id = shared(deliverable_id)
     copy_key = None
     if fact and fact.sha256 and match.matched and deliverable_id:
         # Identical content counts once per unit and deliverable (the same photo uploaded twice).
-        copy_key = (match.code or "", deliverable_id, file.md5 or fact.sha256)
+        copy_key = (unit_code, deliverable_id, file.md5 or fact.sha256)
     reasons = tuple(v.reason_th for v in violations)
-    unit_code = match.code or ""
     row = _in_order(_FILE_ROW, {
         "file_id": file.file_id, "name": shared(file.name), "folder": shared("/".join(file.folders)),
         # A link to the unit's folder (for the tracking tab's names); "" for a file at the top.
         "folder_url": shared(file.folder_urls[depth] if depth < len(file.folder_urls) else ""),
-        "unit_code": unit_code, "unit_name": names.get(unit_code, ""), "unit_text": shared(match.text),
-        "deliverable": deliverable_id, "kind": _kind(campaign, deliverable_id),
+        "unit_code": unit_code, "unit_name": unit_name, "unit_text": shared(match.text),
+        "deliverable": deliverable_id, "kind": shared(_kind(campaign, deliverable_id)),
         "content_type": shared(fact.content_type if fact else ""), "size": fact.size if fact else file.size,
         "sha256": fact.sha256 if fact else "",
         "uploader_email": shared(file.uploader_email or ""),
@@ -373,7 +379,7 @@ def _focus_rows(file_id: str, unit_code: str, fact: FileFacts | None, names: Map
     """A focus-group record's answers as rows of the focus_group table (none for a file of no unit)."""
     if fact is None or fact.record is None or not unit_code:
         return ()
-    unit_name = names.get(unit_code, "")
+    unit_name = shared(names.get(unit_code, ""))
     return tuple(_in_order(FOCUS_GROUP_COLUMNS, {
         "unit_code": unit_code, "unit_name": unit_name, "file_id": file_id, "part": shared(a.part),
         "number": a.number, "question": shared(a.question), "answer": a.answer}) for a in fact.record.answers)

@@ -17,7 +17,7 @@ from PIL import Image
 from connectors.base import FormResponse, UploadedFile
 from connectors.local_folder import LocalFolderSource
 from connectors.pandas_text import pd
-from ingest import row_cache
+from ingest import row_cache, rows_file
 from ingest.backends import build_backends
 from ingest.collect import collect, collect_from_state, in_stored_order
 from ingest.collected import Collected
@@ -156,6 +156,30 @@ def test_rows_made_from_records_decoded_one_by_one_share_the_texts_they_repeat(s
     assert len({id(q) for q in questions}) == len(set(questions)) < len(questions)
     folders = [r.row[FILE_COLUMNS.index("folder")] for made in rows.files.values() for r in made]
     assert len({id(f) for f in folders}) == len(set(folders)) < len(folders)
+
+    for column in ("unit_code", "unit_name", "deliverable"):
+        values = [r.row[RESPONSE_COLUMNS.index(column)] for r in responses]
+        assert len({id(v) for v in values}) == len(set(values)) < len(values), column
+
+
+def test_rows_read_back_from_the_memo_share_their_repeated_texts_across_pieces(synced, monkeypatch):
+    """The rows file (ingest.rows_file) keeps interned texts interned, so rows read back in another run,
+    in many pieces, hold one object per unit code, unit name, deliverable, folder and question, as the
+    run that made them did (pickle's rows shared a text only within one piece)."""
+    campaign, state, memo = synced
+    rows = current_rows(campaign, state, Collected(), None)
+    monkeypatch.setattr(rows_file, "PIECE", 7)
+    memo._dump_rows("rows", rows.kept)
+    back = RunMemo(campaign.resolve(campaign.state_path))._load_rows("rows")
+    responses = [entry[1] for entry in back.responses.values()]
+    files = [entry[1] for entry in back.files.values()]
+    assert len(responses) > 7 * 3 and len(files) > 7 * 3
+    for made, columns in ((responses, RESPONSE_COLUMNS), (files, FILE_COLUMNS)):
+        for column in ("unit_code", "unit_name", "deliverable", *(("folder", "kind") if columns is FILE_COLUMNS else ())):
+            values = [r.row[columns.index(column)] for r in made]
+            assert len({id(v) for v in values}) == len(set(values)) < len(values), column
+    questions = [f[FOCUS_GROUP_COLUMNS.index("question")] for r in files for f in r.focus]
+    assert len({id(q) for q in questions}) == len(set(questions)) < len(questions)
 
 
 def test_rows_kept_under_another_campaign_are_not_used(synced):

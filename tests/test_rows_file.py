@@ -64,22 +64,47 @@ def test_rows_come_back_equal_across_pieces(monkeypatch):
     assert list(back.responses) == list(rows.responses) and list(back.files) == list(rows.files)
 
 
-def test_a_piece_marshal_cannot_take_is_pickled_and_still_comes_back_equal(monkeypatch):
-    """A moment in another time zone (it would come back as a bare offset), a value of a type marshal
-    does not take, a text of a subclass: that piece is pickled whole; the others stay in marshal."""
-    monkeypatch.setattr(rows_file, "PIECE", 2)
-    bangkok = _response(1, created_at=datetime(2022, 11, 8, 13, 58, tzinfo=ZoneInfo("Asia/Bangkok")))
-    offset = _file(1, arrived_at=datetime(2022, 11, 8, 13, 58, tzinfo=timezone(timedelta(hours=7))))
-    odd = _response(5, row=(*_response(5).row, datetime(2022, 1, 1, tzinfo=timezone(timedelta(hours=7))), Label("x"), b"\xff"))
-    rows = _kept([_response(0), bangkok, _response(2), _response(3), odd], [_file(0), offset, _file(2)])
+def test_moments_in_any_zone_come_back_as_they_were():
+    """UTC (the APIs), a fixed offset (a Forms export's `+07:00` as the state gives it back), a named zone,
+    a naive moment and the second of an ambiguous wall time: written by marshal, read back with the same
+    zone, fold and `repr`."""
+    ambiguous = datetime(2022, 11, 6, 1, 30, fold=1, tzinfo=ZoneInfo("America/New_York"))
+    moments = [WHEN, datetime(2022, 11, 8, 13, 58, tzinfo=timezone(timedelta(hours=7))),
+               datetime(2022, 11, 8, 13, 58, tzinfo=ZoneInfo("Asia/Bangkok")), ambiguous,
+               datetime(2022, 11, 8, 13, 58)]  # noqa: DTZ001 (a naive moment, kept as it is)
+    rows = _kept([_response(i, created_at=m) for i, m in enumerate(moments)],
+                 [_file(i, created_at=m, arrived_at=moments[-1 - i]) for i, m in enumerate(moments)])
     buffer = io.BytesIO()
     rows_file.write_rows(buffer, rows)
-    codecs = _codecs(buffer.getvalue())
-    assert codecs == [b"p", b"p", b"m", b"p", b"p", b"m"]  # header, then pieces of 2: r(0,1) r(2,3) r(5), f(0,1) f(2)
+    assert _codecs(buffer.getvalue()) == [b"p", b"m", b"m"]  # the header, then one piece of each kind
     buffer.seek(0)
     back = rows_file.read_rows(buffer)
     assert repr(back.responses) == repr(rows.responses) and repr(back.files) == repr(rows.files)
-    assert back.responses[("questionnaire", "ACYDB1")][1].created_at.tzinfo == ZoneInfo("Asia/Bangkok")
+    for kept, read in zip([*rows.responses.values(), *rows.files.values()],
+                          [*back.responses.values(), *back.files.values()], strict=True):
+        for field in ("created_at", "arrived_at")[:2 if isinstance(kept[1], FileRow) else 1]:
+            a, b = getattr(kept[1], field), getattr(read[1], field)
+            assert (a.tzinfo, a.fold, a.replace(tzinfo=None)) == (b.tzinfo, b.fold, b.replace(tzinfo=None))
+    assert back.responses[("questionnaire", "ACYDB3")][1].created_at.utcoffset() == ambiguous.utcoffset()
+
+
+def test_a_piece_marshal_cannot_take_is_pickled_and_still_comes_back_equal(monkeypatch):
+    """A time zone of another kind (a named fixed offset), a value of a type marshal does not take, a text
+    of a subclass: that piece is pickled whole; the others stay in marshal."""
+    monkeypatch.setattr(rows_file, "PIECE", 2)
+    named = _response(1, created_at=datetime(2022, 11, 8, 13, 58, tzinfo=timezone(timedelta(hours=7), "ICT")))
+    odd = _response(5, row=(*_response(5).row, datetime(2022, 1, 1, tzinfo=timezone(timedelta(hours=7))),
+                            Label("x"), b"\xff"))
+    zoned = _file(1, arrived_at=datetime(2022, 11, 8, 13, 58, tzinfo=ZoneInfo("Asia/Bangkok")))
+    rows = _kept([_response(0), named, _response(2), _response(3), odd], [_file(0), zoned, _file(2)])
+    buffer = io.BytesIO()
+    rows_file.write_rows(buffer, rows)
+    codecs = _codecs(buffer.getvalue())
+    assert codecs == [b"p", b"p", b"m", b"p", b"m", b"m"]  # header, then pieces of 2: r(0,1) r(2,3) r(5), f(0,1) f(2)
+    buffer.seek(0)
+    back = rows_file.read_rows(buffer)
+    assert repr(back.responses) == repr(rows.responses) and repr(back.files) == repr(rows.files)
+    assert back.responses[("questionnaire", "ACYDB1")][1].created_at.tzname() == "ICT"
     assert type(back.responses[("questionnaire", "ACYDB5")][1].row[-2]) is Label
 
 
