@@ -310,7 +310,8 @@ def file_row(campaign: Campaign, source: str, file: UploadedFile, fact: FileFact
     violations = list(fact.violations) if fact else []
     # One object for every row (`response_row`); each route read back from the state or a worker is a
     # text of its own.
-    unit_code, unit_name = shared(match.code or ""), shared(names.get(match.code or "", ""))
+    unit_code = shared(match.code or "")
+    unit_name = shared(names.get(unit_code, ""))
     deliverable_id = shared(deliverable_id)
     copy_key = None
     if fact and fact.sha256 and match.matched and deliverable_id:

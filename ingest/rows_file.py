@@ -77,13 +77,15 @@ def read_rows(handle: BinaryIO, campaign: str | None = None) -> KeptRows | None:
     cut short between pieces gives the entries before the cut (each is checked by its stamps before use)."""
     if handle.read(len(FORMAT)) != FORMAT:
         return None
-    header = _read_piece(handle)
+    end = handle.seek(0, 2)  # the file's size, once: no piece may claim more than is left
+    handle.seek(len(FORMAT))
+    header = _read_piece(handle, end)
     if header is None:
         return None
     rows = pickle.loads(header[2])  # noqa: S301 (a file tidtam wrote beside its own state)
     if not isinstance(rows, KeptRows) or (campaign is not None and rows.campaign != campaign):
         return None
-    while (piece := _read_piece(handle)) is not None:
+    while (piece := _read_piece(handle, end)) is not None:
         tag, codec, data = piece
         kind = _KINDS.get(tag)
         if kind is None:
@@ -102,22 +104,20 @@ def _write_piece(handle: BinaryIO, tag: bytes, codec: bytes, data: bytes) -> Non
     handle.write(data)
 
 
-def _read_piece(handle: BinaryIO) -> tuple[bytes, bytes, bytes] | None:
+def _read_piece(handle: BinaryIO, end: int) -> tuple[bytes, bytes, bytes] | None:
     """The next piece's tag, codec and bytes; None at the end or where the file was cut short."""
     head = handle.read(2 + _LENGTH.size)
     if len(head) < 2 + _LENGTH.size:
         return None
     length = _LENGTH.unpack(head[2:])[0]
-    here = handle.tell()
-    if length > handle.seek(0, 2) - here:  # cut short, or a damaged length: never allocated
+    if length > end - handle.tell():  # cut short, or a damaged length: never allocated
         return None
-    handle.seek(here)
     return head[:1], head[1:2], handle.read(length)
 
 
 def _encoded(kind: str, piece: list[tuple[Any, Any]]) -> tuple[Any, ...]:
-    """A piece as columns (keys, stamps, then each field of the rows), its moments packed (`_moments`): reading it makes each row's objects once, with no tuple or text per
-    row made only to be thrown away (0.56 s to read at 7,436 sub-districts, against 0.59 s for a tuple
+    """A piece as columns (keys, stamps, then each field of the rows), its moments packed (`_moments`):
+    reading it makes each row's objects once, with no tuple or text per row made only to be thrown away (0.56 s to read at 7,436 sub-districts, against 0.59 s for a tuple
     per row with moments as ISO texts. Either way the process held 268–272 MB once the rows were read
     where the pickle's left 248 MB, with the same objects alive, counted by type, but for 52,161 moments
     (a file's arrival, the same object as its creation in the pickle: shared again by `_decoded`, 266 MB);
@@ -154,8 +154,10 @@ def _decoded(kind: str, columns: tuple[Any, ...]) -> Iterable[tuple[Any, tuple[A
 def _moments(values: Iterable[datetime]) -> tuple[bytes, bytes, tuple[Any, ...]]:
     """Moments as their wall-clock microseconds since 1970-01-01 (packed), each with its time zone's
     place in a short table and its `fold` (packed), and the table: UTC, a fixed offset (a Forms export's
-    `+07:00`, as the state gives it back) or a named zone (`ZoneInfo`). Any other time zone, or a
-    datetime subclass, raises ValueError: the piece is pickled as it is."""
+    `+07:00`, as the state gives it back: `connectors/forms_export.py` converts to Asia/Bangkok and the
+    stored ISO text comes back as `timezone(timedelta(hours=7))`, seen in the demo's kept rows) or a
+    named zone (`ZoneInfo`). Any other time zone, or a datetime subclass, raises ValueError: the piece
+    is pickled as it is."""
     wall, zones = array("q"), array("H")
     table: list[Any] = []
     # Per time zone object: its place in the table and 1970-01-01 in it. Two moments with one tzinfo
