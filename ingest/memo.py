@@ -40,6 +40,7 @@ from typing import Any, BinaryIO
 from ingest.campaign import Campaign
 from ingest.collected import Collected, Problem
 from ingest.gc_pause import paused_gc
+from ingest.heap import give_back
 from ingest.normalize import Tables, assemble
 from ingest.publish.links import LinkTargets, link_targets
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
@@ -145,17 +146,24 @@ class RunMemo:
         return self._base
 
     def save(self, summary: Summary, groups: Groups, rows: KeptRows) -> None:
-        """The big files first and the summary last: a summary is only there with its rows. The tables
-        themselves are not kept: made from the kept rows they cost about what loading them did, and
-        writing both was a third of a changed sync at 7,436 units.
+        """The rows, then the groups and the summary (`save_rows`, `save_summary`)."""
+        self.save_rows(rows)
+        self.save_summary(summary, groups)
+
+    def save_rows(self, rows: KeptRows) -> None:
+        """The kept rows, first of a run's files: the summary goes (it is written last, by `save_summary`,
+        so a summary is only there with its rows). The tables themselves are not kept: made from the
+        kept rows they cost about what loading them did, and writing both was a third of a changed sync
+        at 7,436 units.
 
         Rows made since the last full write of `rows.bin` go to `rows-recent.bin` alone, so a run
-        that changed a few records writes a few rows; past a fifth of the kept rows, all are written again."""
+        that changed a few records writes a few rows; past a fifth of the kept rows, all are written again.
+        The rows `rows` read are let go of here: a run that computes keeps no row past its tables."""
         self.folder.mkdir(parents=True, exist_ok=True)
         self._forget("summary")
         for older in ("tables", "rows", "rows-recent"):
             self._forget(older)  # pickles an older tidtam wrote (rows are `ingest.rows_file`'s now)
-        base = self._base
+        base, self._base = self._base, None
         recent = rows.since(base) if base is not None and base.campaign == rows.campaign else None
         if recent is not None and recent.size <= max(_RECENT_ROWS, base.size // 5):
             self._dump_rows("rows-recent", recent)
@@ -163,9 +171,15 @@ class RunMemo:
             rows.base = uuid.uuid4().hex
             self._forget("rows-recent", _ROWS)
             self._dump_rows("rows", rows)
-            self._base = rows
+
+    def save_summary(self, summary: Summary, groups: Groups) -> None:
+        """The groups, then the summary: after `save_rows`, whose rows they were computed from."""
         self._dump("groups", (summary.key, _plain_groups(groups)))
         self._dump("summary", summary)
+
+    def let_go_rows(self) -> None:
+        """Forget the rows `rows` read (a run that only makes tables, and saves nothing)."""
+        self._base = None
 
     def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load, suffix: str = ".pickle") -> Any:
         path = self.folder / f"{name}{suffix}"
@@ -274,14 +288,14 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True,
                             tab_keys=summary.tab_keys)
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
-        tables, lines, rows = _tables(campaign, state, collected, decisions, memo)
+        tables, lines, tabs, made = _tables(campaign, state, collected, decisions, memo, decided)
         groups = item_groups(tables.items)
         evaluation = evaluate_groups(campaign, groups, now)
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
-        tabs = tab_keys(campaign, rows, decided)
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0], tabs)
-        memo.save(summary, groups, rows.kept)
-    return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=rows.made,
+        memo.save_summary(summary, groups)
+    give_back()  # what making the tables freed, before the warehouse write makes its rows (ingest.heap)
+    return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=made,
                     tab_keys=tabs)
 
 
@@ -302,13 +316,29 @@ def _open(state: StateStore) -> Iterator[StateStore]:
 
 
 def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
-            memo: RunMemo) -> tuple[Tables, list[ReviewLine], CurrentRows]:
+            memo: RunMemo, decided: str | None = None) -> tuple[Tables, list[ReviewLine], dict[str, str], int]:
     """The tables from every stored record's row: the rows of records unchanged since the last run
-    that made tables are kept (ingest.row_cache), the others made."""
+    that made tables are kept (ingest.row_cache), the others made. Also the tidy tabs' keys and how many
+    rows were made afresh.
+
+    With `decided` (the decisions' text: a run that computes afresh), the tabs' keys are found and the
+    rows saved to the memo before the tables are made, and no row is held once they are: the tables
+    hold the rows' texts, and the rows' own objects (their tuples, moments and stamps: about 90 MB at
+    7,436 sub-districts) are left for what the run makes next (its groups, statuses and warehouse rows)
+    instead of lying under them."""
     with paused_gc():  # also when a reused run's tables are asked for
         rows = current_rows(campaign, state, collected, memo.rows(campaign_key(campaign)))
         log.info("tables from %d rows, %d of them made afresh", rows.count, rows.made)
         collected.release_rows()
-        reviewed = apply_decisions(campaign, assemble(campaign, collected.problems, rows.responses, rows.files),
-                                   decisions)
-    return reviewed.tables, reviewed.lines, rows
+        tabs: dict[str, str] = {}
+        if decided is None:
+            memo.let_go_rows()
+        else:
+            tabs = tab_keys(campaign, rows, decided)
+            memo.save_rows(rows.kept)
+        responses, files, made = rows.responses, rows.files, rows.made
+        del rows  # the lists alone stay, until the tables are made from them
+        tables = assemble(campaign, collected.problems, responses, files)
+        del responses, files
+        reviewed = apply_decisions(campaign, tables, decisions)
+    return reviewed.tables, reviewed.lines, tabs, made
