@@ -237,8 +237,10 @@ class GoogleSheetsWarehouse:
                 got[name] = (values, typed[name])
         # Where the columns are not known (a state that lost the spreadsheet, a write that failed, columns a
         # person moved): the header rows first, then the columns found there. Every cell of the tabs was
-        # read here before: at 7,436 sub-districts 40 MB of JSON, and a sync peaked at 867 MB instead of
-        # 633 MB. A header that is not on those rows is not found in a whole tab either (`locate`).
+        # read here before: a sync at 7,436 sub-districts whose state did not know the spreadsheet grew
+        # by 39 MB while that reply came in and by 177 MB more while its rows were searched for edits,
+        # and peaked at 866-877 MB (648 MB so; bench/README.md). A header that is not on those rows is
+        # not found in a whole tab either (`locate` looks at the first `HEADER_ROWS`).
         unknown = [n for n in wanted if n not in got]
         found: dict[str, int] = {}
         for name, values in self._batch_get({n: f"{quote_tab(n)}!1:{HEADER_ROWS}" for n in unknown}).items():
