@@ -145,11 +145,6 @@ class RunMemo:
             return recent.under(self._base)
         return self._base
 
-    def save(self, summary: Summary, groups: Groups, rows: KeptRows) -> None:
-        """The rows, then the groups and the summary (`save_rows`, `save_summary`)."""
-        self.save_rows(rows)
-        self.save_summary(summary, groups)
-
     def save_rows(self, rows: KeptRows) -> None:
         """The kept rows, first of a run's files: the summary goes (it is written last, by `save_summary`,
         so a summary is only there with its rows). The tables themselves are not kept: made from the

@@ -295,6 +295,7 @@ def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
     groups = {("10", "photos"): [Arrival(at, True), Arrival(at, False, "เล็กเกินไป")],
               ("11", "record"): [Arrival(at, False, "ไม่มีคำยินยอม", "ผ่านการตรวจ")]}
     memo = RunMemo(tmp_path / "state.sqlite")
-    memo.save(Summary("k", None, {}, [], None), groups, KeptRows("c"))
+    memo.save_rows(KeptRows("c"))
+    memo.save_summary(Summary("k", None, {}, [], None), groups)
     assert memo.groups("k") == groups
     assert memo.groups("other") is None
