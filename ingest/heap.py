@@ -3,10 +3,12 @@
 Python gives a freed arena of small objects back by itself, but texts and lists larger than 512 bytes
 come from the C library's heap, and glibc returns the free memory inside that heap only from its top
 unless asked (`malloc_trim(3)`: "attempts to release free memory from the heap", each arena's free
-pages in the middle included since glibc 2.8). A first sync at 7,436 sub-districts had 63–74 MB of
-glibc's 166–180 MB heap free when its tables were made; asking gave back 30–46 MB of the process's
-resident memory (measured with `mallinfo2` in a dev probe). Elsewhere (musl, macOS, Windows) there is
-nothing to ask, and nothing is done.
+pages in the middle included since glibc 2.8). In a dev-loop first sync at 7,436 sub-districts (the
+code before this module, asked at each step of `ingest.memo.compute`, measured with `mallinfo2`), glibc's
+heap was 166–180 MB with 63–74 MB free once the tables were made, and asking gave back 30–46 MB of the
+process's resident memory; called once before the write, as now, it saves 6–14 MB of a changed sync's
+peak (bench/README.md, "The release pass"). Elsewhere (musl, macOS, Windows) there is nothing to ask,
+and nothing is done.
 """
 
 from __future__ import annotations
