@@ -15,8 +15,10 @@ memo's `key`. When the key is the one the last run computed under:
   what it wrote (Google Sheets) writes nothing for them and converts no cell.
 
 Any difference in the key makes the tables again, as a first run would, but from the kept rows: only
-the records whose stored texts changed are normalized again (`ingest.row_cache`), and every unit is
-evaluated again. Exactness comes before speed. The files live beside the state file
+the records whose stored texts changed are normalized again (`ingest.row_cache`), and only the units
+whose items changed, or whose boundaries the clock crossed, are evaluated again (`evaluate_since`);
+the others keep the last run's statuses when those were evaluated under the same rules. Exactness
+comes before speed. The files live beside the state file
 (`.<state file name>.memo/`); losing them only costs one full computation.
 """
 
@@ -52,7 +54,7 @@ from ingest.status import Arrival, Evaluation, Groups, evaluate_groups, item_gro
 log = logging.getLogger(__name__)
 
 # Part of the key: a tidtam that computes tables differently never reuses an older one's.
-MEMO_VERSION = "4"  # 4: groups kept as plain tuples (`_plain_groups`)
+MEMO_VERSION = "5"  # 4: groups kept as plain tuples (`_plain_groups`); 5: the summary says its campaign
 # Rows made since rows.bin was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
 _ROWS = ".bin"  # the kept rows' files (`ingest.rows_file`)
@@ -108,6 +110,13 @@ class Summary:
     # The moments, over all units, at which some status can change with the clock (sorted).
     moments: list[datetime] = field(default_factory=list)
     tab_keys: dict[str, str] = field(default_factory=dict)  # `tab_keys`
+    # MEMO_VERSION and the campaign digest the statuses were evaluated under (`evaluated_under`): a
+    # run whose key differs keeps the statuses of the units whose items did not change (`evaluate_since`).
+    campaign: str = ""
+
+
+def evaluated_under(campaign: Campaign) -> str:
+    return f"{MEMO_VERSION}:{campaign.digest}"
 
 
 class RunMemo:
@@ -118,16 +127,19 @@ class RunMemo:
         self.folder = path.with_name(f".{path.name}.memo")
         self._base: KeptRows | None = None  # the rows.bin `rows` read
 
-    def summary(self, key: str) -> Summary | None:
-        """The last run's summary when it was computed under `key`, else None."""
+    def summary(self, key: str | None = None) -> Summary | None:
+        """The last run's summary when it was computed under `key` (under any key if None), else None."""
         found = self._load("summary")
-        return found if isinstance(found, Summary) and found.key == key else None
+        return found if isinstance(found, Summary) and key in (None, found.key) else None
 
     def groups(self, key: str) -> Groups | None:
+        found = self.plain_groups(key)
+        return None if found is None else {group: [Arrival(*item) for item in items] for group, items in found.items()}
+
+    def plain_groups(self, key: str) -> PlainGroups | None:
+        """The groups computed under `key` as `plain_groups` left them (each item a tuple)."""
         found = self._load("groups")
-        if not (isinstance(found, tuple) and len(found) == 2 and found[0] == key):
-            return None
-        return {group: [Arrival(*item) for item in items] for group, items in found[1].items()}
+        return found[1] if isinstance(found, tuple) and len(found) == 2 and found[0] == key else None
 
     def rows(self, campaign: str | None = None) -> KeptRows | None:
         """Each record's row as the last run that made tables left them (ingest.row_cache): the rows of
@@ -167,9 +179,10 @@ class RunMemo:
             self._forget("rows-recent", _ROWS)
             self._dump_rows("rows", rows)
 
-    def save_summary(self, summary: Summary, groups: Groups) -> None:
-        """The groups, then the summary: after `save_rows`, whose rows they were computed from."""
-        self._dump("groups", (summary.key, _plain_groups(groups)))
+    def save_summary(self, summary: Summary, groups: PlainGroups) -> None:
+        """The groups (as `plain_groups` makes them), then the summary: after `save_rows`, whose rows
+        they were computed from."""
+        self._dump("groups", (summary.key, groups))
         self._dump("summary", summary)
 
     def let_go_rows(self) -> None:
@@ -214,9 +227,13 @@ class RunMemo:
         (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
 
 
-def _plain_groups(groups: Groups) -> dict[tuple[str, str], list[tuple[Any, ...]]]:
+PlainGroups = dict[tuple[str, str], list[tuple[Any, ...]]]
+
+
+def plain_groups(groups: Groups) -> PlainGroups:
     """The groups with each item as a tuple of its fields: the pickler writes a tuple itself, where
-    each dataclass took a call into `copyreg` (126,000 items: 0.39 s pickled as they are, 0.26 s so)."""
+    each dataclass took a call into `copyreg` (126,000 items: 0.39 s pickled as they are, 0.26 s so),
+    and tuples compare in C, where each dataclass's `__eq__` is a call (`evaluate_since`)."""
     return {group: [(a.at, a.valid, a.reason_th, a.accepted_th) for a in items] for group, items in groups.items()}
 
 
@@ -248,6 +265,33 @@ def reevaluate(campaign: Campaign, summary: Summary, now: datetime, groups: Call
     return evaluate_groups(campaign, grouped, now, previous=summary.evaluation, recheck=recheck)
 
 
+def evaluate_since(campaign: Campaign, groups: Groups, now: datetime, last: Summary | None, *,
+                   per_unit: Mapping[str, list[datetime]], plain: PlainGroups,
+                   plain_of: Callable[[str], PlainGroups | None]) -> Evaluation:
+    """The statuses at `now` of a run whose inputs changed, from the last run's where that can be
+    exact: a unit's statuses are a function of its items (`groups`), the campaign and the moment
+    (`ingest.status.evaluate_groups`). So a unit whose items are the last run's, in the same order,
+    keeps its statuses unless the clock crossed one of its boundaries (`per_unit`, as `reevaluate`);
+    the others are evaluated again. The items are compared as `plain_groups` tuples (`plain`: this run's
+    groups so; `plain_of(key)`: the last run's, loaded only when needed). At 7,436 sub-districts a sync where 1% of the units changed
+    evaluated 22,308 cells where it now evaluates ~300 (the dev loop: 0.54 s under the profiler).
+
+    Everything is evaluated when the last run's statuses were evaluated under other rules or by
+    another tidtam (`Summary.campaign`), or its groups are not there. Items compare by their fields: their moments all come from one tz-aware column
+    (`item_groups`), so equal moments are also shown alike."""
+    if last is None or last.campaign != evaluated_under(campaign):
+        return evaluate_groups(campaign, groups, now)
+    before = plain_of(last.key)
+    if before is None:
+        return evaluate_groups(campaign, groups, now)
+    then = last.evaluation.as_of
+    changed = {key[0] for key in plain.keys() | before.keys() if plain.get(key) != before.get(key)}
+    recheck = changed | {unit for unit, times in per_unit.items() if crossed(times, then, now)}
+    log.info("statuses: %d units evaluated again (%d with changed items), the others' kept", len(recheck),
+             len(changed))
+    return evaluate_groups(campaign, groups, now, previous=last.evaluation, recheck=recheck)
+
+
 @dataclass
 class Computed:
     """A run's tables (by their key) and statuses, computed afresh or kept from the last run."""
@@ -270,7 +314,8 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
     revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}
     decided = state.value(DECISIONS_KEY) or ""  # the decisions' text: part of the key and of two tabs' keys
     key = memo_key(campaign, revisions, decided, collected.problems)
-    summary = memo.summary(key)
+    last = memo.summary()  # under any key: a run that computes can still keep some units' statuses
+    summary = last if last is not None and last.key == key else None
     if summary is not None:
         evaluation = reevaluate(campaign, summary, now, lambda: memo.groups(key))
         if evaluation is not None:
@@ -282,13 +327,20 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
                     return _tables(campaign, readable, collected, decisions, memo)[0]
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True,
                             tab_keys=summary.tab_keys)
+    if last is not None:  # from here on only its statuses are read (`evaluate_since`): its moments go
+        last = replace(last, moments=[], lines=[])
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
         tables, lines, tabs, made = _tables(campaign, state, collected, decisions, memo, decided)
         groups = item_groups(tables.items)
-        evaluation = evaluate_groups(campaign, groups, now)
+        moments, per_unit = moments_of(campaign, groups)
+        plain = plain_groups(groups)
+        evaluation = evaluate_since(campaign, groups, now, last, per_unit=per_unit, plain=plain,
+                                    plain_of=memo.plain_groups)
+        del last, per_unit, groups
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
-        summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments_of(campaign, groups)[0], tabs)
-        memo.save_summary(summary, groups)
+        summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments, tabs,
+                          evaluated_under(campaign))
+        memo.save_summary(summary, plain)
     give_back()  # what making the tables freed, before the warehouse write makes its rows (ingest.heap)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=made,
                     tab_keys=tabs)

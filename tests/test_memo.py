@@ -21,7 +21,17 @@ from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.jobs import sync_job
-from ingest.memo import RunMemo, Summary, compute, crossed, moments_of, reevaluate
+from ingest.memo import (
+    RunMemo,
+    Summary,
+    compute,
+    crossed,
+    evaluate_since,
+    evaluated_under,
+    moments_of,
+    plain_groups,
+    reevaluate,
+)
 from ingest.normalize import normalize
 from ingest.row_cache import KeptRows
 from ingest.state import StateStore
@@ -110,6 +120,76 @@ def test_reevaluating_the_crossed_units_equals_evaluating_all(demo_items):
     # Short steps re-evaluate no unit or a part of the campaign; only long ones all of it.
     assert rechecked.count(0) > 30 and sum(0 < n < len(campaign.units) for n in rechecked) > 30, rechecked
 
+
+
+def _changed(groups, rng, moments):
+    """`groups` with a few units' items changed as syncs change them: an item added, one dropped, one
+    turned invalid, one accepted by a coordinator, a unit's items reordered."""
+    out = {key: list(items) for key, items in groups.items()}
+    for key in rng.sample(sorted(out), k=rng.randint(0, 3)):
+        items = out[key]
+        change = rng.choice(["add", "drop", "invalid", "accepted", "reorder"])
+        if change == "add" or not items:
+            items.append(Arrival(rng.choice(moments), rng.random() < 0.8, "ภาพเบลอ"))
+        elif change == "drop":
+            items.pop(rng.randrange(len(items)))
+        elif change == "invalid":
+            i = rng.randrange(len(items))
+            items[i] = replace(items[i], valid=False, reason_th="ไม่ใช่ภาพการสนทนากลุ่ม")
+        elif change == "accepted":
+            i = rng.randrange(len(items))
+            items[i] = replace(items[i], accepted_th="ผ่าน (ผู้ประสานงาน)")
+        else:
+            items.reverse()
+    return {key: items for key, items in out.items() if items}
+
+
+def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_changed(demo_items):
+    """300 steps of random item changes and clock moves (as `_changed` makes them, forwards, backwards
+    and onto a boundary): statuses kept from the last step for every unit whose items are equal and
+    whose boundaries the clock did not cross, the others evaluated again, equal a from-scratch
+    evaluation at every step. Statuses evaluated under other rules are never kept."""
+    campaign, items = demo_items
+    groups = item_groups(items)
+    moments = moments_of(campaign, groups)[0]
+    rng = random.Random(29)
+    then = min(moments) - timedelta(days=3)
+    last = Summary("k0", evaluate_groups(campaign, groups, then), {}, [], None, [], {}, evaluated_under(campaign))
+    kept_some = 0
+    for step in range(300):
+        now = then + rng.choice([1, 1, 1, -1]) * rng.choice([timedelta(minutes=15), timedelta(hours=2),
+                                                              timedelta(days=1), timedelta(days=10)])
+        if rng.random() < 0.2:
+            now = rng.choice(moments)
+        new = _changed(groups, rng, moments)
+        asked = []
+
+        def plain_of(key, before=groups, asked=asked):
+            asked.append(key)
+            return plain_groups(before)
+
+        evaluation = evaluate_since(campaign, new, now, last, per_unit=moments_of(campaign, new)[1],
+                                    plain=plain_groups(new), plain_of=plain_of)
+        assert evaluation == evaluate_groups(campaign, new, now), step
+        assert asked == [last.key]
+        per_unit = moments_of(campaign, new)[1]
+        recheck = ({key[0] for key in new.keys() | groups.keys() if new.get(key) != groups.get(key)}
+                   | {unit for unit, times in per_unit.items() if crossed(times, then, now)})
+        same = [a is b for a, b in zip(evaluation.units, last.evaluation.units, strict=True)]
+        assert all(same[i] for i, unit in enumerate(campaign.units) if unit.code not in recheck), step
+        kept_some += any(same)
+        groups, then = new, now
+        last = Summary(f"k{step + 1}", evaluation, {}, [], None, [], {}, evaluated_under(campaign))
+    assert kept_some > 200  # 239: a 10-day step or a move across a deadline re-evaluates many
+    # Another campaign's (or another tidtam's) statuses: nothing kept, the groups not even loaded.
+    other = replace(last, campaign="4:" + campaign.digest)
+    far = then + timedelta(days=30)
+    assert evaluate_since(campaign, groups, far, other, per_unit=moments_of(campaign, groups)[1],
+                          plain=plain_groups(groups), plain_of=lambda key: pytest.fail("loaded")
+                          ) == evaluate_groups(campaign, groups, far)
+    # Groups that are not there (a damaged memo): everything evaluated again.
+    assert evaluate_since(campaign, groups, far, last, per_unit=moments_of(campaign, groups)[1],
+                          plain=plain_groups(groups), plain_of=lambda key: None) == evaluate_groups(campaign, groups, far)
 
 def test_a_damaged_memo_is_computed_afresh(tmp_path):
     memo = RunMemo(tmp_path / "state.sqlite")
@@ -288,7 +368,7 @@ def test_a_reconciliation_after_new_uploads_keeps_what_the_incremental_sync_comp
 
 
 def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
-    """ingest.memo._plain_groups writes each item's fields by name: a field added to Arrival must be
+    """ingest.memo.plain_groups writes each item's fields by name: a field added to Arrival must be
     added there too."""
     assert [f.name for f in fields(Arrival)] == ["at", "valid", "reason_th", "accepted_th"]
     at = datetime(2022, 11, 3, 10, 5, tzinfo=UTC)
@@ -296,6 +376,6 @@ def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
               ("11", "record"): [Arrival(at, False, "ไม่มีคำยินยอม", "ผ่านการตรวจ")]}
     memo = RunMemo(tmp_path / "state.sqlite")
     memo.save_rows(KeptRows("c"))
-    memo.save_summary(Summary("k", None, {}, [], None), groups)
+    memo.save_summary(Summary("k", None, {}, [], None), plain_groups(groups))
     assert memo.groups("k") == groups
     assert memo.groups("other") is None
