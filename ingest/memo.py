@@ -127,9 +127,21 @@ class RunMemo:
         self.folder = path.with_name(f".{path.name}.memo")
         self._base: KeptRows | None = None  # the rows.bin `rows` read
 
-    def summary(self, key: str | None = None) -> Summary | None:
-        """The last run's summary when it was computed under `key` (under any key if None), else None."""
-        found = self._load("summary")
+    def summary(self, key: str) -> Summary | None:
+        """The last run's summary when it was computed under `key`, else None. The file starts with the
+        key (`save_summary`), so a summary computed under another key is not even unpickled."""
+        return self._load_summary("summary", key)
+
+    def previous(self) -> Summary | None:
+        """The summary `save_rows` set aside: the last run's, read by a run that computes only once its
+        tables are made (`evaluate_since`), so that its statuses are not held beside them."""
+        return self._load_summary("previous")
+
+    def _load_summary(self, name: str, key: str | None = None) -> Summary | None:
+        def read(handle: BinaryIO) -> Any:
+            found = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
+            return pickle.load(handle) if isinstance(found, str) and key in (None, found) else None  # noqa: S301
+        found = self._load(name, read)
         return found if isinstance(found, Summary) and key in (None, found.key) else None
 
     def groups(self, key: str) -> Groups | None:
@@ -158,16 +170,16 @@ class RunMemo:
         return self._base
 
     def save_rows(self, rows: KeptRows) -> None:
-        """The kept rows, first of a run's files: the summary goes (it is written last, by `save_summary`,
-        so a summary is only there with its rows). The tables themselves are not kept: made from the
-        kept rows they cost about what loading them did, and writing both was a third of a changed sync
-        at 7,436 units.
+        """The kept rows, first of a run's files: the summary is set aside (`previous`; a new one is
+        written last, by `save_summary`, so a summary is only there with its rows). The tables themselves
+        are not kept: made from the kept rows they cost about what loading them did, and writing both was
+        a third of a changed sync at 7,436 units.
 
         Rows made since the last full write of `rows.bin` go to `rows-recent.bin` alone, so a run
         that changed a few records writes a few rows; past a fifth of the kept rows, all are written again.
         The rows `rows` read are let go of here: a run that computes keeps no row past its tables."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        self._forget("summary")
+        self._set_aside("summary", "previous")
         for older in ("tables", "rows", "rows-recent"):
             self._forget(older)  # pickles an older tidtam wrote (rows are `ingest.rows_file`'s now)
         base, self._base = self._base, None
@@ -183,7 +195,8 @@ class RunMemo:
         """The groups (as `plain_groups` makes them), then the summary: after `save_rows`, whose rows
         they were computed from."""
         self._dump("groups", (summary.key, groups))
-        self._dump("summary", summary)
+        self._dump("summary", summary.key, summary)
+        self._forget("previous")
 
     def let_go_rows(self) -> None:
         """Forget the rows `rows` read (a run that only makes tables, and saves nothing)."""
@@ -216,12 +229,21 @@ class RunMemo:
             write_rows(handle, rows)
         os.replace(temporary, path)
 
-    def _dump(self, name: str, value: Any) -> None:
+    def _dump(self, name: str, *values: Any) -> None:
+        """The values one after the other, each read back by its own `pickle.load`."""
         path = self.folder / f"{name}.pickle"
         temporary = path.with_suffix(".tmp")
         with temporary.open("wb") as handle:
-            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+            for value in values:
+                pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(temporary, path)
+
+    def _set_aside(self, name: str, aside: str) -> None:
+        """`name`'s file becomes `aside`'s (an older `aside` goes), or `aside` goes when there is none."""
+        try:
+            os.replace(self.folder / f"{name}.pickle", self.folder / f"{aside}.pickle")
+        except FileNotFoundError:
+            self._forget(aside)
 
     def _forget(self, name: str, suffix: str = ".pickle") -> None:
         (self.folder / f"{name}{suffix}").unlink(missing_ok=True)
@@ -314,8 +336,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
     revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}
     decided = state.value(DECISIONS_KEY) or ""  # the decisions' text: part of the key and of two tabs' keys
     key = memo_key(campaign, revisions, decided, collected.problems)
-    last = memo.summary()  # under any key: a run that computes can still keep some units' statuses
-    summary = last if last is not None and last.key == key else None
+    summary = memo.summary(key)
     if summary is not None:
         evaluation = reevaluate(campaign, summary, now, lambda: memo.groups(key))
         if evaluation is not None:
@@ -327,16 +348,15 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
                     return _tables(campaign, readable, collected, decisions, memo)[0]
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True,
                             tab_keys=summary.tab_keys)
-    if last is not None:  # from here on only its statuses are read (`evaluate_since`): its moments go
-        last = replace(last, moments=[], lines=[])
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
         tables, lines, tabs, made = _tables(campaign, state, collected, decisions, memo, decided)
         groups = item_groups(tables.items)
         moments, per_unit = moments_of(campaign, groups)
         plain = plain_groups(groups)
-        evaluation = evaluate_since(campaign, groups, now, last, per_unit=per_unit, plain=plain,
+        # The last run's statuses, set aside by `save_rows`: read now, not held beside the tables.
+        evaluation = evaluate_since(campaign, groups, now, memo.previous(), per_unit=per_unit, plain=plain,
                                     plain_of=memo.plain_groups)
-        del last, per_unit, groups
+        del per_unit, groups
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments, tabs,
                           evaluated_under(campaign))

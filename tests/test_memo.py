@@ -6,6 +6,7 @@ tests/test_incremental_equality.py."""
 from __future__ import annotations
 
 import json
+import pickle
 import random
 import shutil
 import subprocess
@@ -379,3 +380,20 @@ def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
     memo.save_summary(Summary("k", None, {}, [], None), plain_groups(groups))
     assert memo.groups("k") == groups
     assert memo.groups("other") is None
+
+
+def test_a_run_that_computes_sets_the_last_summary_aside_until_its_own_is_saved(tmp_path):
+    """save_rows sets the last run's summary aside (`previous`), read once the tables are made; the new
+    summary replaces it. A summary is looked up by the key written before it."""
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.save_rows(KeptRows("c"))
+    assert memo.previous() is None
+    memo.save_summary(Summary("k1", None, {}, [], None), {})
+    assert memo.summary("k1").key == "k1" and memo.summary("k2") is None and memo.previous() is None
+    memo.save_rows(KeptRows("c"))
+    assert memo.summary("k1") is None and memo.previous().key == "k1"
+    memo.save_summary(Summary("k2", None, {}, [], None), {})
+    assert memo.summary("k2").key == "k2" and memo.previous() is None
+    # A summary an older tidtam wrote (the summary alone, no key before it) is not used.
+    (memo.folder / "summary.pickle").write_bytes(pickle.dumps(Summary("k2", None, {}, [], None)))
+    assert memo.summary("k2") is None

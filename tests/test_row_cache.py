@@ -32,6 +32,7 @@ from ingest.review import apply_decisions, load_decisions
 from ingest.row_cache import KeptRows, campaign_key, current_rows
 from ingest.state import StateStore
 from ingest.state_codec import facts_from_json
+from ingest.status import evaluate
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -236,7 +237,7 @@ def test_the_memo_writes_only_the_rows_made_since_its_last_full_write(synced):
     # rows let go.
     shifted = KeptRows(kept.campaign, {k: (b"x", v[1]) for k, v in kept.responses.items()},
                        {k: (b"x", v[1]) for k, v in kept.files.items()})
-    summary = again._load("summary")
+    summary = again._load_summary("summary")
     groups = again.groups(summary.key)
     again.save_rows(shifted)
     again.save_summary(summary, plain_groups(groups))
@@ -438,3 +439,34 @@ def test_a_pass_holds_only_the_facts_the_state_does_not_and_the_rows_read_the_ot
         assert len(later.facts) == 0 and len(later.in_state) == state.count_files(uploads)
     finally:
         state.close()
+
+
+def test_a_run_that_computes_keeps_the_statuses_of_the_units_whose_items_did_not_change(synced, caplog):
+    """A response's comment edited: the tables are made again, but no unit's items changed, so no
+    unit is evaluated again (the clock did not move) and the statuses are the ones a from-scratch
+    evaluation gives. Then a response moved to another unit: those two units alone."""
+    campaign, state, memo = synced
+    form, _ = _sources(campaign)
+    first = state.responses(form)[0]
+    state.merge_responses(form, [replace(first, answers={**first.answers, "ข้อเสนอแนะ": "ฉบับที่สอง"})], complete=False)
+    caplog.set_level("INFO", logger="ingest.memo")
+    computed = compute(campaign, state, Collected(), load_decisions(state), AS_OF)
+    assert not computed.reused and "statuses: 0 units evaluated again (0 with changed items)" in caplog.text
+    assert computed.evaluation == _from_scratch(campaign, state, AS_OF)
+
+    unit_question = next(d.unit_question for d in campaign.deliverables if d.source == form and d.unit_question)
+    before = first.answers[unit_question]
+    elsewhere = next(u for u in campaign.units if u.name not in before)
+    state.merge_responses(form, [replace(first, answers={**first.answers, unit_question: elsewhere.name})],
+                          complete=False)
+    caplog.clear()
+    later = AS_OF + timedelta(minutes=5)
+    moved = compute(campaign, state, Collected(), load_decisions(state), later)
+    assert "statuses: 2 units evaluated again (2 with changed items)" in caplog.text
+    assert moved.evaluation == _from_scratch(campaign, state, later)
+
+
+def _from_scratch(campaign, state, as_of):
+    """The statuses from the stored records, normalized afresh with the coordinators' decisions."""
+    tables = normalize(campaign, collect_from_state(campaign, state))
+    return evaluate(campaign, apply_decisions(campaign, tables, load_decisions(state)).tables.items, as_of)
