@@ -58,6 +58,7 @@ MEMO_VERSION = "5"  # 4: groups kept as plain tuples (`_plain_groups`); 5: the s
 # Rows made since rows.bin was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
 _ROWS = ".bin"  # the kept rows' files (`ingest.rows_file`)
+_PIECE = 1_000  # groups, statuses or moments pickled at a time in the summary's files (`RunMemo.save_summary`)
 
 
 def memo_key(campaign: Campaign, revisions: Mapping[str, str], decisions: str, problems: Iterable[Problem]) -> str:
@@ -138,9 +139,18 @@ class RunMemo:
         return self._load_summary("previous")
 
     def _load_summary(self, name: str, key: str | None = None) -> Summary | None:
+        """A summary as `save_summary` wrote it: its key, then the summary without its units' statuses
+        and moments, then those in pieces."""
         def read(handle: BinaryIO) -> Any:
             found = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
-            return pickle.load(handle) if isinstance(found, str) and key in (None, found) else None  # noqa: S301
+            if not isinstance(found, str) or key not in (None, found):
+                return None
+            bare = pickle.load(handle)  # noqa: S301
+            units, moments = _read_pieces(handle), _read_pieces(handle)
+            if not isinstance(bare, Summary):
+                return None
+            evaluation = replace(bare.evaluation, units=tuple(units)) if bare.evaluation is not None else None
+            return replace(bare, evaluation=evaluation, moments=moments)
         found = self._load(name, read)
         return found if isinstance(found, Summary) and key in (None, found.key) else None
 
@@ -150,8 +160,11 @@ class RunMemo:
 
     def plain_groups(self, key: str) -> PlainGroups | None:
         """The groups computed under `key` as `plain_groups` left them (each item a tuple)."""
-        found = self._load("groups")
-        return found[1] if isinstance(found, tuple) and len(found) == 2 and found[0] == key else None
+        def read(handle: BinaryIO) -> Any:
+            if pickle.load(handle) != key:  # noqa: S301 (a file tidtam wrote beside its own state)
+                return None
+            return dict(_read_pieces(handle))
+        return self._load("groups", read)
 
     def rows(self, campaign: str | None = None) -> KeptRows | None:
         """Each record's row as the last run that made tables left them (ingest.row_cache): the rows of
@@ -193,9 +206,17 @@ class RunMemo:
 
     def save_summary(self, summary: Summary, groups: PlainGroups) -> None:
         """The groups (as `plain_groups` makes them), then the summary: after `save_rows`, whose rows
-        they were computed from."""
-        self._dump("groups", (summary.key, groups))
-        self._dump("summary", summary.key, summary)
+        they were computed from. Each file starts with the key, so a run under another key reads no
+        more of it, and the many small objects (126,000 items, 7,436 units' statuses and 68,000 moments
+        at 7,436 sub-districts) go in pieces of `_PIECE`: a pickler keeps an entry for every object it
+        wrote, and pickled whole each file grew the process by about 30 MB (offline, the bench's memo),
+        the peak of a first sync (+16 MB there) and of a changed one; in pieces, by about 3 MB."""
+        self._dump("groups", summary.key, *_pieces(list(groups.items())))
+        evaluation = summary.evaluation
+        bare = replace(summary, evaluation=replace(evaluation, units=()) if evaluation is not None else None,
+                       moments=[])
+        self._dump("summary", summary.key, bare, *_pieces(list(evaluation.units) if evaluation is not None else []),
+                   *_pieces(summary.moments))
         self._forget("previous")
 
     def let_go_rows(self) -> None:
@@ -250,6 +271,19 @@ class RunMemo:
 
 
 PlainGroups = dict[tuple[str, str], list[tuple[Any, ...]]]
+
+
+def _pieces(values: list[Any]) -> list[Any]:
+    """`values` as the pieces `_read_pieces` reads back: their count, then each piece."""
+    pieces = [values[start:start + _PIECE] for start in range(0, len(values), _PIECE)]
+    return [len(pieces), *pieces]
+
+
+def _read_pieces(handle: BinaryIO) -> list[Any]:
+    count = pickle.load(handle)  # noqa: S301 (a file tidtam wrote beside its own state)
+    if not isinstance(count, int):
+        raise ValueError("damaged memo: a count of pieces expected")
+    return [value for _ in range(count) for value in pickle.load(handle)]  # noqa: S301
 
 
 def plain_groups(groups: Groups) -> PlainGroups:

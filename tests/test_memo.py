@@ -397,3 +397,21 @@ def test_a_run_that_computes_sets_the_last_summary_aside_until_its_own_is_saved(
     # A summary an older tidtam wrote (the summary alone, no key before it) is not used.
     (memo.folder / "summary.pickle").write_bytes(pickle.dumps(Summary("k2", None, {}, [], None)))
     assert memo.summary("k2") is None
+
+
+def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tmp_path, monkeypatch):
+    """save_summary writes the groups, the units' statuses and the moments in pieces (a pickler keeps
+    an entry per object written: whole, each file grew a sync by about 30 MB at 7,436 units); pieces of
+    seven here, so that every part spans several."""
+    monkeypatch.setattr("ingest.memo._PIECE", 7)
+    campaign, items = demo_items
+    groups = item_groups(items)
+    moments = moments_of(campaign, groups)[0]
+    summary = Summary("k", evaluate_groups(campaign, groups, T0), {"responses": 3}, [], None, moments,
+                      {"responses": "r"}, evaluated_under(campaign))
+    assert len(campaign.units) > 7 * 3 and len(moments) > 7 * 3
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.save_rows(KeptRows("c"))
+    memo.save_summary(summary, plain_groups(groups))
+    assert memo.summary("k") == summary and memo.groups("k") == groups
+    assert memo.summary("other") is None and memo.groups("other") is None
