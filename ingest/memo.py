@@ -54,7 +54,7 @@ from ingest.status import Arrival, Evaluation, Groups, evaluate_groups, item_gro
 log = logging.getLogger(__name__)
 
 # Part of the key: a tidtam that computes tables differently never reuses an older one's.
-MEMO_VERSION = "5"  # 4: groups kept as plain tuples (`_plain_groups`); 5: the summary says its campaign
+MEMO_VERSION = "5"  # 4: groups as plain tuples; 5: the summary says its rules, files key first and in pieces
 # Rows made since rows.bin was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
 _ROWS = ".bin"  # the kept rows' files (`ingest.rows_file`)
@@ -209,8 +209,8 @@ class RunMemo:
         they were computed from. Each file starts with the key, so a run under another key reads no
         more of it, and the many small objects (126,000 items, 7,436 units' statuses and 68,000 moments
         at 7,436 sub-districts) go in pieces of `_PIECE`: a pickler keeps an entry for every object it
-        wrote, and pickled whole each file grew the process by about 30 MB (offline, the bench's memo),
-        the peak of a first sync (+16 MB there) and of a changed one; in pieces, by about 3 MB."""
+        wrote, and pickled whole the two files grew the process by 28 MB (offline, the bench's memo: the
+        peak of a first sync and of a changed one, +16 MB there); in pieces, by nothing measurable."""
         self._dump("groups", summary.key, *_pieces(list(groups.items())))
         evaluation = summary.evaluation
         bare = replace(summary, evaluation=replace(evaluation, units=()) if evaluation is not None else None,
@@ -328,13 +328,13 @@ def evaluate_since(campaign: Campaign, groups: Groups, now: datetime, last: Summ
     exact: a unit's statuses are a function of its items (`groups`), the campaign and the moment
     (`ingest.status.evaluate_groups`). So a unit whose items are the last run's, in the same order,
     keeps its statuses unless the clock crossed one of its boundaries (`per_unit`, as `reevaluate`);
-    the others are evaluated again. The items are compared as `plain_groups` tuples (`plain`: this run's
-    groups so; `plain_of(key)`: the last run's, loaded only when needed). At 7,436 sub-districts a sync where 1% of the units changed
-    evaluated 22,308 cells where it now evaluates ~300 (the dev loop: 0.54 s under the profiler).
+    the others are evaluated again. The items are compared as `plain_groups` tuples, in C (`plain`:
+    this run's groups so; `plain_of(key)`: the last run's, loaded only when needed); equal moments are
+    also shown alike, as they all come from one tz-aware column (`item_groups`). At 7,436 sub-districts,
+    74 units changed: 0.33-0.37 s to evaluate every unit, 0.19-0.22 s so (offline, on the bench's tables).
 
     Everything is evaluated when the last run's statuses were evaluated under other rules or by
-    another tidtam (`Summary.campaign`), or its groups are not there. Items compare by their fields: their moments all come from one tz-aware column
-    (`item_groups`), so equal moments are also shown alike."""
+    another tidtam (`Summary.campaign`), or its groups are not there."""
     if last is None or last.campaign != evaluated_under(campaign):
         return evaluate_groups(campaign, groups, now)
     before = plain_of(last.key)
