@@ -401,7 +401,7 @@ def test_a_run_that_computes_sets_the_last_summary_aside_until_its_own_is_saved(
 
 def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tmp_path, monkeypatch):
     """save_summary writes the groups, the units' statuses and the moments in pieces (a pickler keeps
-    an entry per object written: whole, each file grew a sync by about 30 MB at 7,436 units); pieces of
+    an entry per object written: whole, the two files grew a process by 28 MB at 7,436 units); pieces of
     seven here, so that every part spans several."""
     monkeypatch.setattr("ingest.memo._PIECE", 7)
     campaign, items = demo_items
