@@ -152,7 +152,7 @@ class RunMemo:
             evaluation = replace(bare.evaluation, units=tuple(units)) if bare.evaluation is not None else None
             return replace(bare, evaluation=evaluation, moments=moments)
         found = self._load(name, read)
-        return found if isinstance(found, Summary) and key in (None, found.key) else None
+        return found if isinstance(found, Summary) else None
 
     def groups(self, key: str) -> Groups | None:
         found = self.plain_groups(key)
@@ -316,9 +316,14 @@ def reevaluate(campaign: Campaign, summary: Summary, now: datetime, groups: Call
     grouped = groups()
     if grouped is None:
         return None
-    per_unit = time_boundaries(campaign, grouped)
-    recheck = [unit for unit, times in per_unit.items() if crossed(times, then, now)]
+    recheck = crossed_units(time_boundaries(campaign, grouped), then, now)
     return evaluate_groups(campaign, grouped, now, previous=summary.evaluation, recheck=recheck)
+
+
+def crossed_units(per_unit: Mapping[str, list[datetime]], then: datetime, now: datetime) -> set[str]:
+    """The units with a boundary between the two moments (`crossed`): the only ones the clock alone
+    can have changed."""
+    return {unit for unit, times in per_unit.items() if crossed(times, then, now)}
 
 
 def evaluate_since(campaign: Campaign, groups: Groups, now: datetime, last: Summary | None, *,
@@ -342,7 +347,7 @@ def evaluate_since(campaign: Campaign, groups: Groups, now: datetime, last: Summ
         return evaluate_groups(campaign, groups, now)
     then = last.evaluation.as_of
     changed = {key[0] for key in plain.keys() | before.keys() if plain.get(key) != before.get(key)}
-    recheck = changed | {unit for unit, times in per_unit.items() if crossed(times, then, now)}
+    recheck = changed | crossed_units(per_unit, then, now)
     log.info("statuses: %d units evaluated again (%d with changed items), the others' kept", len(recheck),
              len(changed))
     return evaluate_groups(campaign, groups, now, previous=last.evaluation, recheck=recheck)
