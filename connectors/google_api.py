@@ -259,6 +259,23 @@ class GoogleApi:
         self._local = threading.local()
         self._sheets: dict[tuple[str, ...], HTTPClient] = {}
 
+    def after_fork(self) -> None:
+        """In a forked child (ingest.apart): connections, clients and locks of its own. The parent's
+        pooled connections stay the parent's (one HTTPS connection used by two processes corrupts its
+        TLS state) and a lock another thread held at the fork would never be released here. Tokens and
+        counts carry over."""
+        self._local = threading.local()
+        self._sheets = {}
+        self._counts_lock = threading.Lock()
+        self._credentials_lock = threading.Lock()
+        for pacer in self.pacers.values():
+            pacer.after_fork()
+
+    def add_counts(self, calls: Counter[str]) -> None:
+        """Calls made on this API's behalf elsewhere (a child process: ingest.apart), counted here too."""
+        with self._counts_lock:
+            self.counts.update(calls)
+
     # -- clients ---------------------------------------------------------------------------
     def credentials(self, scopes: Sequence[str]) -> Credentials:
         key = tuple(scopes)

@@ -29,6 +29,10 @@ class Pacer:
         self._lock = threading.Lock()
         self.waited = 0.0
 
+    def after_fork(self) -> None:
+        """In a forked child: a lock of its own (another thread may have held the parent's at the fork)."""
+        self._lock = threading.Lock()
+
     def wait(self) -> float:
         """Return when the next request may go: the clock's reading at that moment."""
         with self._lock:

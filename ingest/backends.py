@@ -79,6 +79,16 @@ class Backends:
             counts.update(self.mailer.api_calls())
         return counts
 
+    def after_fork(self) -> None:
+        """In a forked child (ingest.apart): no connection of the parent's is used there."""
+        if self.google:
+            self.google.after_fork()
+
+    def add_api_calls(self, calls: Counter[str]) -> None:
+        """Google API calls made for this run in a child process (ingest.apart), counted as this one's."""
+        if self.google and calls:
+            self.google.add_counts(calls)
+
     def close(self) -> None:
         if isinstance(self.mailer, Closeable):
             self.mailer.close()

@@ -13,14 +13,16 @@ from __future__ import annotations
 import hashlib
 import logging
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from connectors.base import FileListing, ResponseBatch, ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
+from ingest.apart import can_fork, in_child
 from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
 from ingest.collected import Collected, Problem
@@ -33,6 +35,9 @@ from ingest.routing import route
 from ingest.state import StateStore, stored_order
 from ingest.state_codec import facts_from_json
 from ingest.workers import Exceeded, WorkerLimits, WorkerPool
+
+if TYPE_CHECKING:
+    from ingest.backends import Backends
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, int], None]
@@ -90,6 +95,35 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
                           limits=limits, progress=progress)
     if load:
         load_rows(campaign, state, collected)
+    return collected
+
+
+def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, full: bool = False,
+                  progress: Progress | None = None, now: datetime | None = None) -> Collected:
+    """`collect(..., load=False)` in a child process (ingest.apart) where the platform has `fork`, so
+    that what reading leaves in the heap goes with the child; in this process elsewhere.
+
+    The child keeps what it reads in the state file through a connection of its own, and hands back
+    `Collected` without its listings (`without_listings`: the state holds them) and the API calls it made,
+    counted here. The state's background check (`StateStore.check_in_background`) is awaited first:
+    a thread inside SQLite at the moment of the fork could leave one of SQLite's own locks held in the
+    child for ever, and the check must pass before anything is written anyway."""
+    def step() -> tuple[Collected, Counter[str]]:
+        before = backends.api_calls()
+        own = StateStore(state.path)
+        try:
+            collected = collect(campaign, backends.responses, backends.uploads, own, full=full, progress=progress,
+                                now=now, load=False)
+        finally:
+            own.close()
+        return collected.without_listings(), backends.api_calls() - before
+
+    if not can_fork():
+        return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
+                       load=False)
+    state.await_check()
+    collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork])
+    backends.add_api_calls(calls)
     return collected
 
 

@@ -96,10 +96,29 @@ class DeliveryUnknownError(SourceError):
     """A message was handed to the mail server but no reply came back: it may or may not be delivered."""
 
 
+class ChildError(Exception):
+    """An unexpected error in a step run in a child process (ingest.apart), or the child's end without
+    a result. Not a TidtamError: it is a bug or a crash, reported as one. `str()` is what `unexpected`
+    gave in the child (type and line, no message); `stack` is the child's `unexpected_traceback`."""
+
+    def __init__(self, summary: str, *, stack: str) -> None:
+        self.stack = stack
+        super().__init__(summary)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_child_error, (str(self), self.stack))
+
+
+def _child_error(summary: str, stack: str) -> ChildError:
+    return ChildError(summary, stack=stack)
+
+
 def unexpected(exc: BaseException) -> str:
     """An error tidtam did not raise on purpose, named by its type and the line that raised it, without
     its message: a library's message may quote the data it choked on (openpyxl's IllegalCharacterError
     quotes the whole answer), and respondents' text must stay out of logs and the `runs` tab."""
+    if isinstance(exc, ChildError):
+        return f"{exc} (in a child process)"
     frames = traceback.extract_tb(exc.__traceback__)
     if not frames:
         return type(exc).__name__
@@ -109,5 +128,7 @@ def unexpected(exc: BaseException) -> str:
 
 def unexpected_traceback(exc: BaseException) -> str:
     """The stack of an unexpected error for a bug report: every frame, no message (see `unexpected`)."""
+    if isinstance(exc, ChildError) and exc.stack:
+        return exc.stack
     stack = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
     return f"Traceback (most recent call last), message withheld:\n{stack}{unexpected(exc)}"

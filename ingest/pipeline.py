@@ -12,7 +12,7 @@ from ingest.alerts.review import send_review_mails
 from ingest.alerts.send import AlertReport, send_alerts
 from ingest.backends import Backends
 from ingest.campaign import Campaign
-from ingest.collect import Progress, collect
+from ingest.collect import Progress, collect_apart
 from ingest.errors import TidtamError, unexpected
 from ingest.gc_pause import paused_gc, run_scope
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
@@ -68,8 +68,8 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     try:
         # The coordinators' decisions first (one read), so that the run applies what they decided.
         decisions = read_decisions(backends.warehouse, state, clock())
-        collected = collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress,
-                            now=now, load=False)
+        # Read in a child process: what reading leaves in the heap goes with it (ingest.apart).
+        collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now)
         computed = compute(campaign, state, collected, decisions, now)
         evaluation = computed.evaluation
         health = source_health(campaign, collected.reads)

@@ -207,7 +207,8 @@ class StateStore:
         self._check = threading.Thread(target=check, name="state-check", daemon=True)
         self._check.start()
 
-    def _await_check(self) -> None:
+    def await_check(self) -> None:
+        """Wait for `check_in_background` (if started), and raise what it found."""
         if self._check is not None:
             self._check.join()
             if self._check_failed is not None:
@@ -240,7 +241,7 @@ class StateStore:
         """`checked=False`: need not wait for a check running in the background (the run log's first
         row, written before anything is read)."""
         if checked:
-            self._await_check()
+            self.await_check()
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

@@ -1,0 +1,130 @@
+"""Run one step of a run in a forked child process, whose heap is given back whole when it ends.
+
+Why: CPython's small-object allocator returns an arena to the system only when every object in it is
+gone. A first sync at 7,436 sub-districts reads 74,000 responses and 52,000 files' listings and facts;
+the reading leaves the process at 430 MB, most of it arenas pinned by a few long-lived objects (135 MB
+live, 190 MB of free blocks and pools, `sys._debugmallocstats()`, 7 Dec), and the tables and the
+warehouse write that follow grew from there to 594 MB. Read in a child, the parent goes on from its
+start-up size: measured in bench/README.md ("Reading apart").
+
+What the child gets is the parent as it was at the fork (the campaign, the backends, their tokens);
+what comes back is the step's result, pickled through a pipe. The child uses none of the parent's
+open connections: the caller's `after_fork` hooks give it fresh ones (an HTTPS connection used by two
+processes would corrupt its TLS state; an SQLite connection must not cross a fork at all).
+
+Linux only (`fork` is the point, and macOS's system libraries do not support it in a process with
+threads); elsewhere the step runs in the process itself, as it always did.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.forkserver
+import os
+import pickle
+import signal
+import sys
+import warnings
+from collections.abc import Callable, Iterable
+from typing import TypeVar
+
+from ingest.errors import ChildError, SourceError, TidtamError, unexpected, unexpected_traceback
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and hasattr(os, "fork")
+
+
+def in_child(step: Callable[[], T], *, what: str, after_fork: Iterable[Callable[[], None]] = ()) -> T:
+    """`step()` run in a forked child; its result (or its error, raised here) comes back pickled.
+
+    An error tidtam raised on purpose comes back as itself. Anything else comes back as a `ChildError`
+    that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
+    ends without a result (killed: the out-of-memory killer's SIGKILL) is a `ChildError` naming the
+    signal. Interrupted here (Ctrl-C), the child is stopped and waited for before the interrupt goes on.
+    """
+    for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
+        stream.flush()
+    read_end, write_end = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12+ warns on a fork in a process with threads. The child takes no lock or connection
+        # another thread may hold: the caller's `after_fork` hooks give it its own, logging re-makes its
+        # locks at a fork, and the caller lets no thread be inside SQLite (collect_apart).
+        warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded", category=DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # the child: never returns
+        os.close(read_end)
+        _child(step, write_end, after_fork)
+    os.close(write_end)
+    try:
+        with os.fdopen(read_end, "rb") as pipe:
+            answer = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        pid = 0
+    finally:
+        if pid:  # interrupted while the child works: stop it, and do not leave it behind
+            os.kill(pid, signal.SIGTERM)
+            os.waitpid(pid, 0)
+    if not answer:
+        raise ChildError(f"{what} ended without a result ({_ended(status)})", stack="")
+    outcome, value = pickle.loads(answer)
+    if outcome == "ok":
+        return value
+    raise value
+
+
+def _child(step: Callable[[], object], write_end: int, after_fork: Iterable[Callable[[], None]]) -> None:
+    code = 0
+    try:
+        _forget_forkserver()
+        for hook in after_fork:
+            hook()
+        answer = ("ok", step())
+    except TidtamError as exc:
+        answer = ("error", _portable(exc))
+    except BaseException as exc:  # noqa: BLE001 - it goes to the parent, which raises it
+        answer = ("error", ChildError(unexpected(exc), stack=unexpected_traceback(exc)))
+    try:
+        data = pickle.dumps(answer, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:  # noqa: BLE001 - a result that does not pickle: its type and line still go
+        data = pickle.dumps(("error", ChildError(unexpected(exc), stack=unexpected_traceback(exc))))
+    try:
+        with os.fdopen(write_end, "wb") as pipe:
+            pipe.write(data)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+    except BaseException:  # noqa: BLE001 - the parent reads an empty answer and says so
+        code = 1
+    # Not `sys.exit`: the parent's atexit handlers, finalizers and open files are not the child's to run.
+    os._exit(code)
+
+
+def _portable(exc: TidtamError) -> TidtamError:
+    """`exc` if it survives pickling, else one that says the same (an error class whose `__init__`
+    takes other arguments than its message, such as `PermanentRecipientError`, does not unpickle)."""
+    try:
+        pickle.loads(pickle.dumps(exc, protocol=pickle.HIGHEST_PROTOCOL))
+        return exc
+    except Exception:  # noqa: BLE001 - any failure to round-trip means: send the plain form
+        if isinstance(exc, SourceError):
+            return SourceError(str(exc), source=exc.source)
+        return TidtamError(str(exc))
+
+
+def _forget_forkserver() -> None:
+    """The inspection workers' forkserver (ingest.workers) is the parent's child, not this process's:
+    multiprocessing would wait on it as its own (`os.waitpid` fails with ChildProcessError). Reset,
+    the child starts a forkserver of its own when its first worker starts."""
+    multiprocessing.forkserver._forkserver.__init__()  # type: ignore[attr-defined]
+
+
+def _ended(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        name = signal.Signals(number).name if number in signal.Signals._value2member_map_ else str(number)
+        hint = ": out of memory?" if number == signal.SIGKILL else ""
+        return f"its process was killed by {name}{hint}"
+    return f"its process exited with code {os.WEXITSTATUS(status)}"

@@ -1,0 +1,102 @@
+"""A step run in a forked child (ingest.apart): its result, its errors and its end come back as they
+would in-process, and the child starts worker processes of its own."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+
+import pytest
+
+from ingest.apart import can_fork, in_child
+from ingest.errors import (
+    ChildError,
+    PermanentRecipientError,
+    SourceError,
+    TidtamError,
+    unexpected,
+    unexpected_traceback,
+)
+from ingest.workers import MB, WorkerLimits, WorkerPool
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="in_child forks on Linux only; elsewhere steps run in-process")
+
+_MARK: list[str] = []
+
+
+def test_the_result_comes_back_and_the_child_changes_nothing_here():
+    def step():
+        _MARK.append("child")
+        return {"pid": os.getpid(), "rows": [("a", 1)] * 3, "seen": list(_MARK)}
+
+    got = in_child(step, what="a test step", after_fork=[lambda: _MARK.append("hook")])
+    assert got["pid"] != os.getpid()
+    assert got["rows"] == [("a", 1)] * 3
+    assert got["seen"] == ["hook", "child"]  # the hooks ran first, in the child
+    assert _MARK == []  # and nothing of it happened in this process
+
+
+def test_an_error_tidtam_raised_comes_back_as_itself():
+    def step():
+        raise SourceError("Drive folder 1AbC not shared with the service account", source="uploads")
+
+    with pytest.raises(SourceError) as caught:
+        in_child(step, what="a test step")
+    assert str(caught.value) == "Drive folder 1AbC not shared with the service account"
+    assert caught.value.source == "uploads"
+
+
+def test_an_error_that_does_not_unpickle_comes_back_as_its_plain_kind():
+    def step():
+        raise PermanentRecipientError("550 no such user", refused={"a@example.org": (550, "no such user")},
+                                      source="smtp")
+
+    with pytest.raises(SourceError) as caught:
+        in_child(step, what="a test step")
+    assert type(caught.value) is SourceError  # its own class needs `refused` to be made again
+    assert str(caught.value) == "550 no such user" and caught.value.source == "smtp"
+
+
+def test_an_unexpected_error_names_its_type_and_line_but_not_its_message():
+    def step():
+        answers = {"q": "ข้อความของผู้ตอบ"}
+        return answers["missing " + answers["q"]]  # a KeyError whose message is respondent text
+
+    with pytest.raises(ChildError) as caught:
+        in_child(step, what="a test step")
+    summary = unexpected(caught.value)
+    assert summary.startswith("KeyError at test_apart.py:") and summary.endswith("(in step) (in a child process)")
+    assert "ข้อความ" not in summary and "ข้อความ" not in unexpected_traceback(caught.value)
+    assert "in step" in unexpected_traceback(caught.value)
+    assert not isinstance(caught.value, TidtamError)  # a bug is reported as one, not as a coordinator's error
+
+
+def test_a_child_killed_without_a_result_is_said_so():
+    def step():
+        os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
+
+    with pytest.raises(ChildError, match=r"reading the sources ended without a result \(its process was killed "
+                                         r"by SIGKILL: out of memory\?\)"):
+        in_child(step, what="reading the sources")
+
+
+def test_a_child_that_exits_on_its_own_is_said_so():
+    with pytest.raises(ChildError, match="exited with code 3"):
+        in_child(lambda: os._exit(3), what="a test step")
+
+
+def test_the_child_starts_inspection_workers_though_this_process_has_a_forkserver():
+    # This process's forkserver is running (a worker started here first): the child must not take it
+    # for its own child (multiprocessing would wait on it and fail with ChildProcessError).
+    context = multiprocessing.get_context("forkserver")
+    here = context.Process(target=os.getpid)
+    here.start()
+    here.join()
+    assert here.exitcode == 0
+
+    def step():
+        with WorkerPool(WorkerLimits(memory_bytes=256 * MB, seconds=30.0, processes=1), preload=()) as pool:
+            return pool.run(len, b"four")
+
+    assert in_child(step, what="a test step") == 4

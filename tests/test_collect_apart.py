@@ -1,0 +1,55 @@
+"""A run reads its sources in a child process (ingest.collect.collect_apart): it gets the tables and
+statuses that reading in the run's own process gets, and counts the child's API calls as its own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from connectors.pandas_text import pd
+from ingest import collect as collect_module
+from ingest.apart import can_fork
+from ingest.demo import write_demo
+from ingest.jobs import sync_job
+from tests.emulator import Emulator
+from tests.google_workspace import seed_demo
+
+pytestmark = pytest.mark.skipif(not can_fork(), reason="reading apart forks on Linux only")
+
+AS_OF = datetime(2022, 11, 12, 10, tzinfo=UTC)
+
+
+def test_reading_in_a_child_gives_the_tables_and_statuses_reading_here_gives(tmp_path, monkeypatch):
+    root = write_demo(tmp_path / "demo").root
+    _, apart = sync_job(root / "config.yaml", as_of=AS_OF, email=False)
+    tables = apart.tables
+    # The same workspace again from nothing (same paths, so the same origins), read in this process.
+    for leftover in root.glob("*state.sqlite*"):  # pathlib's glob takes the dot-files too (the memo)
+        leftover.unlink() if leftover.is_file() else shutil.rmtree(leftover)
+    monkeypatch.setattr(collect_module, "can_fork", lambda: False)
+    _, here = sync_job(root / "config.yaml", as_of=AS_OF, email=False)
+    assert here.computed.rows_made == apart.computed.rows_made > 0  # both made every row afresh
+    for name in ("responses", "files", "focus_group", "problems", "items"):
+        pd.testing.assert_frame_equal(getattr(tables, name), getattr(here.tables, name), obj=name)
+    assert apart.evaluation == here.evaluation
+    assert apart.inspected_files == here.inspected_files > 0
+
+
+def test_the_childs_api_calls_are_the_runs(tmp_path):
+    with Emulator() as emu:
+        ws = seed_demo(emu, tmp_path / "google")
+        emu.reset_counts()
+        sync_job(ws.config, as_of=AS_OF, email=False)
+        served = {k: v for k, v in emu.counts.items() if k != "oauth2.token"}  # a token is not an API call
+        assert emu.violations == []
+    db = sqlite3.connect(ws.root / "tidtam-state-google.sqlite")
+    try:
+        recorded = json.loads(db.execute("SELECT api_calls FROM runs ORDER BY run_id DESC LIMIT 1").fetchone()[0])
+    finally:
+        db.close()
+    assert served["drive.files.get"] > 400  # read by the child: one per file downloaded
+    assert recorded == served
