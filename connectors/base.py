@@ -139,7 +139,9 @@ class Table:
 
     name: str
     header: Sequence[str]
-    rows: list[list[Any]] = field(default_factory=list)
+    # A list, or a sequence that makes its rows when asked (ingest.publish.analyst.FrameRows): read it by
+    # index or in order, and copy a row before changing it.
+    rows: Sequence[list[Any]] = field(default_factory=list)
     sheet_format: SheetFormat | None = None
     note: str | None = None  # one line above the header, e.g. "updated 12 พ.ย. 65 17:00"
     # A formula of ours (never respondent text) shown beside the note and evaluated when the sheet is
@@ -160,6 +162,9 @@ class Table:
     # (`ingest.publish.analyst.frame_table`); None: found from the rows when needed. Whoever changes
     # rows of a table that has them keeps them true (`connectors.edits.keep_edits`).
     column_types: Sequence[frozenset[type]] | None = field(default=None, repr=False, compare=False)
+    # Every row's length, when its maker knows it without looking at each (a frame's rows: its column
+    # count); None: found from the rows when needed.
+    row_width: int | None = field(default=None, repr=False, compare=False)
 
     def whole(self) -> Table:
         """This table with its header and rows: a table made from a fingerprint alone is made now."""

@@ -348,6 +348,7 @@ class GoogleSheetsWarehouse:
         this leaves open: a tab's first decision typed in the instant between that read and the write,
         into a row the write changes, is written over (blank), where the keys' read would have kept it.
         """
+        contents = contents or _Contents()
         touched = {}
         for table in tables:
             if table.editable is None or table.name not in book.tabs:
@@ -358,7 +359,7 @@ class GoogleSheetsWarehouse:
                 touched[table.name] = edit_headers(table)
         if not touched:
             return tables, {}
-        blank = [t.name for t in tables if t.name in touched and not _carries_edits(t)]
+        blank = [t.name for t in tables if t.name in touched and not contents.of(t).carries_edits]
         read = self._read_columns(touched, book, editable_only=blank)
         out, in_place = [], {}
         for table in tables:
@@ -587,6 +588,9 @@ class _Content:
     # as the table holds them (`_value_digest`) — equal values convert to equal cells, so a row whose
     # digest is the one last written needs no conversion to be known unchanged.
     hashes: list[str]
+    # Whether a data row has an editable cell filled (`_carries_edits`), found in the same pass as the
+    # digests: a tab's rows can be made as they are read (ingest.publish.analyst.FrameRows).
+    carries_edits: bool = False
 
     def row(self, index: int) -> list[Any]:
         """Shown row `index`, converted and padded to `width`."""
@@ -635,15 +639,23 @@ class _Contents:
 def _content(table: Table, base: _Content | None = None) -> _Content:
     head = [[_cell(table.note)]] if table.note else []
     head.append([_cell(str(h)) for h in table.header])
-    width = max(len(r) for r in [*head, *table.rows])
+    width = max(max(len(r) for r in head), table.row_width if table.row_width is not None
+                else max((len(r) for r in table.rows), default=0))
     head = [r + [""] * (width - len(r)) for r in head]
     if base is not None and base.width == width and len(base.table.rows) == len(table.rows):
         like, skip = base.table.rows, len(base.head)
         data = [base.hashes[skip + i] if row is like[i] or row == like[i] else _value_digest(row, width)
                 for i, row in enumerate(table.rows)]
+        filled = table.editable is not None and _carries_edits(table)
+    elif table.editable is not None:
+        cells = slice(table.editable.key + 1, table.editable.key + 1 + table.editable.count)
+        data, filled = [], False
+        for row in table.rows:
+            data.append(_value_digest(row, width))
+            filled = filled or _filled((row[cells],))
     else:
-        data = [_value_digest(row, width) for row in table.rows]
-    return _Content(table, head, width, [_row_hash(r) for r in head] + data)
+        data, filled = [_value_digest(row, width) for row in table.rows], False
+    return _Content(table, head, width, [_row_hash(r) for r in head] + data, filled)
 
 
 def _row_hash(row: list[Any]) -> str:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, overload
 
 from connectors.base import Table
 from connectors.pandas_text import pd
@@ -13,16 +13,92 @@ from ingest.thaidate import BANGKOK
 
 
 def frame_table(name: str, frame: pd.DataFrame, columns: Sequence[str] | None = None) -> Table:
+    """The frame as a tab: its rows are made from the frame when the warehouse reads them (`FrameRows`)."""
     columns = list(columns or frame.columns)
     picked = frame[columns]
-    # Column by column, then zipped into rows: a tab can hold millions of cells, and a per-cell walk of
-    # the frame's boxed values was most of a changed sync's table building (1.6 s of 12 at 928 districts).
-    values = [plain_values(picked.iloc[:, i]) for i in range(len(columns))]
-    rows = [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in range(len(frame))]
     header = [c[2:] if c.startswith("q:") else c for c in columns]
-    # The columns' types while the values are by column: from the rows, one transposition of the whole tab
-    # (0.8 s of a changed sync at 7,436 units) for the writer's date formats.
-    return Table(name, header, rows, column_types=[frozenset(map(type, column)) for column in values])
+    return Table(name, header, FrameRows(picked), row_width=len(columns),
+                 column_types=[column_types(picked.iloc[:, i]) for i in range(len(columns))])
+
+
+class FrameRows(Sequence[list[Any]]):
+    """A frame's rows as plain values (`plain_values`), made `ROWS_AT_ONCE` at a time when read, the last
+    piece made kept. Made at once, the tidy tabs' rows were 72 MB at 7,436 sub-districts (74,508
+    responses, 52,235 files, 148,720 focus-group answers: 30.5, 19.6 and 22.8 MB, measured offline on
+    the bench's tables, 7 Dec), all held through the warehouse write, which reads each tab in order
+    (its digests, then the rows it sends). The frame holds the values; a row is a list made afresh, so
+    a reader copies it before changing it, as `connectors.edits.keep_edits` does."""
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self._frame = frame
+        self._piece: tuple[int, list[list[Any]]] = (-1, [])
+
+    def __len__(self) -> int:
+        return len(self._frame)
+
+    @overload
+    def __getitem__(self, index: int) -> list[Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[list[Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> list[Any] | list[list[Any]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._rows(index // ROWS_AT_ONCE)[index % ROWS_AT_ONCE]
+
+    def __iter__(self) -> Iterator[list[Any]]:
+        for piece in range(-(-len(self) // ROWS_AT_ONCE)):
+            yield from self._rows(piece)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list of the same rows, so unhashable as one
+
+    def _rows(self, piece: int) -> list[list[Any]]:
+        if self._piece[0] != piece:
+            part = self._frame.iloc[piece * ROWS_AT_ONCE:(piece + 1) * ROWS_AT_ONCE]
+            # Column by column, then zipped into rows: a per-cell walk of the frame's boxed values was most
+            # of a changed sync's table building (1.6 s of 12 at 928 districts).
+            values = [plain_values(part.iloc[:, i]) for i in range(part.shape[1])]
+            rows = [list(row) for row in zip(*values, strict=True)] if values else [[] for _ in range(len(part))]
+            self._piece = (piece, rows)
+        return self._piece[1]
+
+
+# Rows made at once by `FrameRows`: a piece of the largest tab (23 columns) is about 2 MB.
+ROWS_AT_ONCE = 5_000
+
+
+def column_types(column: pd.Series) -> frozenset[type]:
+    """The types of `plain_values(column)`, read from the dtype where it says them (the writer's date
+    formats need them for every column; converting every value to find them was 0.8 s of a changed
+    sync at 7,436 units), else from the values a piece at a time."""
+    import numpy as np  # loaded with pandas already
+
+    if not len(column):
+        return frozenset()
+    dtype = column.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "biu":
+        return frozenset({bool if dtype.kind == "b" else int})
+    has_na = bool(column.isna().any())
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        return frozenset({float, str}) if has_na and not column.isna().all() else frozenset({str if has_na else float})
+    if not has_na and (isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M")):
+        return frozenset({datetime})
+    if not has_na and isinstance(dtype, pd.StringDtype):
+        return frozenset({str})
+    types: set[type] = set()
+    for start in range(0, len(column), ROWS_AT_ONCE):
+        types.update(map(type, plain_values(column.iloc[start:start + ROWS_AT_ONCE])))
+    return frozenset(types)
 
 
 def plain_values(column: pd.Series) -> list[Any]:
