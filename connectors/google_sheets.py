@@ -193,9 +193,22 @@ class GoogleSheetsWarehouse:
         (found by tests/incremental_runs.py on a Sheets warehouse: a fresh state's run against a copy
         of a reviewed spreadsheet). A new, empty spreadsheet costs that one layout read. Of a tab in
         `undecided` the editable columns are read alone, and its keys only if a cell there is filled.
+
+        A tab the remembered layout names but a person deleted or renamed since makes Google refuse the
+        read whole (400 "Unable to parse range"): the layout is then read again and the tabs still there
+        are read, and the memo is forgotten, so the write that follows rewrites every tab (as `write`
+        does when its own request is refused).
         """
         book = self._remembered()
-        return self._read_edits(tabs, book if book is not None else self._fetch(), undecided)
+        if book is not None:
+            try:
+                return self._read_edits(tabs, book, undecided)
+            except GoogleApiError as exc:
+                if exc.status != 400:
+                    raise
+                log.warning("%s; reading the spreadsheet's layout again", exc)
+                self._forget()
+        return self._read_edits(tabs, self._fetch(), undecided)
 
     def _read_edits(self, tabs: Mapping[str, Sequence[str]], book: _Book, undecided: Collection[str] = ()
                     ) -> dict[str, dict[str, tuple[str, ...]]]:

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.a1 import quote_tab
-from connectors.base import SheetFormat, Table
+from connectors.base import EditableColumns, SheetFormat, Table
 from connectors.google_api import GoogleApiError
 from connectors.google_sheets import (
     CELL_CHARS,
@@ -176,6 +176,32 @@ def test_a_tab_deleted_by_hand_is_recreated(emu, tmp_path):
     warehouse.write(tables(note="2", answers=("อื่น",)))
     assert emu.counts["sheets.spreadsheets.get"] == 1
     assert emu.sheets.values(book, "responses")[1][4] == "อื่น"
+
+
+def test_a_reviewed_tab_deleted_by_hand_does_not_stop_the_decisions_of_the_others(emu, tmp_path):
+    """The coordinators' decisions are read at the start of every run, from the columns the last write
+    remembers: a reviewed tab deleted or renamed by hand since made Google refuse that whole read, and
+    every run failed until the layout was checked again (found in the dev loop: a state that outlived
+    its spreadsheet's tabs)."""
+    from tests.emulator.sheets import Cell
+
+    book = emu.sheets.create(title="warehouse")
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo())
+    header = ["file_id", "review_key", "ผลตรวจ", "เหตุผล"]
+
+    def reviewed(name: str) -> Table:
+        return Table(name, header, [[f"{name}{i}", f"k{i}", "", ""] for i in range(3)],
+                     editable=EditableColumns(1, 2, ("ผ่าน", "ไม่ผ่าน")))
+
+    warehouse.write([*tables(), reviewed("files"), reviewed("photos")])
+    emu.sheets.sheet(book, "photos").cells[(2, 2)] = Cell("ไม่ผ่าน")  # a decision on row k1
+    sheets = emu.sheets.book(book).sheets
+    sheets.remove(next(s for s in sheets if s.title == "files"))
+    edits = warehouse.read_edits({"files": header[1:], "photos": header[1:]})
+    assert edits == {"photos": {"k0": ("", ""), "k1": ("ไม่ผ่าน", ""), "k2": ("", "")}}
+    warehouse.write([*tables(), reviewed("files"), reviewed("photos")])  # the deleted tab comes back
+    assert emu.sheets.values(book, "files")[1][:2] == ["files0", "k0"]
+    assert emu.sheets.values(book, "photos")[2][2] == "ไม่ผ่าน"  # and the decision stays
 
 
 def test_old_content_of_an_existing_tab_is_cleared(emu, tmp_path):
