@@ -24,9 +24,10 @@ import os
 import pickle
 import signal
 import sys
+import threading
 import warnings
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, BinaryIO, TypeVar
 
 from ingest.errors import ChildError, SourceError, TidtamError, unexpected, unexpected_traceback
 
@@ -38,8 +39,13 @@ def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
 
-def in_child(step: Callable[[], T], *, what: str, after_fork: Iterable[Callable[[], None]] = ()) -> T:
-    """`step()` run in a forked child; its result (or its error, raised here) comes back pickled.
+def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
+             after_fork: Iterable[Callable[[], None]] = (), on_message: Callable[..., None] | None = None) -> T:
+    """`step(send)` run in a forked child; its result (or its error, raised here) comes back pickled.
+
+    `send(*args)`, called in the child (from any of its threads), calls `on_message(*args)` here, in
+    order, while the child works: a progress bar is drawn by this process (the child's copy of it has
+    no thread to draw it, and its lock may have been held by that thread at the fork).
 
     An error tidtam raised on purpose comes back as itself. Anything else comes back as a `ChildError`
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
@@ -59,30 +65,54 @@ def in_child(step: Callable[[], T], *, what: str, after_fork: Iterable[Callable[
         os.close(read_end)
         _child(step, write_end, after_fork)
     os.close(write_end)
+    answer = None
     try:
         with os.fdopen(read_end, "rb") as pipe:
-            answer = pipe.read()
+            answer = _receive(pipe, on_message)
         _, status = os.waitpid(pid, 0)
         pid = 0
     finally:
         if pid:  # interrupted while the child works: stop it, and do not leave it behind
             os.kill(pid, signal.SIGTERM)
             os.waitpid(pid, 0)
-    if not answer:
+    if answer is None:
         raise ChildError(f"{what} ended without a result ({_ended(status)})", stack="")
-    outcome, value = pickle.loads(answer)
+    outcome, value = answer
     if outcome == "ok":
         return value
     raise value
 
 
-def _child(step: Callable[[], object], write_end: int, after_fork: Iterable[Callable[[], None]]) -> None:
+def _receive(pipe: BinaryIO, on_message: Callable[..., None] | None) -> tuple[str, Any] | None:
+    """The child's messages passed on, then its answer: ("ok", result) or ("error", exception); None
+    when the pipe ends before one (the child died, perhaps in the middle of a message)."""
+    while True:
+        try:
+            kind, value = pickle.load(pipe)
+        except (EOFError, pickle.UnpicklingError):
+            return None
+        if kind != "message":
+            return kind, value
+        if on_message is not None:
+            on_message(*value)
+
+
+def _child(step: Callable[[Callable[..., None]], object], write_end: int,
+           after_fork: Iterable[Callable[[], None]]) -> None:
     code = 0
+    pipe = os.fdopen(write_end, "wb")
+    sending = threading.Lock()  # a message is one pickle: threads take turns
+
+    def send(*args: object) -> None:
+        with sending:
+            pickle.dump(("message", args), pipe, protocol=pickle.HIGHEST_PROTOCOL)
+            pipe.flush()
+
     try:
         _forget_forkserver()
         for hook in after_fork:
             hook()
-        answer = ("ok", step())
+        answer: tuple[str, object] = ("ok", step(send))
     except TidtamError as exc:
         answer = ("error", _portable(exc))
     except BaseException as exc:  # noqa: BLE001 - it goes to the parent, which raises it
@@ -92,11 +122,11 @@ def _child(step: Callable[[], object], write_end: int, after_fork: Iterable[Call
     except Exception as exc:  # noqa: BLE001 - a result that does not pickle: its type and line still go
         data = pickle.dumps(("error", ChildError(unexpected(exc), stack=unexpected_traceback(exc))))
     try:
-        with os.fdopen(write_end, "wb") as pipe:
+        with sending, pipe:
             pipe.write(data)
         for stream in (sys.stdout, sys.stderr):
             stream.flush()
-    except BaseException:  # noqa: BLE001 - the parent reads an empty answer and says so
+    except BaseException:  # noqa: BLE001 - the parent reads no answer and says so
         code = 1
     # Not `sys.exit`: the parent's atexit handlers, finalizers and open files are not the child's to run.
     os._exit(code)

@@ -108,12 +108,13 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     counted here. The state's background check (`StateStore.check_in_background`) is awaited first:
     a thread inside SQLite at the moment of the fork could leave one of SQLite's own locks held in the
     child for ever, and the check must pass before anything is written anyway."""
-    def step() -> tuple[Collected, Counter[str]]:
+    def step(send: Callable[..., None]) -> tuple[Collected, Counter[str]]:
         before = backends.api_calls()
         own = StateStore(state.path)
         try:
-            collected = collect(campaign, backends.responses, backends.uploads, own, full=full, progress=progress,
-                                now=now, load=False)
+            # The progress goes to this process's `progress` (`in_child`'s messages): it draws the bar.
+            collected = collect(campaign, backends.responses, backends.uploads, own, full=full,
+                                progress=send if progress is not None else None, now=now, load=False)
         finally:
             own.close()
         return collected.without_listings(), backends.api_calls() - before
@@ -122,7 +123,8 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
         return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
                        load=False)
     state.await_check()
-    collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork])
+    collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
+                                on_message=progress)
     backends.add_api_calls(calls)
     return collected
 

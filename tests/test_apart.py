@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 
 import pytest
 
@@ -26,7 +27,7 @@ _MARK: list[str] = []
 
 
 def test_the_result_comes_back_and_the_child_changes_nothing_here():
-    def step():
+    def step(send):
         _MARK.append("child")
         return {"pid": os.getpid(), "rows": [("a", 1)] * 3, "seen": list(_MARK)}
 
@@ -37,8 +38,41 @@ def test_the_result_comes_back_and_the_child_changes_nothing_here():
     assert _MARK == []  # and nothing of it happened in this process
 
 
+def test_messages_sent_from_the_childs_threads_reach_this_process_while_it_works():
+    def step(send):
+        def worker(name):
+            for done in range(1, 201):
+                send(name, done, 200)
+
+        threads = [threading.Thread(target=worker, args=(name,)) for name in ("forms", "uploads")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return os.getpid()
+
+    got: list[tuple[str, int, int]] = []
+    child = in_child(step, what="a test step", on_message=lambda *args: got.append(args))
+    assert child != os.getpid()
+    for name in ("forms", "uploads"):  # every message, each thread's in the order it sent them
+        assert [done for source, done, _ in got if source == name] == list(range(1, 201))
+    assert len(got) == 400
+
+
+def test_a_child_killed_after_some_messages_is_said_so():
+    got = []
+
+    def step(send):
+        send("uploads", 1, 10)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    with pytest.raises(ChildError, match="killed by SIGKILL"):
+        in_child(step, what="reading the sources", on_message=lambda *args: got.append(args))
+    assert got == [("uploads", 1, 10)]
+
+
 def test_an_error_tidtam_raised_comes_back_as_itself():
-    def step():
+    def step(send):
         raise SourceError("Drive folder 1AbC not shared with the service account", source="uploads")
 
     with pytest.raises(SourceError) as caught:
@@ -48,7 +82,7 @@ def test_an_error_tidtam_raised_comes_back_as_itself():
 
 
 def test_an_error_that_does_not_unpickle_comes_back_as_its_plain_kind():
-    def step():
+    def step(send):
         raise PermanentRecipientError("550 no such user", refused={"a@example.org": (550, "no such user")},
                                       source="smtp")
 
@@ -59,7 +93,7 @@ def test_an_error_that_does_not_unpickle_comes_back_as_its_plain_kind():
 
 
 def test_an_unexpected_error_names_its_type_and_line_but_not_its_message():
-    def step():
+    def step(send):
         answers = {"q": "ข้อความของผู้ตอบ"}
         return answers["missing " + answers["q"]]  # a KeyError whose message is respondent text
 
@@ -73,7 +107,7 @@ def test_an_unexpected_error_names_its_type_and_line_but_not_its_message():
 
 
 def test_a_child_killed_without_a_result_is_said_so():
-    def step():
+    def step(send):
         os.kill(os.getpid(), signal.SIGKILL)  # as the out-of-memory killer would
 
     with pytest.raises(ChildError, match=r"reading the sources ended without a result \(its process was killed "
@@ -83,7 +117,7 @@ def test_a_child_killed_without_a_result_is_said_so():
 
 def test_a_child_that_exits_on_its_own_is_said_so():
     with pytest.raises(ChildError, match="exited with code 3"):
-        in_child(lambda: os._exit(3), what="a test step")
+        in_child(lambda send: os._exit(3), what="a test step")
 
 
 def test_the_child_starts_inspection_workers_though_this_process_has_a_forkserver():
@@ -95,7 +129,7 @@ def test_the_child_starts_inspection_workers_though_this_process_has_a_forkserve
     here.join()
     assert here.exitcode == 0
 
-    def step():
+    def step(send):
         with WorkerPool(WorkerLimits(memory_bytes=256 * MB, seconds=30.0, processes=1), preload=()) as pool:
             return pool.run(len, b"four")
 

@@ -53,3 +53,12 @@ def test_the_childs_api_calls_are_the_runs(tmp_path):
         db.close()
     assert served["drive.files.get"] > 400  # read by the child: one per file downloaded
     assert recorded == served
+
+
+def test_the_childs_progress_reaches_the_callback_here(tmp_path):
+    root = write_demo(tmp_path / "demo").root
+    seen: list[tuple[str, int, int]] = []
+    _, report = sync_job(root / "config.yaml", as_of=AS_OF, email=False, progress=lambda *args: seen.append(args))
+    assert report.inspected_files > 0
+    checked = [done for _, done, _ in seen]
+    assert checked == sorted(checked) and seen[-1][1] == seen[-1][2] == report.inspected_files  # all, in order
