@@ -51,6 +51,8 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
     ends without a result (killed: the out-of-memory killer's SIGKILL) is a `ChildError` naming the
     signal. Interrupted here (Ctrl-C), the child is stopped and waited for before the interrupt goes on.
+    Where this process handles SIGTERM itself (`tidtam serve`: stop after the current run), the child
+    ignores it and finishes its step.
     """
     for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
         stream.flush()
@@ -73,7 +75,7 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
         pid = 0
     finally:
         if pid:  # interrupted while the child works: stop it, and do not leave it behind
-            os.kill(pid, signal.SIGTERM)
+            os.kill(pid, signal.SIGKILL)  # SQLite's transactions survive it; SIGTERM the child may ignore
             os.waitpid(pid, 0)
     if answer is None:
         raise ChildError(f"{what} ended without a result ({_ended(status)})", stack="")
@@ -108,6 +110,10 @@ def _child(step: Callable[[Callable[..., None]], object], write_end: int,
             pickle.dump(("message", args), pipe, protocol=pickle.HIGHEST_PROTOCOL)
             pipe.flush()
 
+    if callable(signal.getsignal(signal.SIGTERM)):
+        # `tidtam serve` stops after the current run on SIGTERM (ingest.scheduler), and systemd sends it
+        # to every process of the service: the child finishes its step, and the parent decides.
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         _forget_forkserver()
         for hook in after_fork:

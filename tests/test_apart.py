@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import signal
 import threading
+import time
 
 import pytest
 
@@ -118,6 +119,21 @@ def test_a_child_killed_without_a_result_is_said_so():
 def test_a_child_that_exits_on_its_own_is_said_so():
     with pytest.raises(ChildError, match="exited with code 3"):
         in_child(lambda send: os._exit(3), what="a test step")
+
+
+def test_the_child_finishes_its_step_through_a_sigterm_the_service_handles():
+    stopping = []
+    previous = signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))  # as `tidtam serve` does
+    try:
+        def step(send):
+            os.kill(os.getpid(), signal.SIGTERM)  # systemd stopping the service signals every process
+            time.sleep(0.05)
+            return "read"
+
+        assert in_child(step, what="a test step") == "read"
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert stopping == []  # the signal was the child's alone
 
 
 def test_the_child_starts_inspection_workers_though_this_process_has_a_forkserver():
