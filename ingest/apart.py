@@ -35,6 +35,11 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+class CannotFork(Exception):
+    """The system refused a new process (`fork` or `pipe` failed: too many processes, no memory for the
+    page tables); the caller may run the step in its own process instead."""
+
+
 def can_fork() -> bool:
     return sys.platform.startswith("linux") and hasattr(os, "fork")
 
@@ -50,19 +55,28 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     An error tidtam raised on purpose comes back as itself. Anything else comes back as a `ChildError`
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
     ends without a result (killed: the out-of-memory killer's SIGKILL) is a `ChildError` naming the
-    signal. Interrupted here (Ctrl-C), the child is stopped and waited for before the interrupt goes on.
+    signal. `CannotFork` when the system refuses the child. Interrupted here (Ctrl-C), the child is stopped and waited for before the interrupt goes on.
     Where this process handles SIGTERM itself (`tidtam serve`: stop after the current run), the child
     ignores it and finishes its step.
     """
     for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
         stream.flush()
-    read_end, write_end = os.pipe()
-    with warnings.catch_warnings():
-        # Python 3.12+ warns on a fork in a process with threads. The child takes no lock or connection
-        # another thread may hold: the caller's `after_fork` hooks give it its own, logging re-makes its
-        # locks at a fork, and the caller lets no thread be inside SQLite (collect_apart).
-        warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded", category=DeprecationWarning)
-        pid = os.fork()
+    try:
+        read_end, write_end = os.pipe()
+    except OSError as exc:
+        raise CannotFork(f"{what}: no pipe to a child process ({exc})") from exc
+    try:
+        with warnings.catch_warnings():
+            # Python 3.12+ warns on a fork in a process with threads. The child takes no lock or connection
+            # another thread may hold: the caller's `after_fork` hooks give it its own, logging re-makes its
+            # locks at a fork, and the caller lets no thread be inside SQLite (collect_apart).
+            warnings.filterwarnings("ignore", message=r"This process .* is multi-threaded",
+                                    category=DeprecationWarning)
+            pid = os.fork()
+    except OSError as exc:
+        os.close(read_end)
+        os.close(write_end)
+        raise CannotFork(f"{what}: no child process ({exc})") from exc
     if pid == 0:  # the child: never returns
         os.close(read_end)
         _child(step, write_end, after_fork)

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 
 from connectors.base import FileListing, ResponseBatch, ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
-from ingest.apart import can_fork, in_child
+from ingest.apart import CannotFork, can_fork, in_child
 from ingest.artefacts import is_desktop_artefact
 from ingest.campaign import Campaign, Deliverable
 from ingest.collected import Collected, Problem
@@ -119,14 +119,18 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
             own.close()
         return collected.without_listings(), backends.api_calls() - before
 
-    if not can_fork():
-        return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
-                       load=False)
-    state.await_check()
-    collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
-                                on_message=progress)
-    backends.add_api_calls(calls)
-    return collected
+    if can_fork():
+        state.await_check()
+        try:
+            collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
+                                        on_message=progress)
+        except CannotFork as exc:
+            log.warning("%s; reading in this process", exc)
+        else:
+            backends.add_api_calls(calls)
+            return collected
+    return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
+                   load=False)
 
 
 def _take_back(campaign: Campaign, state: StateStore, collected: Collected) -> None:

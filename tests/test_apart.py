@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from ingest.apart import can_fork, in_child
+from ingest.apart import CannotFork, can_fork, in_child
 from ingest.errors import (
     ChildError,
     PermanentRecipientError,
@@ -150,3 +150,14 @@ def test_the_child_starts_inspection_workers_though_this_process_has_a_forkserve
             return pool.run(len, b"four")
 
     assert in_child(step, what="a test step") == 4
+
+
+def test_a_refused_fork_is_cannot_fork_and_leaves_no_pipe_open(monkeypatch):
+    def refuse() -> int:
+        raise OSError(12, "Cannot allocate memory")
+
+    monkeypatch.setattr(os, "fork", refuse)
+    before = len(os.listdir("/proc/self/fd"))
+    with pytest.raises(CannotFork, match=r"a test step: no child process \(\[Errno 12\] Cannot allocate memory\)"):
+        in_child(lambda send: None, what="a test step")
+    assert len(os.listdir("/proc/self/fd")) == before

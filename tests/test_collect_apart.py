@@ -4,6 +4,7 @@ statuses that reading in the run's own process gets, and counts the child's API 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 from datetime import UTC, datetime
@@ -62,3 +63,15 @@ def test_the_childs_progress_reaches_the_callback_here(tmp_path):
     assert report.inspected_files > 0
     checked = [done for _, done, _ in seen]
     assert checked == sorted(checked) and seen[-1][1] == seen[-1][2] == report.inspected_files  # all, in order
+
+
+def test_a_system_that_refuses_the_child_process_reads_in_the_runs_own(tmp_path, monkeypatch, caplog):
+    def refuse() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")  # EAGAIN: the process limit reached
+
+    monkeypatch.setattr(os, "fork", refuse)
+    root = write_demo(tmp_path / "demo").root
+    _, report = sync_job(root / "config.yaml", as_of=AS_OF, email=False)
+    assert report.outcome == "ok" and report.inspected_files > 0
+    assert "reading the sources: no child process ([Errno 11] Resource temporarily unavailable); " \
+           "reading in this process" in caplog.text
