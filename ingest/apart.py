@@ -4,11 +4,13 @@ Why: CPython's small-object allocator returns an arena to the system only when e
 gone. A first sync at 7,436 sub-districts reads 74,000 responses and 52,000 files' listings and facts;
 the reading leaves the process at 430 MB, most of it arenas pinned by a few long-lived objects (135 MB
 live, 190 MB of free blocks and pools, `sys._debugmallocstats()`, 7 Dec), and the tables and the
-warehouse write that follow grew from there to 594 MB. Read in a child, the parent goes on from its
-start-up size: measured in bench/README.md ("Reading apart").
+warehouse write that follow grew from there to 594 MB. Read in a child, the parent goes on from about
+its start-up size (115 MB after the reading, in the dev loop), and the first sync peaks at 472 MB
+(bench/README.md, "The reading-apart pass").
 
 What the child gets is the parent as it was at the fork (the campaign, the backends, their tokens);
-what comes back is the step's result, pickled through a pipe. The child uses none of the parent's
+what comes back is the step's result, pickled through a pipe, after any messages it sent on the way
+(its progress). The child uses none of the parent's
 open connections: the caller's `after_fork` hooks give it fresh ones (an HTTPS connection used by two
 processes would corrupt its TLS state; an SQLite connection must not cross a fork at all).
 
@@ -55,8 +57,8 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     An error tidtam raised on purpose comes back as itself. Anything else comes back as a `ChildError`
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
     ends without a result (killed: the out-of-memory killer's SIGKILL) is a `ChildError` naming the
-    signal. `CannotFork` when the system refuses the child. Interrupted here (Ctrl-C), the child is stopped and waited for before the interrupt goes on.
-    Where this process handles SIGTERM itself (`tidtam serve`: stop after the current run), the child
+    signal. `CannotFork` when the system refuses the child. Interrupted here (Ctrl-C), the child is
+    stopped and waited for before the interrupt goes on. Where this process handles SIGTERM itself (`tidtam serve`: stop after the current run), the child
     ignores it and finishes its step.
     """
     for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
