@@ -133,6 +133,18 @@ class EditableColumns:
     choices: tuple[str, ...] = ()  # a dropdown on the first editable column
 
 
+@runtime_checkable
+class ColumnarRows(Protocol):
+    """Rows that can give one column without making every row (ingest.publish.analyst.FrameRows)."""
+
+    def column(self, index: int) -> Sequence[Any]: ...
+
+
+def column_of(rows: Sequence[Sequence[Any]], index: int) -> Sequence[Any]:
+    """Every row's cell `index` (the rows must have it)."""
+    return rows.column(index) if isinstance(rows, ColumnarRows) else [row[index] for row in rows]
+
+
 @dataclass
 class Table:
     """A named table for the warehouse: header plus rows of plain values."""

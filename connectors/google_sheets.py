@@ -24,7 +24,7 @@ from typing import Any, Protocol, overload
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
 from connectors.a1 import column_letters, quote_tab
-from connectors.base import Chart, Table
+from connectors.base import Chart, Table, column_of
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.edits import HEADER_ROWS, column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
@@ -391,8 +391,8 @@ class GoogleSheetsWarehouse:
             if at is not None and at[0] == header_row and first_col + at[1] == table.editable.key:
                 keys = column_keys(values, at)
                 spec = table.editable
-                in_place[table.name] = {j for j, row in enumerate(table.rows)
-                                        if j < len(keys) and keys[j] and keys[j] == str(row[spec.key]).strip()}
+                in_place[table.name] = {j for j, key in enumerate(column_of(table.rows, spec.key))
+                                        if j < len(keys) and keys[j] and keys[j] == str(key).strip()}
         return out, in_place
 
     def _fetch(self) -> _Book:

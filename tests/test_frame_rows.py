@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
+from connectors.base import column_of
 from connectors.pandas_text import pd
 from ingest.publish import analyst
 from ingest.publish.analyst import FrameRows, column_types, frame_table, plain_values
@@ -52,6 +53,9 @@ def test_rows_made_a_piece_at_a_time_are_the_rows_made_at_once(monkeypatch, n):
     with pytest.raises(IndexError):
         rows[n]
     assert rows != expected + [["one more"]]
+    for index in range(frame.shape[1]):  # a column alone, as the rows have it
+        assert column_of(rows, index) == [row[index] for row in expected]
+        assert column_of(expected, index) == [row[index] for row in expected]
 
 
 @pytest.mark.parametrize("n", [0, 1, 7, 20])
