@@ -37,14 +37,9 @@ def _pandas() -> ModuleType:
     return pandas
 
 
-def import_pandas() -> None:
-    """Import pandas now (on a thread of its own: ingest.collect warms it while the sources are read)."""
-    _pandas()
-
-
 if TYPE_CHECKING:
     import pandas as pd
 else:
     pd = _Pandas()
 
-__all__ = ["import_pandas", "pd"]
+__all__ = ["pd"]

@@ -21,7 +21,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from connectors.base import FileListing, ResponseBatch, ResponsesSource, UploadedFile, UploadsSource
-from connectors.pandas_text import import_pandas
 from ingest import arrival
 from ingest.apart import CannotFork, can_fork, in_child
 from ingest.artefacts import is_desktop_artefact
@@ -112,40 +111,24 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     def step(send: Callable[..., None]) -> tuple[Collected, Counter[str]]:
         before = backends.api_calls()
         own = StateStore(state.path)
-        own.on_revision = lambda kind: send("changed", kind)
         try:
             # The progress goes to this process's `progress` (`in_child`'s messages): it draws the bar.
-            collected = collect(campaign, backends.responses, backends.uploads, own, full=full, now=now, load=False,
-                                progress=(lambda *args: send("progress", *args)) if progress is not None else None)
+            collected = collect(campaign, backends.responses, backends.uploads, own, full=full,
+                                progress=send if progress is not None else None, now=now, load=False)
         finally:
             own.close()
         return collected.without_listings(), backends.api_calls() - before
-
-    warming: list[threading.Thread] = []
-
-    def relay(kind: str, *args: object) -> None:
-        if kind == "progress" and progress is not None:
-            progress(*args)  # type: ignore[arg-type]
-        elif kind == "changed" and not full and not warming:
-            # Stored rows changed, so this run makes tables (ingest.memo), and pandas' import (0.4 s) can
-            # be done now, while the child reads, rather than after. Not in a full sync: there the child
-            # holds most of the run's memory, and pandas' 40 MB would add to it.
-            warming.append(threading.Thread(target=import_pandas, name="import-pandas", daemon=True))
-            warming[0].start()
 
     if can_fork():
         state.await_check()
         try:
             collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
-                                        on_message=relay)
+                                        on_message=progress)
         except CannotFork as exc:
             log.warning("%s; reading in this process", exc)
         else:
             backends.add_api_calls(calls)
             return collected
-        finally:
-            for thread in warming:
-                thread.join()
     return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
                    load=False)
 

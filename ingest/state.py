@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -120,9 +120,6 @@ class StateStore:
         well left it (`close(seal=True)`); `check_integrity()` verifies it regardless."""
         self.path = Path(path)
         self.checked = False  # whether this opening ran quick_check (or has it running: check_in_background)
-        # Called with "responses" or "uploads" each time stored rows of that kind change (their revision
-        # moves): the reading's child process tells the run that it will compute (ingest.collect).
-        self.on_revision: Callable[[str], None] | None = None
         self._check: threading.Thread | None = None
         self._check_failed: StateError | None = None
         existed = self.path.exists()
@@ -331,8 +328,6 @@ class StateStore:
     def _bump(self, db: sqlite3.Connection, kind: str, before: int) -> None:
         if db.total_changes != before:
             db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (f"revision:{kind}", uuid.uuid4().hex))
-            if self.on_revision is not None:
-                self.on_revision(kind)
 
     def arrivals(self, source: str, file_ids: Iterable[str] | None = None) -> dict[str, datetime]:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read

@@ -7,7 +7,6 @@ import json
 import os
 import shutil
 import sqlite3
-import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -76,19 +75,3 @@ def test_a_system_that_refuses_the_child_process_reads_in_the_runs_own(tmp_path,
     assert report.outcome == "ok" and report.inspected_files > 0
     assert "reading the sources: no child process ([Errno 11] Resource temporarily unavailable); " \
            "reading in this process" in caplog.text
-
-
-def test_pandas_is_imported_while_the_child_reads_when_an_incremental_sync_has_changes(tmp_path, monkeypatch):
-    warmed: list[str] = []
-    monkeypatch.setattr(collect_module, "import_pandas", lambda: warmed.append(threading.current_thread().name))
-    root = write_demo(tmp_path / "demo").root
-    config = root / "config.yaml"
-    sync_job(config, as_of=AS_OF, email=False, full=True)
-    assert warmed == []  # a full sync's child holds most of its memory: no import beside it
-    sync_job(config, as_of=AS_OF, email=False, full=False)
-    assert warmed == []  # nothing stored changed: the run reuses its tables and never needs pandas
-    photo = next((root / "uploads").rglob("IMG_*.jpg"))
-    shutil.copy(photo, photo.with_name("IMG_9999.jpg"))
-    _, report = sync_job(config, as_of=AS_OF, email=False, full=False)
-    assert not report.computed.reused and report.inspected_files == 1
-    assert warmed == ["import-pandas"]  # once, on a thread, while the child read
