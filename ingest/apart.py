@@ -5,7 +5,7 @@ gone. A first sync at 7,436 sub-districts reads 74,000 responses and 52,000 file
 the reading leaves the process at 430 MB, most of it arenas pinned by a few long-lived objects (135 MB
 live, 190 MB of free blocks and pools, `sys._debugmallocstats()`, 7 Dec), and the tables and the
 warehouse write that follow grew from there to 594 MB. Read in a child, the parent goes on from about
-its start-up size (115 MB after the reading, in the dev loop), and the first sync peaks at 472 MB
+its start-up size (115 MB after the reading, in the dev loop), and the first sync peaks at 471 MB
 (bench/README.md, "The reading-apart pass").
 
 What the child gets is the parent as it was at the fork (the campaign, the backends, their tokens);
