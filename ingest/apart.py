@@ -20,6 +20,7 @@ threads); elsewhere the step runs in the process itself, as it always did.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing.forkserver
 import os
@@ -63,6 +64,7 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     """
     for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
         stream.flush()
+    parent = os.getpid()
     try:
         read_end, write_end = os.pipe()
     except OSError as exc:
@@ -80,6 +82,7 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
         os.close(write_end)
         raise CannotFork(f"{what}: no child process ({exc})") from exc
     if pid == 0:  # the child: never returns
+        _die_with(parent)
         os.close(read_end)
         _child(step, write_end, after_fork)
     os.close(write_end)
@@ -164,6 +167,24 @@ def _portable(exc: TidtamError) -> TidtamError:
         if isinstance(exc, SourceError):
             return SourceError(str(exc), source=exc.source)
         return TidtamError(str(exc))
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel kill this child when the thread that forked it ends (`prctl(PR_SET_PDEATHSIG)`,
+    Linux): a run killed outright (SIGKILL, the out-of-memory killer) leaves no child reading on,
+    holding the run's lock (an `flock` on a file descriptor the child shares) while the next run waits.
+    A child whose step sends messages would also end at its next one (the pipe is broken); one that
+    sends none would go on to the end of its reading."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # no prctl: the child ends when its step does
+        return
+    if os.getppid() != parent:  # the parent was gone before the call: nobody waits for this child
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 
 
 def _forget_forkserver() -> None:

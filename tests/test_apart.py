@@ -6,8 +6,11 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -161,3 +164,47 @@ def test_a_refused_fork_is_cannot_fork_and_leaves_no_pipe_open(monkeypatch):
     with pytest.raises(CannotFork, match=r"a test step: no child process \(\[Errno 12\] Cannot allocate memory\)"):
         in_child(lambda send: None, what="a test step")
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+_ORPHAN = """
+import os, sys, time
+from ingest.apart import in_child
+
+def step(send):
+    with open(sys.argv[1], "w") as out:
+        out.write(str(os.getpid()))
+    time.sleep(60)  # reading that sends no message (a sync without a progress bar)
+
+in_child(step, what="reading the sources")
+"""
+
+
+def _gone(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return any(line.split()[:2] == ["State:", "Z"] for line in status)  # a zombie has ended
+    except FileNotFoundError:
+        return True
+
+
+def test_a_run_killed_outright_takes_its_child_with_it(tmp_path):
+    """The child shares the run's lock (an flock): an orphan reading on would keep the next run out."""
+    pid_file = tmp_path / "child.pid"
+    child = 0
+    run = subprocess.Popen([sys.executable, "-c", _ORPHAN, str(pid_file)], cwd=Path(__file__).resolve().parents[1])
+    try:
+        deadline = time.monotonic() + 30
+        while not (pid_file.exists() and pid_file.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        child = int(pid_file.read_text())
+        run.kill()  # SIGKILL, as the out-of-memory killer
+        run.wait()
+        deadline = time.monotonic() + 10
+        while not _gone(child) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert _gone(child)
+    finally:
+        run.kill()
+        run.wait()
+        if child and not _gone(child):  # the test failed: leave nothing running
+            os.kill(child, signal.SIGKILL)
