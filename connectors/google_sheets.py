@@ -195,7 +195,9 @@ class GoogleSheetsWarehouse:
         `undecided` the editable columns are read alone, and its keys only if a cell there is filled.
 
         A tab the remembered layout names but a person deleted or renamed since makes Google refuse the
-        read whole (400 "Unable to parse range"): the layout is then read again and the tabs still there
+        read whole (400 INVALID_ARGUMENT "Unable to parse range: …", as reported in
+        github.com/invokable/laravel-google-sheets/issues/13 and, for tabs deleted from a shared sheet,
+        github.com/jakubgarfield/expenses/issues/5): the layout is then read again and the tabs still there
         are read, and the memo is forgotten, so the write that follows rewrites every tab (as `write`
         does when its own request is refused).
         """
@@ -604,7 +606,7 @@ class _Content:
     # as the table holds them (`_value_digest`) — equal values convert to equal cells, so a row whose
     # digest is the one last written needs no conversion to be known unchanged.
     hashes: list[str]
-    # Whether a data row has an editable cell filled (`_carries_edits`), found in the same pass as the
+    # Whether a data row has an editable cell filled (a decision typed), found in the same pass as the
     # digests: a tab's rows can be made as they are read (ingest.publish.analyst.FrameRows).
     carries_edits: bool = False
 
@@ -658,19 +660,19 @@ def _content(table: Table, base: _Content | None = None) -> _Content:
     width = max(max(len(r) for r in head), table.row_width if table.row_width is not None
                 else max((len(r) for r in table.rows), default=0))
     head = [r + [""] * (width - len(r)) for r in head]
-    if base is not None and base.width == width and len(base.table.rows) == len(table.rows):
-        like, skip = base.table.rows, len(base.head)
-        data = [base.hashes[skip + i] if row is like[i] or row == like[i] else _value_digest(row, width)
-                for i, row in enumerate(table.rows)]
-        filled = table.editable is not None and _carries_edits(table)
-    elif table.editable is not None:
-        cells = slice(table.editable.key + 1, table.editable.key + 1 + table.editable.count)
-        data, filled = [], False
-        for row in table.rows:
-            data.append(_value_digest(row, width))
-            filled = filled or _filled((row[cells],))
-    else:
+    # A table derived from `base` (its review columns put back): its rows equal to base's keep their digests.
+    like, like_digests = (base.table.rows, base.hashes[len(base.head):]) \
+        if base is not None and base.width == width and len(base.table.rows) == len(table.rows) else (None, [])
+    if like is None and table.editable is None:
         data, filled = [_value_digest(row, width) for row in table.rows], False
+    else:
+        # One pass for the digests and for whether an editable cell is filled.
+        cells = slice(table.editable.key + 1, table.editable.key + 1 + table.editable.count) if table.editable else None
+        data, filled = [], False
+        for i, row in enumerate(table.rows):
+            same = like is not None and (row is like[i] or row == like[i])
+            data.append(like_digests[i] if same else _value_digest(row, width))
+            filled = filled or (cells is not None and _filled((row[cells],)))
     return _Content(table, head, width, [_row_hash(r) for r in head] + data, filled)
 
 
@@ -832,13 +834,6 @@ def _dropdown(table: Table, sheet_id: int, first_data: int, width: int) -> list[
     return [{"setDataValidation": {"range": {**grid, "startColumnIndex": 0, "endColumnIndex": width}}},
             {"setDataValidation": {"range": {**grid, "startColumnIndex": column, "endColumnIndex": column + 1},
                                    "rule": rule}}]
-
-
-def _carries_edits(table: Table) -> bool:
-    """Whether any row of a table with editable columns has one of them filled."""
-    spec = table.editable
-    assert spec is not None
-    return _filled(row[spec.key + 1: spec.key + 1 + spec.count] for row in table.rows)
 
 
 def _filled(rows: Iterable[Sequence[Any]]) -> bool:

@@ -59,8 +59,8 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
     ends without a result (killed: the out-of-memory killer's SIGKILL) is a `ChildError` naming the
     signal. `CannotFork` when the system refuses the child. Interrupted here (Ctrl-C), the child is
-    stopped and waited for before the interrupt goes on. Where this process handles SIGTERM itself (`tidtam serve`: stop after the current run), the child
-    ignores it and finishes its step.
+    stopped and waited for before the interrupt goes on. Where this process handles SIGTERM itself
+    (`tidtam serve`: stop after the current run), the child ignores it and finishes its step.
     """
     for stream in (sys.stdout, sys.stderr):  # else what they buffered is written again by the child
         stream.flush()

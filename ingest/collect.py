@@ -108,13 +108,16 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     counted here. The state's background check (`StateStore.check_in_background`) is awaited first:
     a thread inside SQLite at the moment of the fork could leave one of SQLite's own locks held in the
     child for ever, and the check must pass before anything is written anyway."""
+    def read(into: StateStore, report: Progress | None) -> Collected:
+        return collect(campaign, backends.responses, backends.uploads, into, full=full, progress=report, now=now,
+                       load=False)
+
     def step(send: Callable[..., None]) -> tuple[Collected, Counter[str]]:
         before = backends.api_calls()
         own = StateStore(state.path)
         try:
             # The progress goes to this process's `progress` (`in_child`'s messages): it draws the bar.
-            collected = collect(campaign, backends.responses, backends.uploads, own, full=full,
-                                progress=send if progress is not None else None, now=now, load=False)
+            collected = read(own, send if progress is not None else None)
         finally:
             own.close()
         return collected.without_listings(), backends.api_calls() - before
@@ -129,8 +132,7 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
         else:
             backends.add_api_calls(calls)
             return collected
-    return collect(campaign, backends.responses, backends.uploads, state, full=full, progress=progress, now=now,
-                   load=False)
+    return read(state, progress)
 
 
 def _take_back(campaign: Campaign, state: StateStore, collected: Collected) -> None:
