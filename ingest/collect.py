@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from connectors.base import FileListing, ResponseBatch, ResponsesSource, UploadedFile, UploadsSource
 from ingest import arrival
@@ -63,20 +63,16 @@ _FACTS_BATCH = 500
 def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource],
             uploads_sources: Mapping[str, UploadsSource], state: StateStore, *,
             full: bool = False, progress: Progress | None = None, workers: int = DOWNLOAD_WORKERS,
-            limits: WorkerLimits | None = None, now: datetime | None = None, load: bool = True,
-            on_change: Callable[[], None] | None = None) -> Collected:
+            limits: WorkerLimits | None = None, now: datetime | None = None, load: bool = True) -> Collected:
     """`workers` download threads per source; `limits` caps each inspection (processes, memory, time).
     `now` is the run's moment: a file moved into the upload tree arrives no earlier than the listing
-    that first saw it (ingest.arrival); without it, files keep their creation time. `on_change` is
-    called once, as soon as a stored row changed (a revision moved: `StateStore.revision`), so that
-    the caller can start on what a change needs while the reading goes on (`collect_apart`).
+    that first saw it (ingest.arrival); without it, files keep their creation time.
 
     Files are looked at only when something may need inspecting: when no stored file or fact changed
     since a pass that left every file inspected (under the same rules), the pass is skipped. With
     `load=False` the stored rows are not read into the result unless a pass read them (a run that can
     reuse what the last run computed needs none); `load_rows` reads the rest."""
     collected = Collected()
-    changed = _ChangeWatch(state, on_change)
     with ThreadPoolExecutor(max_workers=max(1, len(responses_sources) + len(uploads_sources)),
                             thread_name_prefix="read") as readers:
         # The reads' pages are long-lived and come at once (a first sync at 7,436 sub-districts: 74,000
@@ -93,66 +89,50 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
                       for name, source in uploads_sources.items()}
             for name, answer in asked.items():
                 _keep_responses(campaign, name, answer, state, collected)
-            changed.check()
             wait(list(listed.values())[:1])
         for name, listing in listed.items():
             _keep_uploads(campaign, name, uploads_sources[name], listing, state, collected, now=now, workers=workers,
-                          limits=limits, progress=progress, listed=changed.check)
-    changed.check()
+                          limits=limits, progress=progress)
     if load:
         load_rows(campaign, state, collected)
     return collected
 
 
 def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, full: bool = False,
-                  progress: Progress | None = None, now: datetime | None = None,
-                  on_change: Callable[[], None] | None = None) -> Collected:
+                  progress: Progress | None = None, now: datetime | None = None) -> Collected:
     """`collect(..., load=False)` in a child process (ingest.apart) where the platform has `fork`, so
-    that what reading leaves in the heap goes with the child; in this process elsewhere. `on_change`
-    is called in this process (`collect`'s, passed on as a message by the child).
+    that what reading leaves in the heap goes with the child; in this process elsewhere.
 
     The child keeps what it reads in the state file through a connection of its own, and hands back
     `Collected` without its listings (`without_listings`: the state holds them) and the API calls it made,
     counted here. The state's background check (`StateStore.check_in_background`) is awaited first:
     a thread inside SQLite at the moment of the fork could leave one of SQLite's own locks held in the
     child for ever, and the check must pass before anything is written anyway."""
-    def read(into: StateStore, report: Progress | None, changed: Callable[[], None] | None) -> Collected:
+    def read(into: StateStore, report: Progress | None) -> Collected:
         return collect(campaign, backends.responses, backends.uploads, into, full=full, progress=report, now=now,
-                       load=False, on_change=changed)
+                       load=False)
 
     def step(send: Callable[..., None]) -> tuple[Collected, Counter[str]]:
         before = backends.api_calls()
         own = StateStore(state.path)
         try:
-            # The progress and the change go to this process's `progress` and `on_change` (`in_child`'s
-            # messages, `relay`): the bar is drawn here, and what a change starts runs here.
-            collected = read(own, send if progress is not None else None,
-                             (lambda: send(_CHANGED)) if on_change is not None else None)
+            # The progress goes to this process's `progress` (`in_child`'s messages): it draws the bar.
+            collected = read(own, send if progress is not None else None)
         finally:
             own.close()
         return collected.without_listings(), backends.api_calls() - before
-
-    def relay(*message: Any) -> None:
-        if message == (_CHANGED,):
-            if on_change is not None:
-                on_change()
-        elif progress is not None:
-            progress(*message)
 
     if can_fork():
         state.await_check()
         try:
             collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
-                                        on_message=relay)
+                                        on_message=progress)
         except CannotFork as exc:
             log.warning("%s; reading in this process", exc)
         else:
             backends.add_api_calls(calls)
             return collected
-    return read(state, progress, on_change)
-
-
-_CHANGED = "stored rows changed"  # the child's message for `on_change` (a progress message has three parts)
+    return read(state, progress)
 
 
 def _take_back(campaign: Campaign, state: StateStore, collected: Collected) -> None:
@@ -188,33 +168,15 @@ def _keep_responses(campaign: Campaign, name: str, answer: Future[ResponseBatch]
         collected.problems.append(Problem("source_failed", name, name, detail=str(exc)))
 
 
-class _ChangeWatch:
-    """Calls `on_change` once, at the first `check` that finds a revision of the state moved since the watch began."""
-
-    def __init__(self, state: StateStore, on_change: Callable[[], None] | None) -> None:
-        self._state, self._on_change = state, on_change
-        self._before = self._revisions() if on_change is not None else ()
-
-    def _revisions(self) -> tuple[str, ...]:
-        return tuple(self._state.revision(kind) for kind in ("responses", "uploads"))
-
-    def check(self) -> None:
-        if self._on_change is not None and self._revisions() != self._before:
-            call, self._on_change = self._on_change, None
-            call()
-
-
 def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_read: Future[FileListing],
                   state: StateStore, collected: Collected, *, now: datetime | None, workers: int,
-                  limits: WorkerLimits | None, progress: Progress | None,
-                  listed: Callable[[], None] = lambda: None) -> None:
+                  limits: WorkerLimits | None, progress: Progress | None) -> None:
     """Keep one upload source's listing (`listing_read`: its read, running) and inspect its new files.
-    `listed` is called once the listing is kept, before any file is inspected.
 
     When the last pass left every stored file with its facts and nothing stored changed since, only
     the files this listing brings can need a look: the others are not read from the state at all."""
     inspected_before = state.value(_PASS_KEY + name) == f"{state.revision('uploads')}:{campaign.digest}"
-    stored: list[UploadedFile] | None = None  # what this listing stored
+    listed: list[UploadedFile] | None = None  # what this listing stored
     whole = False  # and whether that is every file the state now holds of the source
     try:
         listing = listing_read.result()
@@ -224,8 +186,7 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
             listing = arrival.settle(name, listing, state, now)
         state.merge_files(name, listing.files, complete=listing.complete, removed_ids=listing.removed_ids)
         keep_long_lived()  # the listing is held to the run's end (ingest.gc_pause)
-        stored, whole = listing.files, listing.complete
-        listed()
+        listed, whole = listing.files, listing.complete
         if listing.cursor:
             collected.cursors[name] = listing.cursor
         collected.problems.extend(Problem("folder_unreadable", name, p.split(":")[0], detail=p)
@@ -243,11 +204,11 @@ def _keep_uploads(campaign: Campaign, name: str, source: UploadsSource, listing_
     marker = f"{state.revision('uploads')}:{campaign.digest}"
     if state.value(_PASS_KEY + name) == marker:
         return
-    if inspected_before and stored is not None:
+    if inspected_before and listed is not None:
         # What changed since a pass that left nothing to inspect: ingest.row_cache reads the rest.
-        files = in_stored_order(stored)
-    elif whole and stored is not None:
-        files = collected.files[name] = in_stored_order(stored)  # as the state holds them, not decoded again
+        files = in_stored_order(listed)
+    elif whole and listed is not None:
+        files = collected.files[name] = in_stored_order(listed)  # as the state holds them, not decoded again
     else:
         files = collected.files[name] = state.files(name)
     deliverables = [d for d in campaign.deliverables if d.source == name]

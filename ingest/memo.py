@@ -30,11 +30,8 @@ import logging
 import os
 import pickle
 import sqlite3
-import threading
-import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -130,12 +127,6 @@ class RunMemo:
         path = Path(state_path)
         self.folder = path.with_name(f".{path.name}.memo")
         self._base: KeptRows | None = None  # the rows.bin `rows` read
-        self._ahead: tuple[str | None, Future[tuple[KeptRows | None, KeptRows | None]]] | None = None
-
-    @classmethod
-    def of(cls, campaign: Campaign) -> RunMemo:
-        """The memo of the campaign's state file."""
-        return cls(campaign.resolve(campaign.state_path))
 
     def summary(self, key: str) -> Summary | None:
         """The last run's summary when it was computed under `key`, else None. The file starts with the
@@ -183,43 +174,13 @@ class RunMemo:
         used, and a run that makes every row again held them beside its own (at 7,436 sub-districts the
         changed sync after an upgrade of the rows: 19.3 s and a peak of 970 MB with them, 17.4 s and 663 MB
         without)."""
-        ahead, self._ahead = self._ahead, None
-        if ahead is not None and ahead[0] == campaign:
-            waited = time.perf_counter()
-            self._base, rows = ahead[1].result()
-            log.info("kept rows read while the sources were: waited %.2f s for the rest", time.perf_counter() - waited)
-        else:
-            self._base, rows = self._read_rows(campaign)
-        return rows
-
-    def read_rows_ahead(self, campaign: str | None = None) -> None:
-        """Start reading the kept rows (as `rows(campaign)` would) on a thread of their own; `rows` then
-        takes what it read. Called while the sources are still being read, once their stored rows
-        changed (so this run makes tables from the kept rows: `compute`): the run's reading waits on
-        the network and on the child process that reads (ingest.apart), and the rows file is read in
-        that time instead of after it (at 7,436 sub-districts, about a second of a changed sync). A
-        second call while one reads does nothing."""
-        if self._ahead is not None:
-            return
-        future: Future[tuple[KeptRows | None, KeptRows | None]] = Future()
-
-        def read() -> None:
-            try:
-                future.set_result(self._read_rows(campaign))
-            except BaseException as exc:  # noqa: BLE001 - raised again where the rows are taken (`rows`)
-                future.set_exception(exc)
-        self._ahead = (campaign, future)
-        threading.Thread(target=read, name="kept-rows", daemon=True).start()
-
-    def _read_rows(self, campaign: str | None) -> tuple[KeptRows | None, KeptRows | None]:
-        """The rows of `rows.bin`, and those with the rows made since put on top (`rows`)."""
-        base = self._load_rows("rows", campaign)
-        if base is None:
-            return None, None
+        self._base = self._load_rows("rows", campaign)
+        if self._base is None:
+            return None
         recent = self._load_rows("rows-recent", campaign)
-        if isinstance(recent, KeptRows) and (recent.base, recent.campaign) == (base.base, base.campaign):
-            return base, recent.under(base)
-        return base, base
+        if isinstance(recent, KeptRows) and (recent.base, recent.campaign) == (self._base.base, self._base.campaign):
+            return recent.under(self._base)
+        return self._base
 
     def save_rows(self, rows: KeptRows) -> None:
         """The kept rows, first of a run's files: the summary is set aside (`previous`; a new one is
@@ -260,7 +221,7 @@ class RunMemo:
 
     def let_go_rows(self) -> None:
         """Forget the rows `rows` read (a run that only makes tables, and saves nothing)."""
-        self._base = self._ahead = None
+        self._base = None
 
     def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load, suffix: str = ".pickle") -> Any:
         path = self.folder / f"{name}{suffix}"
@@ -408,10 +369,9 @@ class Computed:
 
 
 def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
-            now: datetime, memo: RunMemo | None = None) -> Computed:
-    """Normalize, review and evaluate, unless the last run did so on the same inputs (module docstring).
-    `memo`: the state file's memo, perhaps reading the kept rows already (`RunMemo.read_rows_ahead`)."""
-    memo = memo or RunMemo.of(campaign)
+            now: datetime) -> Computed:
+    """Normalize, review and evaluate, unless the last run did so on the same inputs (module docstring)."""
+    memo = RunMemo(campaign.resolve(campaign.state_path))
     revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}
     decided = state.value(DECISIONS_KEY) or ""  # the decisions' text: part of the key and of two tabs' keys
     key = memo_key(campaign, revisions, decided, collected.problems)

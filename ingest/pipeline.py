@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import partial
 
 from ingest.alerts.log import AlertLog
 from ingest.alerts.plan import SourceWarning
@@ -17,11 +16,10 @@ from ingest.collect import Progress, collect_apart
 from ingest.errors import TidtamError, unexpected
 from ingest.gc_pause import paused_gc, run_scope
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
-from ingest.memo import Computed, RunMemo, compute
+from ingest.memo import Computed, compute
 from ingest.normalize import Tables
 from ingest.publish.tabs import TidyTabs, warehouse_tables
 from ingest.review import read_decisions, rejections
-from ingest.row_cache import campaign_key
 from ingest.state import StateStore
 from ingest.status import Evaluation
 
@@ -70,12 +68,9 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     try:
         # The coordinators' decisions first (one read), so that the run applies what they decided.
         decisions = read_decisions(backends.warehouse, state, clock())
-        # Read in a child process: what reading leaves in the heap goes with it (ingest.apart). Once a
-        # stored row changed, this process reads the kept rows meanwhile (the tables are made again).
-        memo = RunMemo.of(campaign)
-        collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now,
-                                  on_change=partial(memo.read_rows_ahead, campaign_key(campaign)))
-        computed = compute(campaign, state, collected, decisions, now, memo)
+        # Read in a child process: what reading leaves in the heap goes with it (ingest.apart).
+        collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now)
+        computed = compute(campaign, state, collected, decisions, now)
         evaluation = computed.evaluation
         health = source_health(campaign, collected.reads)
         degraded = [h for h in health if h.degraded]
