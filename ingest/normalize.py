@@ -9,11 +9,11 @@ from __future__ import annotations
 import math
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from typing import NamedTuple
 
 from connectors.base import FormResponse, UploadedFile
@@ -211,28 +211,36 @@ def responses_frame(deliverable: Deliverable, rows: Iterable[ResponseRow]) -> tu
 
 def _answer_columns(rows: Sequence[ResponseRow], questions: list[str]) -> list[tuple[object, ...]]:
     """Each row with its answers under the table's question columns: as it is when it answered every
-    question in the table's order (most rows), else moved into place, a question it did not answer
-    missing (NaN, as a table made from rows by column name leaves it)."""
+    question in the table's order, else moved into place, a question it did not answer missing (NaN,
+    as a table made from rows by column name leaves it)."""
     first = len(RESPONSE_COLUMNS)
     column = {q: first + i for i, q in enumerate(questions)}
     width = first + len(questions)
     # Per sequence of titles, known by the tuple's identity (rows share one per sequence, `_titles`; a
-    # tuple of 14 titles hashed per row was most of this loop); None: already in place.
-    places: dict[int, list[int] | None] = {}
+    # tuple of 14 titles hashed per row was most of this loop): None when the row is already in place,
+    # else an `itemgetter` that takes each of the table's columns from the row, NaN appended last standing
+    # in for a question it did not answer. One call in C per row: when an optional question unanswered by
+    # the first row puts its column last, every other row is moved (the bench's responses at 7,436
+    # sub-districts: 0.18 s placing values one by one in a Python loop).
+    places: dict[int, Callable[[tuple[object, ...]], tuple[object, ...]] | None] = {}
     out = []
     for r in rows:
-        at = places.get(id(r.questions), _UNSEEN)
-        if at is _UNSEEN:
+        take = places.get(id(r.questions), _UNSEEN)
+        if take is _UNSEEN:
             at = [column[q] for q in r.questions]
-            at = places[id(r.questions)] = None if at == list(range(first, width)) else at
-        if at is None:
-            out.append(r.row)
-            continue
-        values: list[object] = [*r.row[:first], *([math.nan] * len(questions))]
-        for i, value in zip(at, r.row[first:], strict=True):
-            values[i] = value
-        out.append(tuple(values))
+            if at == list(range(first, width)):
+                take = None
+            else:
+                source = [*range(first), *([len(r.row)] * len(questions))]  # len(r.row): the NaN appended
+                for j, i in enumerate(at):
+                    source[i] = first + j
+                take = itemgetter(*source)
+            places[id(r.questions)] = take
+        out.append(r.row if take is None else take(r.row + _MISSING))
     return out
+
+
+_MISSING = (math.nan,)  # the value of a question a row did not answer (`_answer_columns`)
 
 
 def _mark_repeat_respondents(frame: pd.DataFrame, key: Sequence[str]) -> pd.DataFrame:
