@@ -11,7 +11,7 @@ import random
 import shutil
 import subprocess
 import sys
-from dataclasses import fields, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,6 +27,7 @@ from ingest.memo import (
     Summary,
     compute,
     crossed,
+    crossed_units,
     evaluate_since,
     evaluated_under,
     moments_of,
@@ -36,7 +37,7 @@ from ingest.memo import (
 from ingest.normalize import normalize
 from ingest.row_cache import KeptRows
 from ingest.state import StateStore
-from ingest.status import Arrival, evaluate, evaluate_groups, item_groups
+from ingest.status import Arrival, evaluate, evaluate_groups, item_groups, time_boundaries
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -103,7 +104,8 @@ def test_reevaluating_the_crossed_units_equals_evaluating_all(demo_items):
     with only the crossed units evaluated again, equal a from-scratch evaluation at the second."""
     campaign, items = demo_items
     groups = item_groups(items)
-    moments, per_unit = moments_of(campaign, groups)
+    moments, per_unit = moments_of(campaign, groups), time_boundaries(campaign, groups)
+    assert moments == sorted({m for times in per_unit.values() for m in times})
     start, end = min(moments) - timedelta(days=3), max(moments) + timedelta(days=3)
     rng = random.Random(17)
     rechecked = []
@@ -117,7 +119,9 @@ def test_reevaluating_the_crossed_units_equals_evaluating_all(demo_items):
         summary = Summary("k", evaluate_groups(campaign, groups, then), {}, [], None, moments)
         kept = reevaluate(campaign, summary, now, lambda: groups)
         assert kept == evaluate(campaign, items, now), (then, now)
-        rechecked.append(sum(crossed(times, then, now) for times in per_unit.values()))
+        by_definition = {unit for unit, times in per_unit.items() if crossed(times, then, now)}
+        assert crossed_units(campaign, groups, moments, then, now) == by_definition, (then, now)
+        rechecked.append(len(by_definition))
     # Short steps re-evaluate no unit or a part of the campaign; only long ones all of it.
     assert rechecked.count(0) > 30 and sum(0 < n < len(campaign.units) for n in rechecked) > 30, rechecked
 
@@ -136,10 +140,10 @@ def _changed(groups, rng, moments):
             items.pop(rng.randrange(len(items)))
         elif change == "invalid":
             i = rng.randrange(len(items))
-            items[i] = replace(items[i], valid=False, reason_th="ไม่ใช่ภาพการสนทนากลุ่ม")
+            items[i] = items[i]._replace(valid=False, reason_th="ไม่ใช่ภาพการสนทนากลุ่ม")
         elif change == "accepted":
             i = rng.randrange(len(items))
-            items[i] = replace(items[i], accepted_th="ผ่าน (ผู้ประสานงาน)")
+            items[i] = items[i]._replace(accepted_th="ผ่าน (ผู้ประสานงาน)")
         else:
             items.reverse()
     return {key: items for key, items in out.items() if items}
@@ -152,7 +156,7 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
     evaluation at every step. Statuses evaluated under other rules are never kept."""
     campaign, items = demo_items
     groups = item_groups(items)
-    moments = moments_of(campaign, groups)[0]
+    moments = moments_of(campaign, groups)
     rng = random.Random(29)
     then = min(moments) - timedelta(days=3)
     last = Summary("k0", evaluate_groups(campaign, groups, then), {}, [], None, [], {}, evaluated_under(campaign))
@@ -169,11 +173,11 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
             asked.append(key)
             return plain_groups(before)
 
-        evaluation = evaluate_since(campaign, new, now, last, per_unit=moments_of(campaign, new)[1],
+        evaluation = evaluate_since(campaign, new, now, last, moments=moments_of(campaign, new),
                                     plain=plain_groups(new), plain_of=plain_of)
         assert evaluation == evaluate_groups(campaign, new, now), step
         assert asked == [last.key]
-        per_unit = moments_of(campaign, new)[1]
+        per_unit = time_boundaries(campaign, new)
         recheck = ({key[0] for key in new.keys() | groups.keys() if new.get(key) != groups.get(key)}
                    | {unit for unit, times in per_unit.items() if crossed(times, then, now)})
         same = [a is b for a, b in zip(evaluation.units, last.evaluation.units, strict=True)]
@@ -185,11 +189,11 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
     # Another campaign's (or another tidtam's) statuses: nothing kept, the groups not even loaded.
     other = replace(last, campaign="4:" + campaign.digest)
     far = then + timedelta(days=30)
-    assert evaluate_since(campaign, groups, far, other, per_unit=moments_of(campaign, groups)[1],
+    assert evaluate_since(campaign, groups, far, other, moments=moments_of(campaign, groups),
                           plain=plain_groups(groups), plain_of=lambda key: pytest.fail("loaded")
                           ) == evaluate_groups(campaign, groups, far)
     # Groups that are not there (a damaged memo): everything evaluated again.
-    assert evaluate_since(campaign, groups, far, last, per_unit=moments_of(campaign, groups)[1],
+    assert evaluate_since(campaign, groups, far, last, moments=moments_of(campaign, groups),
                           plain=plain_groups(groups), plain_of=lambda key: None) == evaluate_groups(campaign, groups, far)
 
 def test_a_damaged_memo_is_computed_afresh(tmp_path):
@@ -369,16 +373,20 @@ def test_a_reconciliation_after_new_uploads_keeps_what_the_incremental_sync_comp
 
 
 def test_the_groups_are_kept_as_tuples_and_come_back_as_they_were(tmp_path):
-    """ingest.memo.plain_groups writes each item's fields by name: a field added to Arrival must be
-    added there too."""
-    assert [f.name for f in fields(Arrival)] == ["at", "valid", "reason_th", "accepted_th"]
+    """ingest.memo.plain_groups keeps each item as a plain tuple (the pickler writes those itself), and
+    the groups come back as Arrivals with every field."""
     at = datetime(2022, 11, 3, 10, 5, tzinfo=UTC)
     groups = {("10", "photos"): [Arrival(at, True), Arrival(at, False, "เล็กเกินไป")],
               ("11", "record"): [Arrival(at, False, "ไม่มีคำยินยอม", "ผ่านการตรวจ")]}
+    plain = plain_groups(groups)
+    assert {type(item) for items in plain.values() for item in items} == {tuple}
+    assert plain == groups  # item by item: an Arrival is a tuple of its fields
     memo = RunMemo(tmp_path / "state.sqlite")
     memo.save_rows(KeptRows("c"))
-    memo.save_summary(Summary("k", None, {}, [], None), plain_groups(groups))
-    assert memo.groups("k") == groups
+    memo.save_summary(Summary("k", None, {}, [], None), plain)
+    back = memo.groups("k")
+    assert back == groups and {type(item) for items in back.values() for item in items} == {Arrival}
+    assert back[("11", "record")][0].accepted_th == "ผ่านการตรวจ"
     assert memo.groups("other") is None
 
 
@@ -406,7 +414,7 @@ def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tm
     monkeypatch.setattr("ingest.memo._PIECE", 7)
     campaign, items = demo_items
     groups = item_groups(items)
-    moments = moments_of(campaign, groups)[0]
+    moments = moments_of(campaign, groups)
     summary = Summary("k", evaluate_groups(campaign, groups, T0), {"responses": 3}, [], None, moments,
                       {"responses": "r"}, evaluated_under(campaign))
     assert len(campaign.units) > 7 * 3 and len(moments) > 7 * 3
