@@ -301,11 +301,6 @@ def plain_groups(groups: Groups) -> PlainGroups:
     return {group: list(map(tuple, items)) for group, items in groups.items()}
 
 
-def moments_of(campaign: Campaign, groups: Groups) -> list[datetime]:
-    """All clock boundaries of every unit, sorted (see ingest.status.time_boundaries)."""
-    return all_boundaries(campaign, groups)
-
-
 def crossed(moments: list[datetime], then: datetime, now: datetime) -> bool:
     """Whether a boundary lies between the two moments, both included, in either order."""
     low, high = min(then, now), max(then, now)
@@ -330,7 +325,7 @@ def reevaluate(campaign: Campaign, summary: Summary, now: datetime, groups: Call
 def crossed_units(campaign: Campaign, groups: Groups, moments: list[datetime], then: datetime, now: datetime
                   ) -> set[str]:
     """The units with a boundary between the two moments (`crossed`): the only ones the clock alone
-    can have changed. `moments`: every unit's boundaries (`moments_of`); none of them between the two,
+    can have changed. `moments`: every unit's boundaries (`all_boundaries`); none of them between the two,
     no unit is looked at (a sync replayed at the same moment, as the bench's are)."""
     if not crossed(moments, then, now):
         return set()
@@ -344,7 +339,7 @@ def evaluate_since(campaign: Campaign, groups: Groups, now: datetime, last: Summ
     exact: a unit's statuses are a function of its items (`groups`), the campaign and the moment
     (`ingest.status.evaluate_groups`). So a unit whose items are the last run's, in the same order,
     keeps its statuses unless the clock crossed one of its boundaries (`moments`: this run's, as
-    `moments_of` gives them; the units as `reevaluate` finds them);
+    `all_boundaries` gives them; the units as `reevaluate` finds them);
     the others are evaluated again. The items are compared as `plain_groups` tuples, in C (`plain`:
     this run's groups so; `plain_of(key)`: the last run's, loaded only when needed); equal moments are
     also shown alike, as they all come from one tz-aware column (`item_groups`). At 7,436 sub-districts,
@@ -402,7 +397,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
         tables, lines, tabs, made = _tables(campaign, state, collected, decisions, memo, decided)
         groups = item_groups(tables.items)
-        moments = moments_of(campaign, groups)
+        moments = all_boundaries(campaign, groups)
         plain = plain_groups(groups)
         # The last run's statuses, set aside by `save_rows`: read now, not held beside the tables.
         evaluation = evaluate_since(campaign, groups, now, memo.previous(), moments=moments, plain=plain,

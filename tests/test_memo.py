@@ -30,14 +30,13 @@ from ingest.memo import (
     crossed_units,
     evaluate_since,
     evaluated_under,
-    moments_of,
     plain_groups,
     reevaluate,
 )
 from ingest.normalize import normalize
 from ingest.row_cache import KeptRows
 from ingest.state import StateStore
-from ingest.status import Arrival, evaluate, evaluate_groups, item_groups, time_boundaries
+from ingest.status import Arrival, all_boundaries, evaluate, evaluate_groups, item_groups, time_boundaries
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -104,7 +103,7 @@ def test_reevaluating_the_crossed_units_equals_evaluating_all(demo_items):
     with only the crossed units evaluated again, equal a from-scratch evaluation at the second."""
     campaign, items = demo_items
     groups = item_groups(items)
-    moments, per_unit = moments_of(campaign, groups), time_boundaries(campaign, groups)
+    moments, per_unit = all_boundaries(campaign, groups), time_boundaries(campaign, groups)
     assert moments == sorted({m for times in per_unit.values() for m in times})
     start, end = min(moments) - timedelta(days=3), max(moments) + timedelta(days=3)
     rng = random.Random(17)
@@ -156,7 +155,7 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
     evaluation at every step. Statuses evaluated under other rules are never kept."""
     campaign, items = demo_items
     groups = item_groups(items)
-    moments = moments_of(campaign, groups)
+    moments = all_boundaries(campaign, groups)
     rng = random.Random(29)
     then = min(moments) - timedelta(days=3)
     last = Summary("k0", evaluate_groups(campaign, groups, then), {}, [], None, [], {}, evaluated_under(campaign))
@@ -173,7 +172,7 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
             asked.append(key)
             return plain_groups(before)
 
-        evaluation = evaluate_since(campaign, new, now, last, moments=moments_of(campaign, new),
+        evaluation = evaluate_since(campaign, new, now, last, moments=all_boundaries(campaign, new),
                                     plain=plain_groups(new), plain_of=plain_of)
         assert evaluation == evaluate_groups(campaign, new, now), step
         assert asked == [last.key]
@@ -189,11 +188,11 @@ def test_a_changed_run_evaluates_again_only_the_units_whose_items_or_boundaries_
     # Another campaign's (or another tidtam's) statuses: nothing kept, the groups not even loaded.
     other = replace(last, campaign="4:" + campaign.digest)
     far = then + timedelta(days=30)
-    assert evaluate_since(campaign, groups, far, other, moments=moments_of(campaign, groups),
+    assert evaluate_since(campaign, groups, far, other, moments=all_boundaries(campaign, groups),
                           plain=plain_groups(groups), plain_of=lambda key: pytest.fail("loaded")
                           ) == evaluate_groups(campaign, groups, far)
     # Groups that are not there (a damaged memo): everything evaluated again.
-    assert evaluate_since(campaign, groups, far, last, moments=moments_of(campaign, groups),
+    assert evaluate_since(campaign, groups, far, last, moments=all_boundaries(campaign, groups),
                           plain=plain_groups(groups), plain_of=lambda key: None) == evaluate_groups(campaign, groups, far)
 
 def test_a_damaged_memo_is_computed_afresh(tmp_path):
@@ -414,7 +413,7 @@ def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tm
     monkeypatch.setattr("ingest.memo._PIECE", 7)
     campaign, items = demo_items
     groups = item_groups(items)
-    moments = moments_of(campaign, groups)
+    moments = all_boundaries(campaign, groups)
     summary = Summary("k", evaluate_groups(campaign, groups, T0), {"responses": 3}, [], None, moments,
                       {"responses": "r"}, evaluated_under(campaign))
     assert len(campaign.units) > 7 * 3 and len(moments) > 7 * 3
