@@ -145,6 +145,16 @@ def column_of(rows: Sequence[Sequence[Any]], index: int) -> Sequence[Any]:
     return rows.column(index) if isinstance(rows, ColumnarRows) else [row[index] for row in rows]
 
 
+@dataclass(frozen=True)
+class RowPieces:
+    """Keys of a table's data rows taken `size` at a time, from a maker that can tell a piece unchanged
+    without looking at its values (ingest.publish.analyst.piece_keys): two pieces with the same key at
+    the same place, in tables of the same header, hold the same values."""
+
+    size: int
+    keys: Sequence[str]
+
+
 @dataclass
 class Table:
     """A named table for the warehouse: header plus rows of plain values."""
@@ -177,6 +187,10 @@ class Table:
     # Every row's length, when its maker knows it without looking at each (a frame's rows: its column
     # count); None: found from the rows when needed.
     row_width: int | None = field(default=None, repr=False, compare=False)
+    # The rows' keys by piece (`RowPieces`), so that a warehouse that remembers what it wrote under
+    # them need not look at a piece again; None: not known. Whoever changes rows drops them
+    # (`connectors.edits.keep_edits`).
+    pieces: RowPieces | None = field(default=None, repr=False, compare=False)
 
     def whole(self) -> Table:
         """This table with its header and rows: a table made from a fingerprint alone is made now."""

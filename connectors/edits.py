@@ -73,7 +73,8 @@ def keep_edits(table: Table, found: Mapping[str, tuple[str, ...]]) -> Table:
         edited = range(spec.key + 1, spec.key + 1 + spec.count)
         types = [frozenset(type(row[c]) for row in rows if c < len(row)) if c in edited else t
                  for c, t in enumerate(types)]
-    return replace(table, rows=rows, column_types=types, row_width=None)  # a row's length as `found` made it
+    # A row's length as `found` made it; the pieces' keys no longer say what the rows hold.
+    return replace(table, rows=rows, column_types=types, row_width=None, pieces=None)
 
 
 def edit_headers(table: Table) -> tuple[str, ...]:

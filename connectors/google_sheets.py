@@ -24,7 +24,7 @@ from typing import Any, Protocol, overload
 from gspread.urls import SPREADSHEET_BATCH_UPDATE_URL, SPREADSHEET_VALUES_BATCH_UPDATE_URL
 
 from connectors.a1 import column_letters, quote_tab
-from connectors.base import Chart, Table, column_of
+from connectors.base import Chart, ColumnarRows, Table, column_of
 from connectors.cells import SHEETS_CELL_CHARS, cell_text
 from connectors.edits import HEADER_ROWS, column_keys, edit_headers, edits_from_rows, keep_edits, locate
 from connectors.google_api import GoogleApi, GoogleApiError
@@ -83,6 +83,9 @@ class _Tab:
     # Per data row, the fill last set ("" none), and the width it spans; [] unknown (`_colour_requests`).
     colours: list[str] = field(default_factory=list)
     colour_width: int = 0
+    # Per piece of data rows, the key its table gave it (`connectors.base.RowPieces`, salted with the rows
+    # above the data and the width, `_piece_digests`); [] none: every row's digest is made.
+    pieces: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -309,7 +312,7 @@ class GoogleSheetsWarehouse:
         """`held`: tabs left as they are (they hold their table already), still there to be linked to."""
         if book is None:
             book = self._fetch()
-        contents = _Contents()  # each table's cells converted and hashed once, for the probe and the plan
+        contents = _Contents(book.tabs)  # each table's cells converted and hashed once, for the probe and the plan
         tables, in_place = self._keep_edits(tables, book, contents)
         plan = _Plan()
         if not book.time_zone_set:
@@ -488,7 +491,7 @@ def _plan_table(table: Table, book: _Book, plan: _Plan, reach: tuple[int, int] =
         if need_cols > old.cols:
             tab.cols = need_cols
             plan.structure.append(_append(tab.sheet_id, "COLUMNS", tab.cols - old.cols))
-    tab.width, tab.hashes, tab.fingerprint = width, hashes, table.fingerprint
+    tab.width, tab.hashes, tab.fingerprint, tab.pieces = width, hashes, table.fingerprint, made.pieces
     tab.edit_col = table.editable.key if table.editable else -1
     formats = _formats(table, tab.sheet_id, made.value_types, width, formula)
     tab.formats = hashlib.sha1(json.dumps(formats, sort_keys=True).encode()).hexdigest()[:12]
@@ -609,6 +612,7 @@ class _Content:
     # Whether a data row has an editable cell filled (a decision typed), found in the same pass as the
     # digests: a tab's rows can be made as they are read (ingest.publish.analyst.FrameRows).
     carries_edits: bool = False
+    pieces: list[str] = field(default_factory=list)  # the keys `_piece_digests` salted, for `_Tab.pieces`
 
     def row(self, index: int) -> list[Any]:
         """Shown row `index`, converted and padded to `width`."""
@@ -635,9 +639,10 @@ class _Contents:
     that differs from another only in a few cells (the review columns put back) reuses the other's
     digests of the rows that are equal."""
 
-    def __init__(self) -> None:
+    def __init__(self, written: Mapping[str, _Tab] | None = None) -> None:
         self._made: dict[int, tuple[Table, _Content]] = {}
         self._like: dict[int, Table] = {}
+        self._written = written or {}  # the tabs as last written: pieces unchanged since keep their digests
 
     def of(self, table: Table) -> _Content:
         found = self._made.get(id(table))
@@ -645,7 +650,7 @@ class _Contents:
             return found[1]
         like = self._like.pop(id(table), None)
         base = self._made.get(id(like)) if like is not None else None
-        made = _content(table, base[1] if base is not None and base[0] is like else None)
+        made = _content(table, base[1] if base is not None and base[0] is like else None, self._written.get(table.name))
         self._made[id(table)] = (table, made)
         return made
 
@@ -654,7 +659,8 @@ class _Contents:
         self._like[id(table)] = like
 
 
-def _content(table: Table, base: _Content | None = None) -> _Content:
+def _content(table: Table, base: _Content | None = None, written: _Tab | None = None) -> _Content:
+    """`base`: the content of the table this one was derived from; `written`: the tab as last written."""
     head = [[_cell(table.note)]] if table.note else []
     head.append([_cell(str(h)) for h in table.header])
     width = max(max(len(r) for r in head), table.row_width if table.row_width is not None
@@ -663,7 +669,13 @@ def _content(table: Table, base: _Content | None = None) -> _Content:
     # A table derived from `base` (its review columns put back): its rows equal to base's keep their digests.
     like, like_digests = (base.table.rows, base.hashes[len(base.head):]) \
         if base is not None and base.width == width and len(base.table.rows) == len(table.rows) else (None, [])
-    if like is None and table.editable is None:
+    pieces = _piece_keys(table, width, len(head)) if like is None else []
+    if pieces:
+        data = _piece_digests(table, width, len(head), pieces, written)
+        spec = table.editable
+        # Any editable cell filled: the editable columns read whole, as columns (`_filled` looks at every cell).
+        filled = spec is not None and _filled(column_of(table.rows, c) for c in range(spec.key + 1, spec.key + 1 + spec.count))
+    elif like is None and table.editable is None:
         data, filled = [_value_digest(row, width) for row in table.rows], False
     else:
         # One pass for the digests and for whether an editable cell is filled.
@@ -673,7 +685,36 @@ def _content(table: Table, base: _Content | None = None) -> _Content:
             same = like is not None and (row is like[i] or row == like[i])
             data.append(like_digests[i] if same else _value_digest(row, width))
             filled = filled or (cells is not None and _filled((row[cells],)))
-    return _Content(table, head, width, [_row_hash(r) for r in head] + data, filled)
+    return _Content(table, head, width, [_row_hash(r) for r in head] + data, filled, pieces)
+
+
+def _piece_keys(table: Table, width: int, head: int) -> list[str]:
+    """The table's piece keys (`connectors.base.RowPieces`) salted with the rows above the data and the
+    width, so that a key equal to one last written means the same rows at the same places; [] when the
+    table gives none (or rows it has since changed: they must be made from a frame, `ColumnarRows`)."""
+    pieces = table.pieces
+    if pieces is None or not isinstance(table.rows, ColumnarRows) or \
+            len(pieces.keys) != -(-len(table.rows) // pieces.size):
+        return []
+    salt = f"{head}:{width}:{pieces.size}:"
+    return [hashlib.sha1((salt + key).encode()).hexdigest()[:16] for key in pieces.keys]
+
+
+def _piece_digests(table: Table, width: int, head: int, keys: Sequence[str], written: _Tab | None) -> list[str]:
+    """The data rows' digests: a piece whose key is the one last written at its place keeps the digests
+    written then (at 7,436 sub-districts, a changed sync's responses and files tabs are 130,000 rows
+    whose digests took 1.2 s, most pieces unchanged), and only the others' rows are made and digested."""
+    size = table.pieces.size if table.pieces is not None else 1
+    before = written.pieces if written is not None else []
+    old = written.hashes if written is not None else []
+    data: list[str] = []
+    for index, key in enumerate(keys):
+        start, stop = index * size, min((index + 1) * size, len(table.rows))
+        if index < len(before) and before[index] == key and len(old) >= head + stop:
+            data.extend(old[head + start:head + stop])
+        else:
+            data.extend(_value_digest(row, width) for row in table.rows[start:stop])
+    return data
 
 
 def _row_hash(row: list[Any]) -> str:

@@ -36,15 +36,19 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from connectors.base import RowPieces
 from ingest.campaign import Campaign
 from ingest.collected import Collected, Problem
 from ingest.gc_pause import paused_gc
 from ingest.heap import give_back
-from ingest.normalize import Tables, assemble
+from ingest.normalize import FileRow, ResponseRow, Tables, assemble, files_in_order, responses_in_order
+from ingest.publish import analyst
 from ingest.publish.links import LinkTargets, link_targets
+from ingest.publish.tabs import tidy_pieces
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
 from ingest.row_cache import CurrentRows, KeptRows, campaign_key, current_rows
 from ingest.rows_file import read_rows, write_rows
@@ -93,14 +97,48 @@ def tab_keys(campaign: Campaign, rows: CurrentRows, decisions: str) -> dict[str,
     files, focus = [], []
     for source, made in rows.files.items():
         for row in made:
-            entry = rows.kept.files.get((source, row.file_id))
-            known = entry[0] if entry is not None and entry[1] is row else _sha1(repr(row))
+            known = _known(rows.kept.files, (source, row.file_id), row)
             files.append((source, row.file_id, known))
             if row.focus:
                 focus.append((source, row.file_id, known))
     return {"responses": _sha1(repr((base, "responses", responses, decisions))),
             "files": _sha1(repr((base, "files", files, decisions))),
             "focus_group": _sha1(repr((base, "focus_group", focus)))}
+
+
+def _known(kept: Mapping[tuple[str, str], tuple[Any, Any]], key: tuple[str, str], row: FileRow | ResponseRow) -> Any:
+    """What a record's row is known by: the stamps it is kept under, or a digest of its content when it is
+    not kept (a file whose facts this run read but the state would not give again)."""
+    entry = kept.get(key)
+    return entry[0] if entry is not None and entry[1] is row else _sha1(repr(row))
+
+
+@dataclass
+class TableOrder:
+    """A tidy tab's rows in its table's order, as `assemble` puts them, before the table is made: each
+    row's record id (checked against the table's own column once it is made) and, per piece of rows as
+    `FrameRows` makes them, a digest of what those records' rows are known by (`tab_keys`)."""
+
+    ids: list[str]
+    known: list[str]
+
+
+def table_orders(campaign: Campaign, rows: CurrentRows) -> dict[str, TableOrder]:
+    """The responses and files tabs' `TableOrder`: the responses deliverable by deliverable in the
+    campaign's order, the files source by source, each in its table's order (`responses_in_order`,
+    `files_in_order`). Only ids and one digest a piece are kept: the rows go before the tables are made."""
+    size = analyst.ROWS_AT_ONCE
+    orders = {}
+    for name, pairs in (("responses", ((r.response_id, _known(rows.kept.responses, (d.id, r.response_id), r))
+                                       for d in campaign.deliverables if d.kind == "response"
+                                       for r in responses_in_order(rows.responses.get(d.id, [])))),
+                        ("files", ((r.file_id, _known(rows.kept.files, (source, r.file_id), r))
+                                   for source, made in rows.files.items() for r in files_in_order(made)))):
+        order = orders[name] = TableOrder([], [])
+        while piece := list(islice(pairs, size)):
+            order.ids.extend(i for i, _ in piece)
+            order.known.append(_sha1(repr([k for _, k in piece])))
+    return orders
 
 
 def _sha1(text: str) -> str:
@@ -373,6 +411,7 @@ class Computed:
     reused: bool
     rows_made: int = 0  # records normalized afresh for the tables (the others' rows were kept: ingest.row_cache)
     tab_keys: dict[str, str] = field(default_factory=dict)  # what each tidy tab is made from (`tab_keys`)
+    pieces: dict[str, RowPieces] = field(default_factory=dict)  # the tidy tabs' rows' keys by piece (`table_orders`)
 
 
 def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
@@ -395,7 +434,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True,
                             tab_keys=summary.tab_keys)
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
-        tables, lines, tabs, made = _tables(campaign, state, collected, decisions, memo, decided)
+        tables, lines, tabs, made, pieces = _tables(campaign, state, collected, decisions, memo, decided)
         groups = item_groups(tables.items)
         moments = all_boundaries(campaign, groups)
         plain = plain_groups(groups)
@@ -409,7 +448,7 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         memo.save_summary(summary, plain)
     give_back()  # what making the tables freed, before the warehouse write makes its rows (ingest.heap)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=made,
-                    tab_keys=tabs)
+                    tab_keys=tabs, pieces=pieces)
 
 
 @contextmanager
@@ -429,7 +468,8 @@ def _open(state: StateStore) -> Iterator[StateStore]:
 
 
 def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
-            memo: RunMemo, decided: str | None = None) -> tuple[Tables, list[ReviewLine], dict[str, str], int]:
+            memo: RunMemo, decided: str | None = None
+            ) -> tuple[Tables, list[ReviewLine], dict[str, str], int, dict[str, RowPieces]]:
     """The tables from every stored record's row: the rows of records unchanged since the last run
     that made tables are kept (ingest.row_cache), the others made. Also the tidy tabs' keys and how many
     rows were made afresh.
@@ -438,20 +478,27 @@ def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisio
     rows saved to the memo before the tables are made, and no row is held once they are: the tables
     hold the rows' texts, and the rows' own objects (their tuples, moments and stamps: about 90 MB at
     7,436 sub-districts) are left for what the run makes next (its groups, statuses and warehouse rows)
-    instead of lying under them."""
+    instead of lying under them. With `decided`, the responses and files tabs' rows' keys by piece too
+    (`table_orders`, `ingest.publish.tabs.tidy_pieces`), so that the write need not digest the rows of a
+    piece it wrote before."""
     with paused_gc():  # also when a reused run's tables are asked for
         rows = current_rows(campaign, state, collected, memo.rows(campaign_key(campaign)))
         log.info("tables from %d rows, %d of them made afresh", rows.count, rows.made)
         collected.release_rows()
         tabs: dict[str, str] = {}
+        orders: dict[str, TableOrder] = {}
         if decided is None:
             memo.let_go_rows()
         else:
             tabs = tab_keys(campaign, rows, decided)
+            orders = table_orders(campaign, rows)
             memo.save_rows(rows.kept)
         responses, files, made = rows.responses, rows.files, rows.made
         del rows  # the lists alone stay, until the tables are made from them
         tables = assemble(campaign, collected.problems, responses, files)
         del responses, files
         reviewed = apply_decisions(campaign, tables, decisions)
-    return reviewed.tables, reviewed.lines, tabs, made
+        scope = f"{MEMO_VERSION}:{campaign_key(campaign)}"
+        pieces = {name: found for name, order in orders.items()
+                  if (found := tidy_pieces(name, reviewed.tables, order.ids, order.known, scope)) is not None}
+    return reviewed.tables, reviewed.lines, tabs, made, pieces

@@ -87,7 +87,8 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
                          api_calls=dict(backends.api_calls() - calls_before))
         with paused_gc():  # the tabs' rows: as for the tables (ingest.gc_pause)
             backends.warehouse.write(warehouse_tables(
-                campaign, TidyTabs(computed.key, computed.load, computed.links, computed.tab_keys), evaluation, state.runs(), updated_at=clock(),
+                campaign, TidyTabs(computed.key, computed.load, computed.links, computed.tab_keys,
+                                   computed.pieces), evaluation, state.runs(), updated_at=clock(),
                 alert_messages=AlertLog(state).messages() if campaign.mail else None))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.

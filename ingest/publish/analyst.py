@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, overload
 
-from connectors.base import Table
+from connectors.base import RowPieces, Table
 from connectors.pandas_text import pd
 from ingest.thaidate import BANGKOK
 
@@ -80,6 +80,27 @@ class FrameRows(Sequence[list[Any]]):
 
 # Rows made at once by `FrameRows`: a piece of the largest tab (23 columns) is about 2 MB.
 ROWS_AT_ONCE = 5_000
+
+
+def piece_keys(frame: pd.DataFrame, known: Sequence[str], by_value: Sequence[str], scope: str) -> RowPieces:
+    """Keys of the frame's rows `ROWS_AT_ONCE` at a time, as `FrameRows` makes them (`connectors.base.
+    RowPieces`), with no row made: a warehouse that wrote a piece under the same key need not look at it.
+
+    A row as `FrameRows` gives it is a function of: its record's row (`known`: per piece, a digest of
+    what `ingest.row_cache` knows its records' rows by, equal only for equal rows under one campaign and
+    tidtam, which `scope` names); the values of the columns in `by_value` (those filled by comparing rows
+    with each other, and the review's); and the frame's columns and their dtypes (`plain_values` converts
+    a column by its dtype, and one missing answer turns a column of whole numbers to floats)."""
+    import hashlib
+
+    head = repr((scope, list(frame.columns), [str(dtype) for dtype in frame.dtypes]))
+    columns = [frame.columns.get_loc(column) for column in by_value]
+    keys = []
+    for piece, start in enumerate(range(0, len(frame), ROWS_AT_ONCE)):
+        part = frame.iloc[start:start + ROWS_AT_ONCE, columns]  # a piece at a time, as `FrameRows` holds them
+        text = repr((head, known[piece], [part.iloc[:, i].tolist() for i in range(len(columns))]))
+        keys.append(hashlib.sha1(text.encode("utf-8", "surrogatepass")).hexdigest())
+    return RowPieces(ROWS_AT_ONCE, keys)
 
 
 def column_types(column: pd.Series) -> frozenset[type]:

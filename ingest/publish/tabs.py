@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 import pickle
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors.base import Table
+from connectors.base import RowPieces, Table
 from ingest.campaign import Campaign
-from ingest.normalize import LINK_COLUMNS, Tables
-from ingest.publish.analyst import alerts_table, frame_table, runs_table
+from ingest.normalize import COMPARED_COLUMNS, FILE_COLUMNS, LINK_COLUMNS, RESPONSE_COLUMNS, Tables
+from ingest.publish.analyst import alerts_table, frame_table, piece_keys, runs_table
 from ingest.publish.links import LinkTargets, tracking_links
 from ingest.publish.progress import day_of, progress_chart, progress_table, status_table
 from ingest.publish.summary import summary_table
@@ -21,6 +21,9 @@ from ingest.publish.tracking import tracking_table
 from ingest.review import reviewed_table
 from ingest.rollup import has_groups
 from ingest.status import Evaluation
+
+if TYPE_CHECKING:
+    from connectors.pandas_text import pd
 
 
 @dataclass(frozen=True)
@@ -35,20 +38,41 @@ class TidyTabs:
     load: Callable[[], Tables]
     links: LinkTargets
     tab_keys: Mapping[str, str] = field(default_factory=dict)
+    pieces: Mapping[str, RowPieces] = field(default_factory=dict)  # a tab's rows' keys by piece (`tidy_pieces`)
 
     def tables(self) -> list[Table]:
         load = cache(self.load)
         return [Table(name, [], fingerprint=hashlib.sha1(f"{self.tab_keys.get(name, self.key)}:{name}".encode()).hexdigest(),
-                      loader=lambda name=name: _tidy_tab(name, load())) for name in TIDY_TABS]
+                      loader=lambda name=name: replace(_tidy_tab(name, load()), pieces=self.pieces.get(name)))
+                for name in TIDY_TABS]
 
 
 TIDY_TABS = ("responses", "files", "focus_group", "problems")
 
 
 def _tidy_tab(name: str, tables: Tables) -> Table:
-    frame = getattr(tables, name)
-    table = frame_table(name, frame.drop(columns=LINK_COLUMNS, errors="ignore") if name == "files" else frame)
+    table = frame_table(name, tidy_frame(name, tables))
     return reviewed_table(table) if name in ("responses", "files") else table
+
+
+def tidy_frame(name: str, tables: Tables) -> pd.DataFrame:
+    """The frame a tidy tab shows: the table of that name, the files' link column left out."""
+    frame = getattr(tables, name)
+    return frame.drop(columns=LINK_COLUMNS, errors="ignore") if name == "files" else frame
+
+
+def tidy_pieces(name: str, tables: Tables, ids: Sequence[str], known: Sequence[str], scope: str) -> RowPieces | None:
+    """The keys of the responses or files tab's rows by piece (`ingest.publish.analyst.piece_keys`):
+    `ids`, the rows' record ids in the order the keys' maker found them (`ingest.memo.table_orders`),
+    and `known`, per piece a digest of what those records' rows are known by. None when the table's rows
+    are not in that order. The columns that `assemble` fills by comparing rows, and any column that is
+    not the record's own (the review's), are taken by value."""
+    frame = tidy_frame(name, tables)
+    if frame["response_id" if name == "responses" else "file_id"].tolist() != list(ids):
+        return None
+    own = set(RESPONSE_COLUMNS if name == "responses" else FILE_COLUMNS) - set(COMPARED_COLUMNS)
+    by_value = [c for c in frame.columns if c not in own and not (name == "responses" and c.startswith("q:"))]
+    return piece_keys(frame, known, by_value, f"{scope}:{name}")
 
 
 def warehouse_tables(campaign: Campaign, tidy: TidyTabs, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
