@@ -126,14 +126,20 @@ class TableOrder:
 def table_orders(campaign: Campaign, rows: CurrentRows) -> dict[str, TableOrder]:
     """The responses and files tabs' `TableOrder`: the responses deliverable by deliverable in the
     campaign's order, the files source by source, each in its table's order (`responses_in_order`,
-    `files_in_order`). Only ids and one digest a piece are kept: the rows go before the tables are made."""
+    `files_in_order`). Only ids and one digest a piece are kept: the rows go before the tables are made.
+    `rows`' lists are left sorted so, and `assemble`, sorting them again, finds them in order (sorting
+    126,000 rows twice cost 0.06 s at 7,436 sub-districts; a sorted list is sorted again in one pass)."""
+    for deliverable in rows.responses:
+        rows.responses[deliverable] = responses_in_order(rows.responses[deliverable])
+    for source in rows.files:
+        rows.files[source] = files_in_order(rows.files[source])
     size = analyst.ROWS_AT_ONCE
     orders = {}
     for name, pairs in (("responses", ((r.response_id, _known(rows.kept.responses, (d.id, r.response_id), r))
                                        for d in campaign.deliverables if d.kind == "response"
-                                       for r in responses_in_order(rows.responses.get(d.id, [])))),
+                                       for r in rows.responses.get(d.id, []))),
                         ("files", ((r.file_id, _known(rows.kept.files, (source, r.file_id), r))
-                                   for source, made in rows.files.items() for r in files_in_order(made)))):
+                                   for source, made in rows.files.items() for r in made))):
         order = orders[name] = TableOrder([], [])
         while piece := list(islice(pairs, size)):
             order.ids.extend(i for i, _ in piece)

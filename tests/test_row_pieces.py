@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -23,7 +23,8 @@ from ingest.publish.analyst import FrameRows, piece_keys
 from tests.emulator import Emulator
 from tests.google_workspace import google_api
 from tests.test_google_sheets import DictMemo
-from tests.test_row_cache import AS_OF
+
+AS_OF = datetime(2022, 11, 12, 10, tzinfo=UTC)
 
 
 def _frame(rows: list[tuple[str, int, str]]) -> pd.DataFrame:

@@ -61,14 +61,14 @@ def tidy_frame(name: str, tables: Tables) -> pd.DataFrame:
     return frame.drop(columns=LINK_COLUMNS, errors="ignore") if name == "files" else frame
 
 
-def tidy_pieces(name: str, tables: Tables, ids: Sequence[str], known: Sequence[str], scope: str) -> RowPieces | None:
+def tidy_pieces(name: str, tables: Tables, ids: list[str], known: Sequence[str], scope: str) -> RowPieces | None:
     """The keys of the responses or files tab's rows by piece (`ingest.publish.analyst.piece_keys`):
     `ids`, the rows' record ids in the order the keys' maker found them (`ingest.memo.table_orders`),
     and `known`, per piece a digest of what those records' rows are known by. None when the table's rows
     are not in that order. The columns that `assemble` fills by comparing rows, and any column that is
     not the record's own (the review's), are taken by value."""
     frame = tidy_frame(name, tables)
-    if frame["response_id" if name == "responses" else "file_id"].tolist() != list(ids):
+    if frame["response_id" if name == "responses" else "file_id"].tolist() != ids:
         return None
     own = set(RESPONSE_COLUMNS if name == "responses" else FILE_COLUMNS) - set(COMPARED_COLUMNS)
     by_value = [c for c in frame.columns if c not in own and not (name == "responses" and c.startswith("q:"))]
