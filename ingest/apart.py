@@ -48,12 +48,18 @@ def can_fork() -> bool:
 
 
 def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
-             after_fork: Iterable[Callable[[], None]] = (), on_message: Callable[..., None] | None = None) -> T:
+             after_fork: Iterable[Callable[[], None]] = (), on_message: Callable[..., None] | None = None,
+             alongside: Callable[[], None] | None = None) -> T:
     """`step(send)` run in a forked child; its result (or its error, raised here) comes back pickled.
 
     `send(*args)`, called in the child (from any of its threads), calls `on_message(*args)` here, in
     order, while the child works: a progress bar is drawn by this process (the child's copy of it has
     no thread to draw it, and its lock may have been held by that thread at the fork).
+
+    `alongside()`, if given, runs here, on this thread, once the child has started and before its
+    messages are read (they wait in the pipe meanwhile; a child that fills it waits too). An error it
+    raises is raised once the child has ended, unless the child's own error is raised instead; the
+    child is never stopped half-way for it.
 
     An error tidtam raised on purpose comes back as itself. Anything else comes back as a `ChildError`
     that names the child's type and line (not its message: see `ingest.errors.unexpected`). A child that
@@ -87,8 +93,14 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
         _child(step, write_end, after_fork)
     os.close(write_end)
     answer = None
+    failed_alongside: BaseException | None = None
     try:
         with os.fdopen(read_end, "rb") as pipe:
+            if alongside is not None:
+                try:
+                    alongside()
+                except Exception as exc:  # noqa: BLE001 - raised below, once the child has ended
+                    failed_alongside = exc
             answer = _receive(pipe, on_message)
         _, status = os.waitpid(pid, 0)
         pid = 0
@@ -99,9 +111,13 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
     if answer is None:
         raise ChildError(f"{what} ended without a result ({_ended(status)})", stack="")
     outcome, value = answer
-    if outcome == "ok":
-        return value
-    raise value
+    if outcome != "ok":
+        if failed_alongside is not None:
+            log.error("while %s: %s", what, unexpected(failed_alongside))
+        raise value
+    if failed_alongside is not None:
+        raise failed_alongside
+    return value
 
 
 def _receive(pipe: BinaryIO, on_message: Callable[..., None] | None) -> tuple[str, Any] | None:

@@ -99,9 +99,11 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
 
 
 def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, full: bool = False,
-                  progress: Progress | None = None, now: datetime | None = None) -> Collected:
+                  progress: Progress | None = None, now: datetime | None = None,
+                  alongside: Callable[[], None] | None = None) -> Collected:
     """`collect(..., load=False)` in a child process (ingest.apart) where the platform has `fork`, so
-    that what reading leaves in the heap goes with the child; in this process elsewhere.
+    that what reading leaves in the heap goes with the child; in this process elsewhere. `alongside()`
+    runs in this process while the child reads (`in_child`), or before the reading where there is no child.
 
     The child keeps what it reads in the state file through a connection of its own, and hands back
     `Collected` without its listings (`without_listings`: the state holds them) and the API calls it made,
@@ -126,12 +128,14 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
         state.await_check()
         try:
             collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
-                                        on_message=progress)
+                                        on_message=progress, alongside=alongside)
         except CannotFork as exc:
             log.warning("%s; reading in this process", exc)
         else:
             backends.add_api_calls(calls)
             return collected
+    if alongside is not None:
+        alongside()
     return read(state, progress)
 
 

@@ -19,7 +19,7 @@ from ingest.health import SourceHealth, run_counts, source_health, source_warnin
 from ingest.memo import Computed, compute
 from ingest.normalize import Tables
 from ingest.publish.tabs import TidyTabs, warehouse_tables
-from ingest.review import read_decisions, rejections
+from ingest.review import Decision, read_decisions, rejections
 from ingest.state import StateStore
 from ingest.status import Evaluation
 
@@ -66,10 +66,12 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     run_id = state.start_run(clock(), now)
     calls_before = backends.api_calls()
     try:
-        # The coordinators' decisions first (one read), so that the run applies what they decided.
-        decisions = read_decisions(backends.warehouse, state, clock())
-        # Read in a child process: what reading leaves in the heap goes with it (ingest.apart).
-        collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now)
+        # Read in a child process: what reading leaves in the heap goes with it (ingest.apart). Meanwhile
+        # this process reads the coordinators' decisions (one read, so that the run applies what they
+        # decided): both wait on the network.
+        decisions: dict[str, Decision] = {}
+        collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now,
+                                  alongside=lambda: decisions.update(read_decisions(backends.warehouse, state, clock())))
         computed = compute(campaign, state, collected, decisions, now)
         evaluation = computed.evaluation
         health = source_health(campaign, collected.reads)

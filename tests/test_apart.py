@@ -63,6 +63,62 @@ def test_messages_sent_from_the_childs_threads_reach_this_process_while_it_works
     assert len(got) == 400
 
 
+def test_alongside_runs_here_while_the_child_works_and_its_messages_wait_for_it():
+    """The run reads the coordinators' decisions this way while its sources are read (ingest.pipeline)."""
+    read_end, write_end = os.pipe()  # the child writes here once it works; `alongside` waits for that
+
+    def step(send):
+        os.write(write_end, b"x")
+        for done in range(1, 2001):  # more than a pipe holds (64 KiB): the child waits while `alongside` runs
+            send("forms", done, 2000)
+        return os.getpid()
+
+    seen: list[object] = []
+
+    def alongside():
+        assert os.read(read_end, 1) == b"x"  # the child started first, and works while this runs
+        seen.append(("alongside", os.getpid(), len(got)))
+
+    got: list[tuple[str, int, int]] = []
+    try:
+        child = in_child(step, what="a test step", on_message=lambda *args: got.append(args), alongside=alongside)
+    finally:
+        os.close(read_end)
+        os.close(write_end)
+    assert child != os.getpid()
+    assert seen == [("alongside", os.getpid(), 0)]  # here, before any message was passed on
+    assert [done for _, done, _ in got] == list(range(1, 2001))  # and none of them was lost
+
+
+def test_an_error_alongside_is_raised_once_the_child_has_finished_its_step(tmp_path):
+    finished = tmp_path / "finished"
+
+    def step(send):
+        time.sleep(0.2)
+        finished.write_text("yes")
+        return 1
+
+    def alongside():
+        raise SourceError("the warehouse spreadsheet is not shared with the service account", source="warehouse")
+
+    with pytest.raises(SourceError, match="not shared") as raised:
+        in_child(step, what="a test step", alongside=alongside)
+    assert raised.value.source == "warehouse"
+    assert finished.read_text() == "yes"  # the child was not stopped half-way for it
+
+
+def test_the_childs_own_error_comes_first_and_an_error_alongside_is_logged(caplog):
+    def step(send):
+        raise SourceError("Drive folder 1AbC not shared with the service account", source="uploads")
+
+    def alongside():
+        raise ValueError("a bug alongside")
+
+    with pytest.raises(SourceError, match="1AbC"):
+        in_child(step, what="reading the sources", alongside=alongside)
+    assert "while reading the sources: ValueError" in caplog.text
+
+
 def test_a_child_killed_after_some_messages_is_said_so():
     got = []
 
