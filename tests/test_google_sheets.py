@@ -19,6 +19,7 @@ from connectors.google_sheets import (
     _json_bytes,
     _RowsOut,
     _value_requests,
+    formats_only,
 )
 from connectors.pacing import Pacer
 from ingest.errors import FatalSourceError
@@ -134,6 +135,67 @@ def test_only_the_rows_whose_colour_changed_are_filled_again(emu, tmp_path):
     GoogleSheetsWarehouse(google_api(emu, tmp_path), fresh, memo=DictMemo()).write(tables(statuses=after))
     assert _fills(emu, book, 7) == _fills(emu, fresh, 7)
     assert _fills(emu, book, 7)[1][0]["red"] == pytest.approx(0xF4 / 255) and _fills(emu, book, 7)[3] == [None] * 3
+
+
+def test_fills_and_links_go_while_the_values_are_written_and_the_sheet_is_a_fresh_writes(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo())
+    warehouse.write(tables(statuses=("missing", "complete", "missing")))
+    emu.reset_counts()
+    held = 1.0
+    emu.faults.add("sheets.spreadsheets.batchUpdate", latency=held)
+    after = {"statuses": ("complete", "complete", "missing"), "answers": ("ก", "ข", "ค")}
+    warehouse.write(tables(**after))
+    (formats,) = emu.calls("sheets.spreadsheets.batchUpdate")
+    (values,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
+    assert formats_only(formats.body["requests"])  # fills alone: no tab grows
+    assert abs(values.at - formats.at) < held  # the values went while the formats' call was held
+    fresh = emu.sheets.create(title="fresh")
+    GoogleSheetsWarehouse(google_api(emu, tmp_path), fresh, memo=DictMemo()).write(tables(**after))
+    assert _fills(emu, book, 3) == _fills(emu, fresh, 3)
+    for tab in ("tracking", "responses"):
+        assert emu.sheets.values(book, tab, "UNFORMATTED_VALUE") == emu.sheets.values(fresh, tab, "UNFORMATTED_VALUE")
+
+
+def test_values_wait_for_a_tab_to_grow_before_they_are_written(emu, tmp_path):
+    book = emu.sheets.create(title="warehouse")
+    warehouse = GoogleSheetsWarehouse(google_api(emu, tmp_path), book, memo=DictMemo())
+    warehouse.write(tables())
+    emu.reset_counts()
+    held = 0.5
+    emu.faults.add("sheets.spreadsheets.batchUpdate", latency=held)
+    many = tuple(f"คำตอบ {i}" for i in range(300))  # past the tab's headroom of 100 rows
+    warehouse.write(tables(answers=many))
+    (structure,) = emu.calls("sheets.spreadsheets.batchUpdate")
+    (values,) = emu.calls("sheets.spreadsheets.values.batchUpdate")
+    assert any("appendDimension" in r for r in structure.body["requests"])
+    assert values.at - structure.at >= held  # sent once the rows were there
+    assert [row[4] for row in emu.sheets.values(book, "responses", "UNFORMATTED_VALUE")[1:]] == list(many)
+
+
+def test_formats_only_tells_requests_that_leave_every_value_and_size_alone():
+    fill = {"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredFormat": {}},
+                           "fields": "userEnteredFormat.backgroundColor"}}
+    header = {"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredFormat": {}},
+                             "fields": "userEnteredFormat(textFormat,backgroundColor,wrapStrategy)"}}
+    link = json.dumps({"repeatCell": {"range": {"sheetId": 1}, "cell": {}, "fields": "userEnteredFormat.textFormat.link"}},
+                      separators=(",", ":")).encode()
+    frozen = {"updateSheetProperties": {"properties": {"sheetId": 1, "gridProperties": {"frozenRowCount": 2}},
+                                        "fields": "gridProperties.frozenRowCount"}}
+    widths = {"updateDimensionProperties": {"range": {"sheetId": 1, "dimension": "COLUMNS"},
+                                            "properties": {"pixelSize": 70}, "fields": "pixelSize"}}
+    assert formats_only([fill, header, link, frozen, widths, {"setDataValidation": {"range": {"sheetId": 1}}}])
+    assert formats_only([])
+    for changes in ({"appendDimension": {"sheetId": 1, "dimension": "ROWS", "length": 100}},
+                    {"addSheet": {"properties": {"title": "tracking"}}},
+                    {"updateSpreadsheetProperties": {"properties": {"timeZone": "Asia/Bangkok"}, "fields": "timeZone"}},
+                    {"updateSheetProperties": {"properties": {"sheetId": 1, "gridProperties": {"rowCount": 9}},
+                                               "fields": "gridProperties.rowCount"}},
+                    {"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredValue": {"stringValue": "x"}},
+                                    "fields": "userEnteredValue"}},
+                    {"deleteDimension": {"range": {"sheetId": 1, "dimension": "ROWS"}}},
+                    json.dumps({"updateCells": {"fields": "userEnteredValue"}}).encode()):
+        assert not formats_only([fill, changes]), changes
 
 
 def test_fills_are_set_on_every_row_again_when_the_last_ones_are_not_known(emu, tmp_path):

@@ -41,6 +41,9 @@ class RequestRecord:
     query: dict[str, list[str]]
     body: Any = field(default=None, compare=False)
     body_bytes: int = field(default=0, compare=False)  # the request body's size as sent
+    # When the request arrived (time.monotonic), before any latency a fault adds: tells requests sent at
+    # once from requests sent one after the other's answer.
+    at: float = field(default_factory=time.monotonic, compare=False)
 
 
 @dataclass(frozen=True)
