@@ -30,6 +30,7 @@ import logging
 import os
 import pickle
 import sqlite3
+import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -172,13 +173,45 @@ def evaluated_under(campaign: Campaign) -> str:
     return f"{MEMO_VERSION}:{campaign.digest}"
 
 
+# Summaries being written on a thread of their own (`RunMemo.save_summary_meanwhile`), by memo folder.
+_writing: dict[Path, threading.Thread] = {}
+_writing_lock = threading.Lock()
+
+
 class RunMemo:
     """The memo files of one state file."""
 
     def __init__(self, state_path: str | Path) -> None:
-        path = Path(state_path)
-        self.folder = path.with_name(f".{path.name}.memo")
+        self.folder = self.folder_of(state_path)
         self._base: KeptRows | None = None  # the rows.bin `rows` read
+        self.settle()  # a summary still being written is on disk before any file here is read
+
+    @staticmethod
+    def folder_of(state_path: str | Path) -> Path:
+        path = Path(state_path)
+        return path.with_name(f".{path.name}.memo")
+
+    def settle(self) -> None:
+        """Wait for the summary `save_summary_meanwhile` is writing here, if any."""
+        _settle(self.folder)
+
+    def save_summary_meanwhile(self, summary: Summary, groups: PlainGroups) -> None:
+        """`save_summary` on a thread, while the run goes on to its warehouse write, whose calls wait on
+        the network (the summary and groups pickled at 7,436 sub-districts: 0.21-0.26 s of a changed sync).
+        A memo opened on this folder (`RunMemo`), and `saved`, wait for it. A summary that cannot be
+        written is logged and left out: the next run computes afresh, as it does when the memo is lost."""
+        def write() -> None:
+            try:
+                self.save_summary(summary, groups)
+            except Exception as exc:  # noqa: BLE001 - the memo only saves time; the run goes on without it
+                log.warning("memo summary not saved in %s (%s): the next run computes afresh", self.folder, exc)
+                self._forget("summary")
+
+        thread = threading.Thread(target=write, name="memo-summary")
+        self.settle()
+        with _writing_lock:
+            _writing[self.folder] = thread
+        thread.start()
 
     def summary(self, key: str) -> Summary | None:
         """The last run's summary when it was computed under `key`, else None. The file starts with the
@@ -451,10 +484,23 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments, tabs,
                           evaluated_under(campaign))
-        memo.save_summary(summary, plain)
+        memo.save_summary_meanwhile(summary, plain)
     give_back()  # what making the tables freed, before the warehouse write makes its rows (ingest.heap)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=made,
                     tab_keys=tabs, pieces=pieces)
+
+
+def saved(campaign: Campaign) -> None:
+    """Wait for the memo summary this process is writing for `campaign`'s state (`compute`), if any: a
+    run ends with it on disk, before its lock lets another run read the memo."""
+    _settle(RunMemo.folder_of(campaign.resolve(campaign.state_path)))
+
+
+def _settle(folder: Path) -> None:
+    with _writing_lock:
+        thread = _writing.pop(folder, None)
+    if thread is not None:
+        thread.join()
 
 
 @contextmanager

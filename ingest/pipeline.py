@@ -17,6 +17,7 @@ from ingest.errors import TidtamError, unexpected
 from ingest.gc_pause import paused_gc, run_scope
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
 from ingest.memo import Computed, compute
+from ingest.memo import saved as memo_saved
 from ingest.normalize import Tables
 from ingest.publish.tabs import TidyTabs, warehouse_tables
 from ingest.review import Decision, read_decisions, rejections
@@ -105,6 +106,8 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
         state.finish_run(run_id, clock(), "failed", error=unexpected(exc),
                          api_calls=dict(backends.api_calls() - calls_before))
         raise
+    finally:
+        memo_saved(campaign)  # its summary is written while the warehouse is (ingest.memo.compute)
     return RunReport(run_id, evaluation, computed, collected.failed_sources, collected.inspected, alerts, alert_error,
                      health)
 

@@ -11,13 +11,16 @@ import random
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from connectors.base import FormResponse, UploadedFile
+from ingest import memo as memo_module
 from ingest.collect import collect_from_state
 from ingest.config import load_campaign
 from ingest.demo import write_demo
@@ -404,6 +407,49 @@ def test_a_run_that_computes_sets_the_last_summary_aside_until_its_own_is_saved(
     # A summary an older tidtam wrote (the summary alone, no key before it) is not used.
     (memo.folder / "summary.pickle").write_bytes(pickle.dumps(Summary("k2", None, {}, [], None)))
     assert memo.summary("k2") is None
+
+
+def test_a_summary_written_meanwhile_is_on_disk_before_the_memo_is_read_again(tmp_path, monkeypatch):
+    """compute writes the summary on a thread while the run writes its warehouse: any memo opened on the
+    same folder afterwards, and `saved` (the end of a run), wait for it."""
+    release = threading.Event()
+    original = RunMemo.save_summary
+
+    def slow(self, summary, groups):
+        assert release.wait(10)  # held until the test lets it go: still writing when the memo is opened
+        original(self, summary, groups)
+
+    monkeypatch.setattr(RunMemo, "save_summary", slow)
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.save_rows(KeptRows("c"))
+    memo.save_summary_meanwhile(Summary("k1", None, {}, [], None), {})
+    threading.Timer(0.2, release.set).start()
+    again = RunMemo(tmp_path / "state.sqlite")  # waits for the write
+    assert again.summary("k1").key == "k1" and again.plain_groups("k1") == {}
+    assert memo_module._writing == {}
+
+    release.clear()
+    memo.save_summary_meanwhile(Summary("k2", None, {}, [], None), {"g": []})
+    threading.Timer(0.2, release.set).start()
+    campaign = SimpleNamespace(state_path="state.sqlite", resolve=lambda path: tmp_path / path)
+    memo_module.saved(campaign)  # what a run's end calls
+    assert RunMemo(tmp_path / "state.sqlite").summary("k2").key == "k2"
+
+
+def test_a_summary_that_cannot_be_written_is_logged_and_the_next_run_computes_afresh(tmp_path, monkeypatch, caplog):
+    memo = RunMemo(tmp_path / "state.sqlite")
+    memo.save_rows(KeptRows("c"))
+    memo.save_summary(Summary("k1", None, {}, [], None), {})
+
+    def full(self, name, *values):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(RunMemo, "_dump", full)
+    memo.save_rows(KeptRows("c"))
+    memo.save_summary_meanwhile(Summary("k2", None, {}, [], None), {})
+    memo.settle()
+    assert "memo summary not saved" in caplog.text and "No space left" in caplog.text
+    assert memo.summary("k2") is None and memo.summary("k1") is None  # nothing half-written is used
 
 
 def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tmp_path, monkeypatch):

@@ -54,21 +54,26 @@ def tracking_links(campaign: Campaign, targets: LinkTargets, evaluation: Evaluat
 def _row_spans(frame: pd.DataFrame) -> dict[tuple[str, str], tuple[int, int]]:
     """(unit, deliverable) → (first, last) data row holding it, in one pass over the tab (a search per
     unit made the tracking links quadratic: 45 s of a 56 s no-change sync at 928 districts)."""
-    spans: dict[tuple[str, str], tuple[int, int]] = {}
     if not len(frame):
-        return spans
-    for i, key in enumerate(zip(frame["unit_code"].tolist(), frame["deliverable"].tolist(), strict=True)):
-        first = spans.get(key, (i, i))[0]
-        spans[key] = (first, i)
-    return spans
+        return {}
+    keys = list(zip(frame["unit_code"].tolist(), frame["deliverable"].tolist(), strict=True))
+    # Dicts made in C: a later row of a key overwrites its place, so walking the rows forwards leaves each
+    # key's last row, and backwards its first (126,000 rows at 7,436 sub-districts: 0.03 s one by one).
+    last = dict(zip(keys, range(len(keys)), strict=True))
+    first = dict(zip(reversed(keys), range(len(keys) - 1, -1, -1), strict=True))
+    return {key: (first[key], at) for key, at in last.items()}
 
 
 def _unit_folders(files: pd.DataFrame) -> dict[str, str]:
     """Each unit's upload folder, whatever the source (a Drive folder's page, a local folder's file://
     URI): of the folders its files name as the unit's (`folder_url`), the one most of them are in."""
-    seen: dict[str, Counter[str]] = {}
-    if len(files) and "folder_url" in files.columns:
-        for unit, url in zip(files["unit_code"].tolist(), files["folder_url"].tolist(), strict=True):
-            if unit and url:
-                seen.setdefault(unit, Counter())[url] += 1
-    return {unit: counts.most_common(1)[0][0] for unit, counts in seen.items()}
+    if not len(files) or "folder_url" not in files.columns:
+        return {}
+    # Each (unit, folder) pair counted in C, pairs in the order first seen; a unit's most named folder, the
+    # first seen among equals (as `Counter.most_common` picks it).
+    pairs = Counter(zip(files["unit_code"].tolist(), files["folder_url"].tolist(), strict=True))
+    best: dict[str, tuple[int, str]] = {}
+    for (unit, url), count in pairs.items():
+        if unit and url and count > best.get(unit, (0, ""))[0]:
+            best[unit] = (count, url)
+    return {unit: url for unit, (_, url) in best.items()}
