@@ -93,7 +93,7 @@ def in_child(step: Callable[[Callable[..., None]], T], *, what: str,
         _child(step, write_end, after_fork)
     os.close(write_end)
     answer = None
-    failed_alongside: BaseException | None = None
+    failed_alongside: Exception | None = None
     try:
         with os.fdopen(read_end, "rb") as pipe:
             if alongside is not None:

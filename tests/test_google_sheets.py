@@ -178,8 +178,9 @@ def test_formats_only_tells_requests_that_leave_every_value_and_size_alone():
                            "fields": "userEnteredFormat.backgroundColor"}}
     header = {"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredFormat": {}},
                              "fields": "userEnteredFormat(textFormat,backgroundColor,wrapStrategy)"}}
-    link = json.dumps({"repeatCell": {"range": {"sheetId": 1}, "cell": {}, "fields": "userEnteredFormat.textFormat.link"}},
-                      separators=(",", ":")).encode()
+    # Encoded as the writer encodes a link's request (`_link_requests`).
+    link = _json_bytes({"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredFormat": {}},
+                                       "fields": "userEnteredFormat.textFormat.link"}})
     frozen = {"updateSheetProperties": {"properties": {"sheetId": 1, "gridProperties": {"frozenRowCount": 2}},
                                         "fields": "gridProperties.frozenRowCount"}}
     widths = {"updateDimensionProperties": {"range": {"sheetId": 1, "dimension": "COLUMNS"},
@@ -194,7 +195,7 @@ def test_formats_only_tells_requests_that_leave_every_value_and_size_alone():
                     {"repeatCell": {"range": {"sheetId": 1}, "cell": {"userEnteredValue": {"stringValue": "x"}},
                                     "fields": "userEnteredValue"}},
                     {"deleteDimension": {"range": {"sheetId": 1, "dimension": "ROWS"}}},
-                    json.dumps({"updateCells": {"fields": "userEnteredValue"}}).encode()):
+                    _json_bytes({"updateCells": {"fields": "userEnteredValue"}})):
         assert not formats_only([fill, changes]), changes
 
 

@@ -423,16 +423,20 @@ def test_a_summary_written_meanwhile_is_on_disk_before_the_memo_is_read_again(tm
     memo = RunMemo(tmp_path / "state.sqlite")
     memo.save_rows(KeptRows("c"))
     memo.save_summary_meanwhile(Summary("k1", None, {}, [], None), {})
-    threading.Timer(0.2, release.set).start()
+    letting_go = threading.Timer(0.2, release.set)
+    letting_go.start()
     again = RunMemo(tmp_path / "state.sqlite")  # waits for the write
+    letting_go.join()
     assert again.summary("k1").key == "k1" and again.plain_groups("k1") == {}
     assert memo_module._writing == {}
 
     release.clear()
     memo.save_summary_meanwhile(Summary("k2", None, {}, [], None), {"g": []})
-    threading.Timer(0.2, release.set).start()
+    letting_go = threading.Timer(0.2, release.set)
+    letting_go.start()
     campaign = SimpleNamespace(state_path="state.sqlite", resolve=lambda path: tmp_path / path)
     memo_module.saved(campaign)  # what a run's end calls
+    letting_go.join()
     assert RunMemo(tmp_path / "state.sqlite").summary("k2").key == "k2"
 
 
