@@ -1,6 +1,7 @@
 """The collector pause (ingest.gc_pause): frozen within a run, given back when the run ends."""
 
 import gc
+import threading
 import weakref
 
 from ingest.gc_pause import keep_long_lived, paused_gc, run_scope
@@ -65,3 +66,42 @@ def test_keep_long_lived_freezes_only_within_a_run():
         keep_long_lived()
         assert gc.get_freeze_count() >= len(kept)
     assert gc.get_freeze_count() == 0
+
+
+def test_blocks_overlapping_on_two_threads_keep_the_collector_off_until_the_last_ends():
+    # The memo's rows read on a thread while the run's thread makes its tables (ingest.memo): the
+    # thread's block ends first, and must not turn the collector on under the run's.
+    started, thread_may_end = threading.Event(), threading.Event()
+
+    def other() -> None:
+        with paused_gc():
+            started.set()
+            thread_may_end.wait(5)
+
+    thread = threading.Thread(target=other)
+    with run_scope():
+        thread.start()
+        started.wait(5)
+        with paused_gc():
+            thread_may_end.set()
+            thread.join(5)
+            assert not thread.is_alive()
+            assert not gc.isenabled()  # the thread's block ended; this one is still open
+            cycle = _Node()
+        assert gc.isenabled()
+        assert gc.get_freeze_count() > 0  # frozen with the last block
+        gone = weakref.ref(cycle)
+        del cycle
+    gc.collect()
+    assert gone() is None
+
+
+def test_a_collector_turned_off_by_someone_else_is_left_off():
+    gc.disable()
+    try:
+        with run_scope(), paused_gc():
+            pass
+        assert not gc.isenabled()
+        assert gc.get_freeze_count() == 0
+    finally:
+        gc.enable()
