@@ -100,10 +100,14 @@ def collect(campaign: Campaign, responses_sources: Mapping[str, ResponsesSource]
 
 def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, full: bool = False,
                   progress: Progress | None = None, now: datetime | None = None,
-                  alongside: Callable[[], None] | None = None) -> Collected:
+                  alongside: Callable[[], None] | None = None, on_change: Callable[[], None] | None = None
+                  ) -> Collected:
     """`collect(..., load=False)` in a child process (ingest.apart) where the platform has `fork`, so
     that what reading leaves in the heap goes with the child; in this process elsewhere. `alongside()`
     runs in this process while the child reads (`in_child`), or before the reading where there is no child.
+    `on_change()` is called here, once, as soon as the child's reading has changed a stored row (a
+    revision moved: the run will compute its tables, ingest.memo), while the child reads on; where
+    there is no child it is not called.
 
     The child keeps what it reads in the state file through a connection of its own, and hands back
     `Collected` without its listings (`without_listings`: the state holds them) and the API calls it made,
@@ -117,18 +121,26 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     def step(send: Callable[..., None]) -> tuple[Collected, Counter[str]]:
         before = backends.api_calls()
         own = StateStore(state.path)
+        if on_change is not None:
+            own.on_revision = _once(lambda _kind: send("changed"))
         try:
             # The progress goes to this process's `progress` (`in_child`'s messages): it draws the bar.
-            collected = read(own, send if progress is not None else None)
+            collected = read(own, (lambda *args: send("progress", *args)) if progress is not None else None)
         finally:
             own.close()
         return collected.without_listings(), backends.api_calls() - before
+
+    def passed_on(kind: str, *args: object) -> None:
+        if kind == "progress" and progress is not None:
+            progress(*args)
+        elif kind == "changed" and on_change is not None:
+            on_change()
 
     if can_fork():
         state.await_check()
         try:
             collected, calls = in_child(step, what="reading the sources", after_fork=[backends.after_fork],
-                                        on_message=progress, alongside=alongside)
+                                        on_message=passed_on, alongside=alongside)
         except CannotFork as exc:
             log.warning("%s; reading in this process", exc)
         else:
@@ -137,6 +149,19 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     if alongside is not None:
         alongside()
     return read(state, progress)
+
+
+def _once(call: Callable[[str], None]) -> Callable[[str], None]:
+    """`call`, passed on the first time only (from whichever of the reading's threads comes first)."""
+    lock, called = threading.Lock(), []
+
+    def first(kind: str) -> None:
+        with lock:
+            if called:
+                return
+            called.append(kind)
+        call(kind)
+    return first
 
 
 def _take_back(campaign: Campaign, state: StateStore, collected: Collected) -> None:

@@ -16,11 +16,12 @@ from ingest.collect import Progress, collect_apart
 from ingest.errors import TidtamError, unexpected
 from ingest.gc_pause import paused_gc, run_scope
 from ingest.health import SourceHealth, run_counts, source_health, source_warnings
-from ingest.memo import Computed, compute
+from ingest.memo import Computed, compute, memo_of
 from ingest.memo import saved as memo_saved
 from ingest.normalize import Tables
 from ingest.publish.tabs import TidyTabs, warehouse_tables
 from ingest.review import Decision, read_decisions, rejections
+from ingest.row_cache import RowMaker, campaign_key
 from ingest.state import StateStore
 from ingest.status import Evaluation
 
@@ -66,14 +67,21 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     """Sync every source, recompute every status as of `now`, rewrite the warehouse."""
     run_id = state.start_run(clock(), now)
     calls_before = backends.api_calls()
+    memo, maker = memo_of(campaign), RowMaker(campaign)
     try:
         # Read in a child process: what reading leaves in the heap goes with it (ingest.apart). Meanwhile
         # this process reads the coordinators' decisions (one read, so that the run applies what they
-        # decided): both wait on the network.
+        # decided) and builds what making a row needs: both wait on the network. Once the child has
+        # changed a stored row, the run will compute: the memo's kept rows are read meanwhile too.
         decisions: dict[str, Decision] = {}
+
+        def meanwhile() -> None:
+            maker.prepare_meanwhile()
+            decisions.update(read_decisions(backends.warehouse, state, clock()))
         collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now,
-                                  alongside=lambda: decisions.update(read_decisions(backends.warehouse, state, clock())))
-        computed = compute(campaign, state, collected, decisions, now)
+                                  alongside=meanwhile,
+                                  on_change=lambda: memo.read_rows_meanwhile(campaign_key(campaign)))
+        computed = compute(campaign, state, collected, decisions, now, memo, maker)
         evaluation = computed.evaluation
         health = source_health(campaign, collected.reads)
         degraded = [h for h in health if h.degraded]
@@ -107,6 +115,7 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
                          api_calls=dict(backends.api_calls() - calls_before))
         raise
     finally:
+        memo.let_go_rows()  # rows read meanwhile by a run that failed before it used them
         memo_saved(campaign)  # its summary is written while the warehouse is (ingest.memo.compute)
     return RunReport(run_id, evaluation, computed, collected.failed_sources, collected.inspected, alerts, alert_error,
                      health)

@@ -10,7 +10,7 @@ import json
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -122,6 +122,9 @@ class StateStore:
         self.checked = False  # whether this opening ran quick_check (or has it running: check_in_background)
         self._check: threading.Thread | None = None
         self._check_failed: StateError | None = None
+        # Called with the kind (`revision`) each time a write moves a revision: a reading child tells its
+        # parent that the run will compute (ingest.collect.collect_apart's `on_change`).
+        self.on_revision: Callable[[str], None] | None = None
         existed = self.path.exists()
         size = self.path.stat().st_size if existed else 0
         with state_errors(self.path):
@@ -328,6 +331,8 @@ class StateStore:
     def _bump(self, db: sqlite3.Connection, kind: str, before: int) -> None:
         if db.total_changes != before:
             db.execute("INSERT OR REPLACE INTO kv VALUES (?, ?)", (f"revision:{kind}", uuid.uuid4().hex))
+            if self.on_revision is not None:
+                self.on_revision(kind)
 
     def arrivals(self, source: str, file_ids: Iterable[str] | None = None) -> dict[str, datetime]:
         """file id → when each stored file arrived (its `arrived_at`, else its `created_at`), read

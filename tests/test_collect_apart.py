@@ -14,8 +14,12 @@ import pytest
 from connectors.pandas_text import pd
 from ingest import collect as collect_module
 from ingest.apart import can_fork
+from ingest.backends import build_backends
+from ingest.collect import collect_apart
+from ingest.config import load_campaign
 from ingest.demo import write_demo
 from ingest.jobs import sync_job
+from ingest.state import StateStore
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -75,3 +79,36 @@ def test_a_system_that_refuses_the_child_process_reads_in_the_runs_own(tmp_path,
     assert report.outcome == "ok" and report.inspected_files > 0
     assert "reading the sources: no child process ([Errno 11] Resource temporarily unavailable); " \
            "reading in this process" in caplog.text
+
+
+def test_the_child_says_once_when_it_first_changes_a_stored_row_and_never_when_none_changed(tmp_path, monkeypatch):
+    """`on_change` is called here, once, while the child reads on (the run then reads its kept rows
+    meanwhile: ingest.memo); a reading that changes no stored row never calls it. Where there is no child,
+    it is not called."""
+    demo = write_demo(tmp_path / "demo")
+    campaign = load_campaign(demo.root / "config.yaml")
+    backends = build_backends(campaign, email=False)
+    state = StateStore(campaign.resolve(campaign.state_path))
+    try:
+        calls: list[int] = []
+
+        def changed() -> None:
+            calls.append(os.getpid())
+
+        first = collect_apart(campaign, backends, state, now=AS_OF, on_change=changed)
+        assert first.inspected > 0 and calls == [os.getpid()]  # hundreds of rows stored: said once, here
+        calls.clear()
+        collect_apart(campaign, backends, state, now=AS_OF, on_change=changed)
+        assert calls == []  # nothing new
+        photos = next(p for p in (demo.root / "uploads").rglob("*") if p.is_dir() and any(p.glob("*.jpg")))
+        shutil.copy(next(photos.glob("*.jpg")), photos / "IMG_late_arrival.jpg")
+        again = collect_apart(campaign, backends, state, now=AS_OF, on_change=changed)
+        assert again.inspected == 1 and calls == [os.getpid()]
+        calls.clear()
+        monkeypatch.setattr(collect_module, "can_fork", lambda: False)
+        shutil.copy(next(photos.glob("*.jpg")), photos / "IMG_later_still.jpg")
+        here = collect_apart(campaign, backends, state, now=AS_OF, on_change=changed)
+        assert here.inspected == 1 and calls == []
+    finally:
+        state.close()
+        backends.close()

@@ -37,7 +37,7 @@ from ingest.memo import (
     reevaluate,
 )
 from ingest.normalize import normalize
-from ingest.row_cache import KeptRows
+from ingest.row_cache import KeptRows, campaign_key
 from ingest.state import StateStore
 from ingest.status import Arrival, all_boundaries, evaluate, evaluate_groups, item_groups, time_boundaries
 from tests.emulator import Emulator
@@ -472,3 +472,79 @@ def test_the_summary_and_groups_come_back_equal_from_their_pieces(demo_items, tm
     memo.save_summary(summary, plain_groups(groups))
     assert memo.summary("k") == summary and memo.groups("k") == groups
     assert memo.summary("other") is None and memo.groups("other") is None
+
+
+def _synced_demo(tmp_path) -> tuple[Path, str]:
+    config = write_demo(tmp_path / "demo").root / "config.yaml"
+    sync_job(config, as_of=T0 + timedelta(days=11))
+    campaign = load_campaign(config)
+    return campaign.resolve(campaign.state_path), campaign_key(campaign)
+
+
+def test_rows_read_meanwhile_are_the_rows_read_when_asked(tmp_path):
+    """A changed run reads its kept rows on a thread while its child still reads the sources
+    (RunMemo.read_rows_meanwhile); `rows` takes them, and they are the file's, with the base `save_rows`
+    needs to write only what changed."""
+    state_path, key = _synced_demo(tmp_path)
+    direct = RunMemo(state_path)
+    expected = direct.rows(key)
+    assert expected is not None and expected.size > 100
+    ahead = RunMemo(state_path)
+    ahead.read_rows_meanwhile(key)
+    ahead.read_rows_meanwhile(key)  # under way: nothing more is begun
+    got = ahead.rows(key)
+    assert got == expected and ahead._base == direct._base  # noqa: SLF001 - save_rows' base
+    assert ahead.rows(key) == expected  # asked again: read again, as before
+    # Read under another campaign key than the one asked for: not used, the file is read under the right one.
+    other = RunMemo(state_path)
+    other.read_rows_meanwhile("another:key")
+    assert other.rows(key) == expected
+    assert other.rows("another:key") is None
+
+
+def test_rows_read_meanwhile_and_never_asked_for_are_let_go(tmp_path):
+    state_path, key = _synced_demo(tmp_path)
+    memo = RunMemo(state_path)
+    memo.read_rows_meanwhile(key)
+    memo.let_go_rows()  # a run that failed, or found nothing to compute: waits for the thread, keeps nothing
+    assert memo._reading is None and memo._base is None  # noqa: SLF001
+
+
+def test_an_error_reading_rows_meanwhile_is_raised_where_they_are_asked_for(tmp_path, monkeypatch):
+    state_path, key = _synced_demo(tmp_path)
+
+    def broken(self, campaign):
+        raise MemoryError("no room for the rows")
+
+    monkeypatch.setattr(RunMemo, "_read_kept", broken)
+    memo = RunMemo(state_path)
+    memo.read_rows_meanwhile(key)
+    with pytest.raises(MemoryError, match="no room for the rows"):
+        memo.rows(key)
+
+
+def test_a_run_reads_its_kept_rows_meanwhile_only_once_a_stored_row_changed(tmp_path, monkeypatch):
+    """The reading child says when it first changes a stored row (collect_apart's `on_change`): only
+    then does the run read its kept rows ahead. A sync that changes nothing reads none, and holds none."""
+    asked: list[str | None] = []
+    original = RunMemo.read_rows_meanwhile
+
+    def spied(self, campaign=None):
+        asked.append(campaign)
+        original(self, campaign)
+
+    monkeypatch.setattr(RunMemo, "read_rows_meanwhile", spied)
+    demo = write_demo(tmp_path / "demo")
+    config = demo.root / "config.yaml"
+    as_of = T0 + timedelta(days=11)
+    first = sync_job(config, as_of=as_of)[1]
+    campaign = load_campaign(config)
+    assert asked == [campaign_key(campaign)] and not first.computed.reused  # nothing kept yet: found none
+    asked.clear()
+    same = sync_job(config, as_of=as_of + timedelta(minutes=15))[1]
+    assert asked == [] and same.computed.reused
+    photos = next(p for p in (demo.root / "uploads").rglob("*") if p.is_dir() and any(p.glob("*.jpg")))
+    shutil.copy(next(photos.glob("*.jpg")), photos / "IMG_late_arrival.jpg")
+    changed = sync_job(config, as_of=as_of + timedelta(minutes=30))[1]
+    assert asked == [campaign_key(campaign)] and not changed.computed.reused
+    assert 0 < changed.computed.rows_made < 10  # the kept rows, read ahead, were used

@@ -470,3 +470,33 @@ def _from_scratch(campaign, state, as_of):
     """The statuses from the stored records, normalized afresh with the coordinators' decisions."""
     tables = normalize(campaign, collect_from_state(campaign, state))
     return evaluate(campaign, apply_decisions(campaign, tables, load_decisions(state)).tables.items, as_of)
+
+
+def test_a_matcher_prepared_meanwhile_is_the_one_a_row_would_build(synced):
+    """A run builds the unit matcher on a thread while it waits on the network (RowMaker.prepare_meanwhile);
+    the rows it makes are those a matcher built on the spot makes."""
+    campaign, state, _ = synced
+    prepared = row_cache.RowMaker(campaign)
+    prepared.prepare_meanwhile()
+    prepared.prepare_meanwhile()  # under way: nothing more is begun
+    on_the_spot = row_cache.RowMaker(campaign)
+    texts = [u.name for u in campaign.units[:5]] + ["จ. ไม่มีจริง", ""]
+    assert [prepared.matcher.match(t) for t in texts] == [on_the_spot.matcher.match(t) for t in texts]
+    rows = current_rows(campaign, state, Collected(), None, prepared)
+    assert rows.made > 0 and rows.responses == current_rows(campaign, state, Collected(), None).responses
+
+
+def test_a_matcher_that_fails_to_build_meanwhile_raises_on_the_runs_own_thread(synced, monkeypatch):
+    campaign, _, _ = synced
+    built = []
+
+    def broken(given):
+        built.append(given)
+        raise ValueError("an alias names two units")
+
+    monkeypatch.setattr(row_cache, "unit_matcher", broken)
+    maker = row_cache.RowMaker(campaign)
+    maker.prepare_meanwhile()
+    with pytest.raises(ValueError, match="an alias names two units"):
+        maker.matcher  # noqa: B018 - the property is what is tested
+    assert len(built) == 2  # the thread's try, then the run's own, whose error is raised
