@@ -37,7 +37,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
-from itertools import islice
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -85,26 +84,77 @@ def tab_keys(campaign: Campaign, rows: CurrentRows, decisions: str) -> dict[str,
     the memo key: a sync where only photos arrived leaves the responses tab's key as it was, and one
     where no record changed the focus_group tab's, so the warehouse neither makes nor compares their
     rows (at 7,436 sub-districts the focus_group tab is 148k rows of answers, half of a changed sync's
-    row digests).
+    row digests). See `tab_orders`, which finds them with the tables' orders."""
+    return tab_orders(campaign, rows, decisions)[0]
+
+
+@dataclass
+class TableOrder:
+    """A tidy tab's rows in its table's order, as `assemble` puts them, before the table is made: each
+    row's record id (checked against the table's own column once it is made) and, per piece of rows as
+    `FrameRows` makes them, a digest of what those records' rows are known by (`tab_orders`)."""
+
+    ids: list[str]
+    known: list[str]
+
+
+def tab_orders(campaign: Campaign, rows: CurrentRows, decisions: str
+               ) -> tuple[dict[str, str], dict[str, TableOrder]]:
+    """The tidy tabs' keys (`tab_keys`) and the responses and files tabs' `TableOrder`s, from one pass
+    over the rows in their tables' order: the responses deliverable by deliverable in the campaign's
+    order, the files source by source (`responses_in_order`, `files_in_order`).
 
     Each tab is a function of these alone (`ingest.normalize.assemble`, `ingest.review.apply_decisions`,
-    `ingest.publish.tabs`): the responses tab of the response rows and the decisions; the files tab
-    of the file rows and the decisions; the focus_group tab of the focus rows of the file rows, in
-    order. A row kept under the stamps of its stored texts is known by them, as `ingest.row_cache`
-    knows it; a row that is not kept (a file whose facts this run read but the state would not give
-    again) by a digest of its content."""
-    base = (MEMO_VERSION, campaign_key(campaign))
-    responses = [(k, entry[0]) for k, entry in rows.kept.responses.items()]
-    files, focus = [], []
+    `ingest.publish.tabs`): the responses tab of the response rows, in order, and the decisions; the
+    files tab of the file rows, in order, and the decisions; the focus_group tab of the focus rows of
+    the file rows. A row kept under the stamps of its stored texts is known by them, as
+    `ingest.row_cache` knows it; a row that is not kept (a file whose facts this run read but the state
+    would not give again) by a digest of its content. So a tab's key is a digest of its rows' ids and
+    of what each is known by, with the rows of each deliverable or source counted (at 7,436
+    sub-districts 0.30 s when the keys and the orders each looked up and printed every row's stamps).
+
+    Only ids and one digest a piece are kept: the rows go before the tables are made. `rows`' lists are
+    left sorted so, and `assemble`, sorting them again, finds them in order (sorting 126,000 rows twice
+    cost 0.06 s at 7,436 sub-districts; a sorted list is sorted again in one pass)."""
+    for deliverable in rows.responses:
+        rows.responses[deliverable] = responses_in_order(rows.responses[deliverable])
+    for source in rows.files:
+        rows.files[source] = files_in_order(rows.files[source])
+    kept_responses, kept_files = rows.kept.responses, rows.kept.files
+    response_ids: list[str] = []
+    response_known: list[Any] = []
+    response_counts = []
+    for d in campaign.deliverables:
+        if d.kind == "response":
+            made = rows.responses.get(d.id, [])
+            response_counts.append((d.id, len(made)))
+            response_ids.extend(r.response_id for r in made)
+            response_known.extend(_known(kept_responses, (d.id, r.response_id), r) for r in made)
+    file_ids: list[str] = []
+    file_known: list[Any] = []
+    file_counts, focus = [], []
     for source, made in rows.files.items():
-        for row in made:
-            known = _known(rows.kept.files, (source, row.file_id), row)
-            files.append((source, row.file_id, known))
-            if row.focus:
-                focus.append((source, row.file_id, known))
-    return {"responses": _sha1(repr((base, "responses", responses, decisions))),
-            "files": _sha1(repr((base, "files", files, decisions))),
+        file_counts.append((source, len(made)))
+        file_ids.extend(r.file_id for r in made)
+        for r in made:
+            known = _known(kept_files, (source, r.file_id), r)
+            file_known.append(known)
+            if r.focus:
+                focus.append((source, r.file_id, known))
+    orders = {"responses": _table_order(response_ids, response_known),
+              "files": _table_order(file_ids, file_known)}
+    base = (MEMO_VERSION, campaign_key(campaign))
+    keys = {"responses": _sha1(repr((base, "responses", response_counts, _sha1("\0".join(response_ids)),
+                                     orders["responses"].known, decisions))),
+            "files": _sha1(repr((base, "files", file_counts, _sha1("\0".join(file_ids)), orders["files"].known,
+                                 decisions))),
             "focus_group": _sha1(repr((base, "focus_group", focus)))}
+    return keys, orders
+
+
+def _table_order(ids: list[str], known: list[Any]) -> TableOrder:
+    size = analyst.ROWS_AT_ONCE
+    return TableOrder(ids, [_sha1(repr(known[start:start + size])) for start in range(0, len(known), size)])
 
 
 def _known(kept: Mapping[tuple[str, str], tuple[Any, Any]], key: tuple[str, str], row: FileRow | ResponseRow) -> Any:
@@ -112,40 +162,6 @@ def _known(kept: Mapping[tuple[str, str], tuple[Any, Any]], key: tuple[str, str]
     not kept (a file whose facts this run read but the state would not give again)."""
     entry = kept.get(key)
     return entry[0] if entry is not None and entry[1] is row else _sha1(repr(row))
-
-
-@dataclass
-class TableOrder:
-    """A tidy tab's rows in its table's order, as `assemble` puts them, before the table is made: each
-    row's record id (checked against the table's own column once it is made) and, per piece of rows as
-    `FrameRows` makes them, a digest of what those records' rows are known by (`tab_keys`)."""
-
-    ids: list[str]
-    known: list[str]
-
-
-def table_orders(campaign: Campaign, rows: CurrentRows) -> dict[str, TableOrder]:
-    """The responses and files tabs' `TableOrder`: the responses deliverable by deliverable in the
-    campaign's order, the files source by source, each in its table's order (`responses_in_order`,
-    `files_in_order`). Only ids and one digest a piece are kept: the rows go before the tables are made.
-    `rows`' lists are left sorted so, and `assemble`, sorting them again, finds them in order (sorting
-    126,000 rows twice cost 0.06 s at 7,436 sub-districts; a sorted list is sorted again in one pass)."""
-    for deliverable in rows.responses:
-        rows.responses[deliverable] = responses_in_order(rows.responses[deliverable])
-    for source in rows.files:
-        rows.files[source] = files_in_order(rows.files[source])
-    size = analyst.ROWS_AT_ONCE
-    orders = {}
-    for name, pairs in (("responses", ((r.response_id, _known(rows.kept.responses, (d.id, r.response_id), r))
-                                       for d in campaign.deliverables if d.kind == "response"
-                                       for r in rows.responses.get(d.id, []))),
-                        ("files", ((r.file_id, _known(rows.kept.files, (source, r.file_id), r))
-                                   for source, made in rows.files.items() for r in made))):
-        order = orders[name] = TableOrder([], [])
-        while piece := list(islice(pairs, size)):
-            order.ids.extend(i for i, _ in piece)
-            order.known.append(_sha1(repr([k for _, k in piece])))
-    return orders
 
 
 def _sha1(text: str) -> str:
@@ -500,7 +516,7 @@ class Computed:
     reused: bool
     rows_made: int = 0  # records normalized afresh for the tables (the others' rows were kept: ingest.row_cache)
     tab_keys: dict[str, str] = field(default_factory=dict)  # what each tidy tab is made from (`tab_keys`)
-    pieces: dict[str, RowPieces] = field(default_factory=dict)  # the tidy tabs' rows' keys by piece (`table_orders`)
+    pieces: dict[str, RowPieces] = field(default_factory=dict)  # the tidy tabs' rows' keys by piece (`tab_orders`)
 
 
 def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
@@ -589,7 +605,7 @@ def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisio
     hold the rows' texts, and the rows' own objects (their tuples, moments and stamps: about 90 MB at
     7,436 sub-districts) are left for what the run makes next (its groups, statuses and warehouse rows)
     instead of lying under them. With `decided`, the responses and files tabs' rows' keys by piece too
-    (`table_orders`, `ingest.publish.tabs.tidy_pieces`), so that the write need not digest the rows of a
+    (`tab_orders`, `ingest.publish.tabs.tidy_pieces`), so that the write need not digest the rows of a
     piece it wrote before."""
     with paused_gc():  # also when a reused run's tables are asked for
         rows = current_rows(campaign, state, collected, memo.rows(campaign_key(campaign)), maker)
@@ -600,8 +616,7 @@ def _tables(campaign: Campaign, state: StateStore, collected: Collected, decisio
         if decided is None:
             memo.let_go_rows()
         else:
-            tabs = tab_keys(campaign, rows, decided)
-            orders = table_orders(campaign, rows)
+            tabs, orders = tab_orders(campaign, rows, decided)
             memo.save_rows(rows.kept)
         responses, files, made = rows.responses, rows.files, rows.made
         del rows  # the lists alone stay, until the tables are made from them

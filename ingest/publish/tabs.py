@@ -63,7 +63,7 @@ def tidy_frame(name: str, tables: Tables) -> pd.DataFrame:
 
 def tidy_pieces(name: str, tables: Tables, ids: list[str], known: Sequence[str], scope: str) -> RowPieces | None:
     """The keys of the responses or files tab's rows by piece (`ingest.publish.analyst.piece_keys`):
-    `ids`, the rows' record ids in the order the keys' maker found them (`ingest.memo.table_orders`),
+    `ids`, the rows' record ids in the order the keys' maker found them (`ingest.memo.tab_orders`),
     and `known`, per piece a digest of what those records' rows are known by. None when the table's rows
     are not in that order. The columns that `assemble` fills by comparing rows, and any column that is
     not the record's own (the review's), are taken by value."""
