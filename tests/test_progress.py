@@ -3,6 +3,7 @@ both warehouse backends (the .xlsx read back with openpyxl, the Sheet from the e
 
 from __future__ import annotations
 
+import random
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -12,7 +13,14 @@ from openpyxl import load_workbook
 from connectors.google_sheets import GoogleSheetsWarehouse
 from connectors.xlsx_warehouse import XlsxWarehouse
 from ingest.campaign import Campaign, Deliverable, SourceSpec, Unit
-from ingest.publish.progress import progress_table, status_table
+from ingest.publish.progress import (
+    ALL_DONE,
+    _completions,
+    campaign_days,
+    day_of,
+    progress_table,
+    status_table,
+)
 from ingest.publish.tracking import tracking_table
 from ingest.status import evaluate
 from ingest.thaidate import BANGKOK
@@ -173,3 +181,30 @@ def test_an_old_memo_without_charts_reads_the_layout_once(emu, tmp_path):
     emu.reset_counts()
     GoogleSheetsWarehouse(api, book, memo=memo).write(tables(at(8)))
     assert {k: v for k, v in emu.counts.items() if k != "oauth2.token"} == {}
+
+
+def test_progress_counts_equal_a_count_per_day_and_unit_over_random_arrivals():
+    """progress_table counts the units complete by a day's end from each column's sorted completion
+    moments; the count is the one made unit by unit, also for an arrival at midnight exactly (it
+    counts for the day it opens)."""
+    rng = random.Random(17)
+    counted = 0
+    for _ in range(60):
+        rows = []
+        for n in range(rng.randint(0, 12)):
+            day, hour, minute = rng.randint(1, 7), rng.choice([0, 0, 9, 23]), rng.choice([0, 0, 30, 59])
+            rows.append((rng.choice(["q", "photos"]), rng.choice(["95", "96", "70"]), f"i{n}", at(day, hour, minute),
+                         rng.random() < 0.8, ""))
+        items = pd.DataFrame(rows, columns=ITEMS.columns).astype({"arrived_at": "datetime64[ns, Asia/Bangkok]"}) \
+            if rows else ITEMS.iloc[:0]
+        evaluation = evaluate(CAMPAIGN, items, at(rng.randint(1, 8), 13))
+        ids = [d.id for d in CAMPAIGN.deliverables]
+        finished = [_completions(unit, ids) for unit in evaluation.units]
+        expected = []
+        for day in (d for d in campaign_days(CAMPAIGN, evaluation) if d <= day_of(evaluation.as_of)):
+            end = datetime.combine(day + timedelta(days=1), datetime.min.time(), BANGKOK)
+            expected.append([day] + [sum(1 for f in finished if f.get(k) is not None and f[k] < end)
+                                     for k in [*ids, ALL_DONE]])
+        assert progress_table(CAMPAIGN, evaluation).rows == expected
+        counted += sum(sum(row[1:]) for row in expected)
+    assert counted > 100  # the sequences complete units, on many days

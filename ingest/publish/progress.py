@@ -8,6 +8,7 @@ the count for any past day needs no history: it is the number of units completed
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from datetime import date, datetime, time, timedelta
 
 from connectors.base import Chart, SheetFormat, Table
@@ -39,11 +40,14 @@ def progress_table(campaign: Campaign, evaluation: Evaluation) -> Table:
     days = campaign_days(campaign, evaluation)
     ids = [d.id for d in campaign.deliverables]
     finished = [_completions(unit, ids) for unit in evaluation.units]
+    # Per column, the units' completion moments sorted: the units complete by a day's end are those before
+    # it (a count per day and unit took 0.06 s at 7,436 sub-districts and two weeks of days).
+    keys = [*ids, ALL_DONE]
+    moments = {key: sorted(at for f in finished if (at := f.get(key)) is not None) for key in keys}
     rows = []
     for day in (d for d in days if d <= day_of(evaluation.as_of)):
         end = datetime.combine(day + timedelta(days=1), time(), BANGKOK)
-        rows.append([day] + [sum(1 for f in finished if f.get(key) is not None and f[key] < end)
-                             for key in [*ids, ALL_DONE]])
+        rows.append([day] + [bisect_left(moments[key], end) for key in keys])
     header = _header(campaign)
     return Table("progress", header, rows, SheetFormat(column_widths=[12] + [18] * (len(header) - 1)),
                  charts=(progress_chart(campaign, evaluation, days),))
