@@ -57,9 +57,10 @@ from ingest.status import (
     Arrival,
     Evaluation,
     Groups,
-    all_boundaries,
+    boundaries_of_items,
     evaluate_groups,
     item_groups,
+    item_times,
     units_with_boundaries,
 )
 
@@ -543,8 +544,10 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
                             tab_keys=summary.tab_keys)
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
         tables, lines, tabs, made, pieces = _tables(campaign, state, collected, decisions, memo, decided, maker)
-        groups = item_groups(tables.items)
-        moments = all_boundaries(campaign, groups)
+        times = item_times(tables.items)  # each distinct arrival converted once, for the groups and the boundaries
+        groups = item_groups(tables.items, times)
+        moments = boundaries_of_items(campaign, tables.items, times)
+        del times
         plain = plain_groups(groups)
         # The last run's statuses, set aside by `save_rows`: read now, not held beside the tables.
         evaluation = evaluate_since(campaign, groups, now, memo.previous(), moments=moments, plain=plain,

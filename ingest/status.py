@@ -6,6 +6,7 @@ not seen, so any past day of a campaign can be replayed.
 
 from __future__ import annotations
 
+import bisect
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -117,19 +118,70 @@ class Arrival(NamedTuple):
 Groups = dict[tuple[str, str], list[Arrival]]  # (unit, deliverable) → its items, in table order
 
 
-def item_groups(items: pd.DataFrame) -> Groups:
-    """The items table grouped by unit and deliverable: everything `evaluate` reads of it."""
+def item_groups(items: pd.DataFrame, times: ItemTimes | None = None) -> Groups:
+    """The items table grouped by unit and deliverable: everything `evaluate` reads of it (`times`: its
+    `item_times`, if found already)."""
     groups: Groups = defaultdict(list)
     if len(items):
         accepted = items["accepted_th"].tolist() if "accepted_th" in items.columns else [""] * len(items)
-        # The column converts at once (126,000 items: 0.45 s one Timestamp at a time, 0.13 s so).
-        times = items["arrived_at"].dt.to_pydatetime().tolist()
-        arrivals = map(Arrival._make, zip(times, map(bool, items["valid"].tolist()), items["reason_th"].tolist(),
+        found = times if times is not None else item_times(items)
+        moments = [found.distinct[i] for i in found.at] if found is not None else \
+            items["arrived_at"].dt.to_pydatetime().tolist()
+        arrivals = map(Arrival._make, zip(moments, map(bool, items["valid"].tolist()), items["reason_th"].tolist(),
                                           [ok or "" for ok in accepted], strict=True))
         keys = zip(items["unit"].tolist(), items["deliverable"].tolist(), strict=True)
         for key, arrival in zip(keys, arrivals, strict=True):
             groups[key].append(arrival)
     return dict(groups)
+
+
+class ItemTimes(NamedTuple):
+    """The items table's arrivals: their distinct moments as datetimes, sorted, and each item's place
+    among them (`item_times`)."""
+
+    distinct: list[datetime]
+    at: list[int]
+
+
+def item_times(items: pd.DataFrame) -> ItemTimes | None:
+    """Each distinct arrival converted once (126,000 items at 7,436 sub-districts, 68,000 distinct: 0.45 s
+    one Timestamp at a time, 0.07 s the column at once, 0.04 s so; offline). None for a column that is not
+    of zoned moments, or misses one (converted as it is)."""
+    import numpy as np  # loaded with pandas already
+
+    column = items["arrived_at"] if len(items) else None
+    dtype = column.dtype if column is not None else None
+    if not isinstance(dtype, pd.DatetimeTZDtype) or column.isna().any():
+        return None
+    # The instants as integers in the column's unit since 1970 UTC, the distinct ones back in its zone.
+    distinct, at = np.unique(column.array.asi8, return_inverse=True)
+    index = pd.DatetimeIndex(distinct.view(f"M8[{dtype.unit}]")).tz_localize("UTC").tz_convert(dtype.tz)
+    return ItemTimes(index.to_pydatetime().tolist(), at.tolist())
+
+
+def boundaries_of_items(campaign: Campaign, items: pd.DataFrame, times: ItemTimes | None = None) -> list[datetime]:
+    """`all_boundaries(campaign, item_groups(items))` from the items table (`times`: its `item_times`):
+    the distinct arrivals of the campaign's units are sorted already, and the deadlines, few and
+    distinct, go in among them (0.10 -> 0.04 s at 7,436 sub-districts, where each of 126,000 arrivals
+    went into a set)."""
+    codes = {u.code for u in campaign.units}
+    deadlines = {campaign.deadline_for(u.code, d) for u in campaign.units for d in campaign.deliverables}
+    times = times if times is not None else item_times(items)
+    if times is None:
+        return all_boundaries(campaign, item_groups(items))
+    ours = items["unit"].isin(codes).to_numpy()
+    if ours.all():  # every item is of a unit of the campaign: all the distinct arrivals
+        moments = list(times.distinct)
+    else:
+        moments = [times.distinct[i] for i in sorted({i for i, mine in zip(times.at, ours.tolist(), strict=True)
+                                                      if mine})]
+    for deadline in sorted(deadlines):
+        i = bisect.bisect_left(moments, deadline)
+        if i < len(moments) and moments[i] == deadline:
+            moments[i] = deadline  # the deadline stands for an arrival at the same instant, as in a set made of both
+        else:
+            moments.insert(i, deadline)
+    return moments
 
 
 def evaluate(campaign: Campaign, items: pd.DataFrame, now: datetime) -> Evaluation:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from connectors.base import FormResponse, UploadedFile
@@ -36,10 +37,18 @@ from ingest.memo import (
     plain_groups,
     reevaluate,
 )
-from ingest.normalize import normalize
+from ingest.normalize import bangkok_times, normalize
 from ingest.row_cache import KeptRows, campaign_key
 from ingest.state import StateStore
-from ingest.status import Arrival, all_boundaries, evaluate, evaluate_groups, item_groups, time_boundaries
+from ingest.status import (
+    Arrival,
+    all_boundaries,
+    boundaries_of_items,
+    evaluate,
+    evaluate_groups,
+    item_groups,
+    time_boundaries,
+)
 from tests.emulator import Emulator
 from tests.google_workspace import seed_demo
 
@@ -548,3 +557,38 @@ def test_a_run_reads_its_kept_rows_meanwhile_only_once_a_stored_row_changed(tmp_
     changed = sync_job(config, as_of=as_of + timedelta(minutes=30))[1]
     assert asked == [campaign_key(campaign)] and not changed.computed.reused
     assert 0 < changed.computed.rows_made < 10  # the kept rows, read ahead, were used
+
+
+def _groups_one_by_one(items: pd.DataFrame) -> dict:
+    """The items grouped with each arrival converted on its own (as `item_groups` did before)."""
+    groups: dict = {}
+    for unit, deliverable, at, valid, reason in zip(items["unit"], items["deliverable"], items["arrived_at"],
+                                                    items["valid"], items["reason_th"], strict=True):
+        groups.setdefault((unit, deliverable), []).append(Arrival(at.to_pydatetime(), bool(valid), reason))
+    return groups
+
+
+def test_boundaries_and_groups_from_the_items_table_are_the_ones_item_by_item(demo_items):
+    """`boundaries_of_items` and `item_groups` convert each distinct arrival once: the moments and the
+    items' datetimes are those converted one by one, zones included, on the demo and on random tables
+    (repeated moments, units outside the campaign, arrivals at a deadline)."""
+    campaign, items = demo_items
+    tables = [items]
+    rng = random.Random(8)
+    codes = [u.code for u in campaign.units] + ["00"]
+    deadlines = sorted({campaign.deadline_for(u.code, d) for u in campaign.units for d in campaign.deliverables})
+    for _ in range(50):
+        n = rng.randint(1, 40)
+        moments = [rng.choice(deadlines) if rng.random() < 0.2 else T0 + timedelta(minutes=rng.choice([0, 0, 15, 90]))
+                   for _ in range(n)]  # some at a deadline exactly: one moment for both
+        tables.append(pd.DataFrame({
+            "deliverable": [rng.choice(campaign.deliverables).id for _ in range(n)],
+            "unit": [rng.choice(codes) for _ in range(n)], "item_id": [f"i{i}" for i in range(n)],
+            "arrived_at": bangkok_times(moments), "valid": [rng.random() < 0.8 for _ in range(n)],
+            "reason_th": [""] * n}))
+    for table in tables:
+        groups = item_groups(table)
+        expected = _groups_one_by_one(table)
+        assert groups == expected
+        assert repr(groups) == repr(expected)  # the same zones, not only the same instants
+        assert boundaries_of_items(campaign, table) == all_boundaries(campaign, groups)
