@@ -106,8 +106,8 @@ def collect_apart(campaign: Campaign, backends: Backends, state: StateStore, *, 
     that what reading leaves in the heap goes with the child; in this process elsewhere. `alongside()`
     runs in this process while the child reads (`in_child`), or before the reading where there is no child.
     `on_change()` is called here, once, as soon as the child's reading has changed a stored row (a
-    revision moved: the run will compute its tables, ingest.memo), while the child reads on; where
-    there is no child it is not called.
+    revision moved: the run will compute its tables, ingest.memo), while the child reads on (its
+    messages wait in the pipe meanwhile, as for `alongside`); where there is no child it is not called.
 
     The child keeps what it reads in the state file through a connection of its own, and hands back
     `Collected` without its listings (`without_listings`: the state holds them) and the API calls it made,

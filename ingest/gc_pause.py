@@ -13,11 +13,11 @@ frozen when it ends (`gc.freeze`: kept out of every collection) and given back t
 when the run ends (`gc.unfreeze`, which puts them in the oldest generation without walking them).
 Outside a run (a test, an export) nothing is frozen: frozen cycles would live until the process ends.
 
-Blocks may overlap across threads (the memo's rows read on a thread while the run's own thread makes
-its tables, `ingest.memo.RunMemo.read_rows_meanwhile`): the collector comes back on, and what they made
-is frozen, when the last open block ends. Counted per thread as a plain flag was, the block that ended
-first turned the collector on under the other, whose tables were then walked by collections (a changed
-sync at 7,436 sub-districts: 0.3 s more to make them).
+Blocks may overlap across threads (a block on a helper thread while the run's own thread makes its
+tables): the collector comes back on, and what they made is frozen, when the last open block ends.
+Counted per thread as a plain flag was, the block that ended first turned the collector on under the
+other, whose tables were then walked by collections (a changed sync at 7,436 sub-districts whose kept
+rows were read on a thread of their own: 0.3 s more to make its tables).
 """
 
 from __future__ import annotations

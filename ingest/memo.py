@@ -201,7 +201,8 @@ class RunMemo:
     def __init__(self, state_path: str | Path) -> None:
         self.folder = self.folder_of(state_path)
         self._base: KeptRows | None = None  # the rows.bin `rows` read
-        self._reading: _RowsReading | None = None  # `read_rows_meanwhile`'s
+        # What `read_rows_ahead` read: the campaign key it read under, and `_read_kept`'s answer.
+        self._ahead: tuple[str | None, tuple[KeptRows | None, KeptRows | None]] | None = None
         self.settle()  # a summary still being written is on disk before any file here is read
 
     @staticmethod
@@ -277,28 +278,27 @@ class RunMemo:
         used, and a run that makes every row again held them beside its own (at 7,436 sub-districts the
         changed sync after an upgrade of the rows: 19.3 s and a peak of 970 MB with them, 17.4 s and 663 MB
         without)."""
-        reading, self._reading = self._reading, None
-        if reading is not None:
-            reading.join()
-            if reading.campaign == campaign:
-                if reading.error is not None:
-                    raise reading.error
-                self._base, kept = reading.found
-                return kept
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead[0] == campaign:
+            self._base, kept = ahead[1]
+            return kept
         self._base, kept = self._read_kept(campaign)
         return kept
 
-    def read_rows_meanwhile(self, campaign: str | None = None) -> None:
-        """`rows(campaign)` begun now, on a thread; `rows(campaign)` then takes what it read. A changed sync
-        at 7,436 sub-districts read its kept rows for 0.70 s after its reading child had ended, while this
-        process waited 0.4 s for that child with nothing to do (`ingest.collect.collect_apart`'s
-        `on_change`, which calls this once a stored row has changed: a sync that changes nothing reads no
-        row, and holds none). Called again while one is under way, nothing more is begun."""
-        if self._reading is not None:
+    def read_rows_ahead(self, campaign: str | None = None) -> None:
+        """`rows(campaign)` read now, for `rows(campaign)` to take. A changed sync at 7,436 sub-districts
+        read its kept rows for 0.70 s after its reading child had ended, while this process had waited
+        0.4 s for that child with nothing to do: `ingest.collect.collect_apart`'s `on_change` calls this
+        once a stored row has changed, while the child reads on (a sync that changes nothing reads no
+        row, and holds none). Read on this process's own thread: read on a thread of their own, the
+        rows' growing tables were left in that thread's malloc arena, and the sync peaked 11 MB higher.
+        An error is logged and the rows are left to `rows`, which reads them again (and raises it)."""
+        if self._ahead is not None:
             return
-        reading = self._reading = _RowsReading(campaign)
-        reading.thread = threading.Thread(target=reading.read, args=(self,), name="memo-rows", daemon=True)
-        reading.thread.start()
+        try:
+            self._ahead = (campaign, self._read_kept(campaign))
+        except Exception as exc:  # noqa: BLE001 - read again by `rows`, where an error stops the run
+            log.info("memo rows not read ahead (%s): read when asked", exc)
 
     def _read_kept(self, campaign: str | None) -> tuple[KeptRows | None, KeptRows | None]:
         """The rows of `rows.bin` (`_base`), and them with `rows-recent.bin`'s in place (`rows`)."""
@@ -349,10 +349,8 @@ class RunMemo:
 
     def let_go_rows(self) -> None:
         """Forget the rows `rows` read (a run that only makes tables, and saves nothing), and any that
-        `read_rows_meanwhile` is reading, once read (a run that failed, or found nothing to compute)."""
-        reading, self._reading = self._reading, None
-        if reading is not None:
-            reading.join()
+        `read_rows_ahead` read (a run that failed, or found nothing to compute)."""
+        self._ahead = None
         self._base = None
 
     def _load(self, name: str, read: Callable[[BinaryIO], Any] = pickle.load, suffix: str = ".pickle") -> Any:
@@ -403,26 +401,6 @@ class RunMemo:
 
 
 PlainGroups = dict[tuple[str, str], list[tuple[Any, ...]]]
-
-
-@dataclass
-class _RowsReading:
-    """`RunMemo.read_rows_meanwhile`'s thread, the campaign key it reads under, and what it found."""
-
-    campaign: str | None
-    thread: threading.Thread | None = None
-    found: tuple[KeptRows | None, KeptRows | None] = (None, None)
-    error: BaseException | None = None
-
-    def read(self, memo: RunMemo) -> None:
-        try:
-            self.found = memo._read_kept(self.campaign)  # noqa: SLF001 - the memo's own reading, on its thread
-        except BaseException as exc:  # noqa: BLE001 - raised by `RunMemo.rows`, on the run's own thread
-            self.error = exc
-
-    def join(self) -> None:
-        if self.thread is not None:
-            self.thread.join()
 
 
 def _pieces(values: list[Any]) -> list[Any]:
@@ -523,7 +501,7 @@ class Computed:
 def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
             now: datetime, memo: RunMemo | None = None, maker: RowMaker | None = None) -> Computed:
     """Normalize, review and evaluate, unless the last run did so on the same inputs (module docstring).
-    `memo`: the campaign's (`memo_of`), perhaps already reading its rows (`RunMemo.read_rows_meanwhile`);
+    `memo`: the campaign's (`memo_of`), perhaps with its rows read already (`RunMemo.read_rows_ahead`);
     `maker`: what makes the rows that are not kept, perhaps prepared (`RowMaker.prepare_meanwhile`)."""
     memo = memo if memo is not None else memo_of(campaign)
     revisions = {kind: state.revision(kind) for kind in ("responses", "uploads")}

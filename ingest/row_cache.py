@@ -117,6 +117,13 @@ class RowMaker:
     def names(self) -> dict[str, str]:
         return unit_names(self.campaign)
 
+    def let_go(self) -> None:
+        """Forget the matcher (waiting for one being built): a run that made its rows holds it no longer."""
+        preparing, self._preparing = self._preparing, None
+        if preparing is not None:
+            preparing.join()
+        self._matcher = None
+
 
 def current_rows(campaign: Campaign, state: StateStore, collected: Collected, kept: KeptRows | None,
                  maker: RowMaker | None = None) -> CurrentRows:

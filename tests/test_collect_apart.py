@@ -83,7 +83,7 @@ def test_a_system_that_refuses_the_child_process_reads_in_the_runs_own(tmp_path,
 
 def test_the_child_says_once_when_it_first_changes_a_stored_row_and_never_when_none_changed(tmp_path, monkeypatch):
     """`on_change` is called here, once, while the child reads on (the run then reads its kept rows
-    meanwhile: ingest.memo); a reading that changes no stored row never calls it. Where there is no child,
+    ahead: ingest.memo); a reading that changes no stored row never calls it. Where there is no child,
     it is not called."""
     demo = write_demo(tmp_path / "demo")
     campaign = load_campaign(demo.root / "config.yaml")

@@ -490,36 +490,37 @@ def _synced_demo(tmp_path) -> tuple[Path, str]:
     return campaign.resolve(campaign.state_path), campaign_key(campaign)
 
 
-def test_rows_read_meanwhile_are_the_rows_read_when_asked(tmp_path):
-    """A changed run reads its kept rows on a thread while its child still reads the sources
-    (RunMemo.read_rows_meanwhile); `rows` takes them, and they are the file's, with the base `save_rows`
-    needs to write only what changed."""
+def test_rows_read_ahead_are_the_rows_read_when_asked(tmp_path):
+    """A changed run reads its kept rows while its child still reads the sources (RunMemo.read_rows_ahead);
+    `rows` takes them, and they are the file's, with the base `save_rows` needs to write only what changed."""
     state_path, key = _synced_demo(tmp_path)
     direct = RunMemo(state_path)
     expected = direct.rows(key)
     assert expected is not None and expected.size > 100
     ahead = RunMemo(state_path)
-    ahead.read_rows_meanwhile(key)
-    ahead.read_rows_meanwhile(key)  # under way: nothing more is begun
+    ahead.read_rows_ahead(key)
+    read = ahead._ahead  # noqa: SLF001
+    ahead.read_rows_ahead(key)  # read already: not again
+    assert ahead._ahead is read  # noqa: SLF001
     got = ahead.rows(key)
     assert got == expected and ahead._base == direct._base  # noqa: SLF001 - save_rows' base
     assert ahead.rows(key) == expected  # asked again: read again, as before
     # Read under another campaign key than the one asked for: not used, the file is read under the right one.
     other = RunMemo(state_path)
-    other.read_rows_meanwhile("another:key")
+    other.read_rows_ahead("another:key")
     assert other.rows(key) == expected
     assert other.rows("another:key") is None
 
 
-def test_rows_read_meanwhile_and_never_asked_for_are_let_go(tmp_path):
+def test_rows_read_ahead_and_never_asked_for_are_let_go(tmp_path):
     state_path, key = _synced_demo(tmp_path)
     memo = RunMemo(state_path)
-    memo.read_rows_meanwhile(key)
-    memo.let_go_rows()  # a run that failed, or found nothing to compute: waits for the thread, keeps nothing
-    assert memo._reading is None and memo._base is None  # noqa: SLF001
+    memo.read_rows_ahead(key)
+    memo.let_go_rows()  # a run that failed, or found nothing to compute: keeps nothing
+    assert memo._ahead is None and memo._base is None  # noqa: SLF001
 
 
-def test_an_error_reading_rows_meanwhile_is_raised_where_they_are_asked_for(tmp_path, monkeypatch):
+def test_an_error_reading_rows_ahead_is_logged_and_raised_where_they_are_asked_for(tmp_path, monkeypatch, caplog):
     state_path, key = _synced_demo(tmp_path)
 
     def broken(self, campaign):
@@ -527,22 +528,24 @@ def test_an_error_reading_rows_meanwhile_is_raised_where_they_are_asked_for(tmp_
 
     monkeypatch.setattr(RunMemo, "_read_kept", broken)
     memo = RunMemo(state_path)
-    memo.read_rows_meanwhile(key)
+    with caplog.at_level("INFO", logger="ingest.memo"):
+        memo.read_rows_ahead(key)  # called while the child reads: never raises there
+    assert "memo rows not read ahead (no room for the rows)" in caplog.text
     with pytest.raises(MemoryError, match="no room for the rows"):
         memo.rows(key)
 
 
-def test_a_run_reads_its_kept_rows_meanwhile_only_once_a_stored_row_changed(tmp_path, monkeypatch):
+def test_a_run_reads_its_kept_rows_ahead_only_once_a_stored_row_changed(tmp_path, monkeypatch):
     """The reading child says when it first changes a stored row (collect_apart's `on_change`): only
     then does the run read its kept rows ahead. A sync that changes nothing reads none, and holds none."""
     asked: list[str | None] = []
-    original = RunMemo.read_rows_meanwhile
+    original = RunMemo.read_rows_ahead
 
     def spied(self, campaign=None):
         asked.append(campaign)
         original(self, campaign)
 
-    monkeypatch.setattr(RunMemo, "read_rows_meanwhile", spied)
+    monkeypatch.setattr(RunMemo, "read_rows_ahead", spied)
     demo = write_demo(tmp_path / "demo")
     config = demo.root / "config.yaml"
     as_of = T0 + timedelta(days=11)

@@ -500,3 +500,13 @@ def test_a_matcher_that_fails_to_build_meanwhile_raises_on_the_runs_own_thread(s
     with pytest.raises(ValueError, match="an alias names two units"):
         maker.matcher  # noqa: B018 - the property is what is tested
     assert len(built) == 2  # the thread's try, then the run's own, whose error is raised
+
+
+def test_a_maker_let_go_of_holds_no_matcher_and_builds_one_again_if_asked(synced):
+    campaign, _, _ = synced
+    maker = row_cache.RowMaker(campaign)
+    maker.prepare_meanwhile()
+    first = maker.matcher
+    maker.let_go()
+    assert maker._matcher is None and maker._preparing is None  # noqa: SLF001
+    assert maker.matcher is not first and maker.matcher.match(campaign.units[0].name) == first.match(campaign.units[0].name)
