@@ -48,7 +48,7 @@ from ingest.heap import give_back
 from ingest.normalize import FileRow, ResponseRow, Tables, assemble, files_in_order, responses_in_order
 from ingest.publish import analyst
 from ingest.publish.links import LinkTargets, link_targets
-from ingest.publish.tabs import tidy_pieces
+from ingest.publish.tabs import statuses_digest, tidy_pieces, unit_digests
 from ingest.review import DECISIONS_KEY, Decision, ReviewLine, apply_decisions
 from ingest.row_cache import CurrentRows, KeptRows, RowMaker, campaign_key, current_rows
 from ingest.rows_file import read_rows, write_rows
@@ -67,7 +67,8 @@ from ingest.status import (
 log = logging.getLogger(__name__)
 
 # Part of the key: a tidtam that computes tables differently never reuses an older one's.
-MEMO_VERSION = "5"  # 4: groups as plain tuples; 5: the summary says its rules, files key first and in pieces
+# 4: groups as plain tuples; 5: the summary says its rules, files key first and in pieces; 6: its units' digests
+MEMO_VERSION = "6"
 # Rows made since rows.bin was written are kept apart up to this many (or a fifth of all, if more).
 _RECENT_ROWS = 1_000
 _ROWS = ".bin"  # the kept rows' files (`ingest.rows_file`)
@@ -184,6 +185,9 @@ class Summary:
     # MEMO_VERSION and the campaign digest the statuses were evaluated under (`evaluated_under`): a
     # run whose key differs keeps the statuses of the units whose items did not change (`evaluate_since`).
     campaign: str = ""
+    # A digest of each unit's statuses, in order (`ingest.publish.tabs.unit_digests`): a unit whose statuses
+    # the next run keeps keeps its digest.
+    unit_digests: list[bytes] = field(default_factory=list)
 
 
 def evaluated_under(campaign: Campaign) -> str:
@@ -496,6 +500,7 @@ class Computed:
     rows_made: int = 0  # records normalized afresh for the tables (the others' rows were kept: ingest.row_cache)
     tab_keys: dict[str, str] = field(default_factory=dict)  # what each tidy tab is made from (`tab_keys`)
     pieces: dict[str, RowPieces] = field(default_factory=dict)  # the tidy tabs' rows' keys by piece (`tab_orders`)
+    statuses: str = ""  # `ingest.publish.tabs.statuses_digest` of the evaluation
 
 
 def compute(campaign: Campaign, state: StateStore, collected: Collected, decisions: Mapping[str, Decision],
@@ -518,8 +523,10 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
             def load() -> Tables:
                 with _open(state) as readable:
                     return _tables(campaign, readable, collected, decisions, memo)[0]
+            statuses = statuses_digest(campaign, evaluation,
+                                       unit_digests(evaluation, summary.evaluation, summary.unit_digests))
             return Computed(key, evaluation, summary.counts, summary.lines, summary.links, load, reused=True,
-                            tab_keys=summary.tab_keys)
+                            tab_keys=summary.tab_keys, statuses=statuses)
     with paused_gc():  # millions of rows and cells made at once, none of them garbage (ingest.gc_pause)
         tables, lines, tabs, made, pieces = _tables(campaign, state, collected, decisions, memo, decided, maker)
         times = item_times(tables.items)  # each distinct arrival converted once, for the groups and the boundaries
@@ -528,16 +535,18 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         del times
         plain = plain_groups(groups)
         # The last run's statuses, set aside by `save_rows`: read now, not held beside the tables.
-        evaluation = evaluate_since(campaign, groups, now, memo.previous(), moments=moments, plain=plain,
+        last = memo.previous()
+        evaluation = evaluate_since(campaign, groups, now, last, moments=moments, plain=plain,
                                     plain_of=memo.plain_groups)
-        del groups
+        digests = unit_digests(evaluation, *((last.evaluation, last.unit_digests) if last is not None else ()))
+        del groups, last
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments, tabs,
-                          evaluated_under(campaign))
+                          evaluated_under(campaign), digests)
         memo.save_summary_meanwhile(summary, plain)
     give_back()  # what making the tables freed, before the warehouse write makes its rows (ingest.heap)
     return Computed(key, evaluation, counts, lines, summary.links, lambda: tables, reused=False, rows_made=made,
-                    tab_keys=tabs, pieces=pieces)
+                    tab_keys=tabs, pieces=pieces, statuses=statuses_digest(campaign, evaluation, digests))
 
 
 def memo_of(campaign: Campaign) -> RunMemo:

@@ -101,7 +101,8 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
             backends.warehouse.write(warehouse_tables(
                 campaign, TidyTabs(computed.key, computed.load, computed.links, computed.tab_keys,
                                    computed.pieces), evaluation, state.runs(), updated_at=clock(),
-                alert_messages=AlertLog(state).messages() if campaign.mail else None))
+                alert_messages=AlertLog(state).messages() if campaign.mail else None,
+                statuses=computed.statuses or None))
         if backends.api_calls() - calls_before:
             # The run row went out with the warehouse write; record that write's calls in the state too.
             state.finish_run(run_id, finished, outcome, counts=counts, error=error,

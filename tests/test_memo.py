@@ -38,6 +38,7 @@ from ingest.memo import (
     reevaluate,
 )
 from ingest.normalize import bangkok_times, normalize
+from ingest.publish.tabs import statuses_digest, unit_digests
 from ingest.row_cache import KeptRows, campaign_key
 from ingest.state import StateStore
 from ingest.status import (
@@ -595,3 +596,23 @@ def test_boundaries_and_groups_from_the_items_table_are_the_ones_item_by_item(de
         assert groups == expected
         assert repr(groups) == repr(expected)  # the same zones, not only the same instants
         assert boundaries_of_items(campaign, table) == all_boundaries(campaign, groups)
+
+
+def test_a_unit_whose_statuses_are_kept_keeps_its_digest_and_the_statuses_digest_is_the_whole_ones(demo_items):
+    """ingest.publish.tabs.unit_digests: the units `evaluate_groups` keeps from the last evaluation keep
+    their digests, the others get new ones, and the statuses' digest is the one made from every unit."""
+    campaign, items = demo_items
+    groups = item_groups(items)
+    first = evaluate_groups(campaign, groups, T0 + timedelta(days=5))
+    digests = unit_digests(first)
+    assert len(set(digests)) > 1 and statuses_digest(campaign, first, digests) == statuses_digest(campaign, first)
+    moved = campaign.units[0].code
+    later = evaluate_groups(campaign, groups, T0 + timedelta(days=30), previous=first, recheck={moved})
+    kept = [u is v for u, v in zip(later.units, first.units, strict=True)]
+    assert sum(kept) == len(campaign.units) - 1  # all but the rechecked unit are the last evaluation's objects
+    again = unit_digests(later, first, digests)
+    assert [a for a, k in zip(again, kept, strict=True) if k] == [d for d, k in zip(digests, kept, strict=True) if k]
+    assert again == unit_digests(later)  # as if every unit's digest were made afresh
+    assert statuses_digest(campaign, later, again) == statuses_digest(campaign, later)
+    assert statuses_digest(campaign, later) != statuses_digest(campaign, first)  # the deadline passed
+    assert unit_digests(later, first, digests[:-1]) == again  # digests that do not fit are not used

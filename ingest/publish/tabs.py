@@ -76,11 +76,13 @@ def tidy_pieces(name: str, tables: Tables, ids: list[str], known: Sequence[str],
 
 
 def warehouse_tables(campaign: Campaign, tidy: TidyTabs, evaluation: Evaluation, runs: Sequence[dict[str, Any]],
-                     *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None) -> list[Table]:
-    """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows)."""
+                     *, updated_at: datetime, alert_messages: Iterable[Mapping[str, Any]] | None = None,
+                     statuses: str | None = None) -> list[Table]:
+    """`alert_messages`: the alert log's rows when the campaign sends mail (then an `alerts` tab follows);
+    `statuses`: the evaluation's `statuses_digest`, if known already (ingest.memo keeps it)."""
     tracking = tracking_table(campaign, evaluation, updated_at=updated_at)
     tracking.links = tracking_links(campaign, tidy.links, evaluation)
-    statuses = _statuses_digest(campaign, evaluation)
+    statuses = statuses or statuses_digest(campaign, evaluation)
     return [
         tracking,
         # Made from the statuses alone (the day of as-of for progress): by fingerprint, so a run whose
@@ -96,12 +98,25 @@ def warehouse_tables(campaign: Campaign, tidy: TidyTabs, evaluation: Evaluation,
     ] + ([alerts_table(alert_messages)] if alert_messages is not None else [])
 
 
-def _statuses_digest(campaign: Campaign, evaluation: Evaluation) -> str:
+def statuses_digest(campaign: Campaign, evaluation: Evaluation, digests: Sequence[bytes] | None = None) -> str:
     """Everything of the run the progress and summary tabs are made from, but as-of: the campaign (its
-    rules and units) and every unit's statuses and rates."""
-    statuses = pickle.dumps((evaluation.units, evaluation.rates, evaluation.rates_by_deliverable),
-                            protocol=pickle.HIGHEST_PROTOCOL)
-    return hashlib.sha1(campaign.digest.encode() + statuses).hexdigest()
+    rules and units) and every unit's statuses (`digests`: their `unit_digests`) and rates."""
+    digests = digests if digests is not None else unit_digests(evaluation)
+    rates = pickle.dumps((evaluation.rates, evaluation.rates_by_deliverable), protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha1(campaign.digest.encode() + b"".join(digests) + rates).hexdigest()
+
+
+def unit_digests(evaluation: Evaluation, last: Evaluation | None = None, last_digests: Sequence[bytes] = ()
+                 ) -> list[bytes]:
+    """A digest of each unit's statuses, in order. A unit whose statuses are the `last` evaluation's own
+    object (kept by `ingest.status.evaluate_groups`: its items did not change and the clock crossed
+    none of its boundaries) keeps its digest from `last_digests` (pickling 7,436 units' statuses took
+    0.08-0.10 s of every sync at 7,436 sub-districts)."""
+    kept: dict[int, bytes] = {}
+    if last is not None and last_digests and len(last_digests) == len(last.units):
+        kept = {id(unit): digest for unit, digest in zip(last.units, last_digests, strict=True)}
+    return [kept.get(id(unit)) or hashlib.sha1(pickle.dumps(unit, protocol=pickle.HIGHEST_PROTOCOL)).digest()
+            for unit in evaluation.units]
 
 
 def _digest(*parts: object) -> str:
