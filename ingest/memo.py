@@ -289,6 +289,10 @@ class RunMemo:
         self._base, kept = self._read_kept(campaign)
         return kept
 
+    def keeps_rows(self) -> bool:
+        """Whether there are kept rows to read (the last run that computed wrote them)."""
+        return (self.folder / f"rows{_ROWS}").is_file()
+
     def read_rows_ahead(self, campaign: str | None = None) -> None:
         """`rows(campaign)` read now, for `rows(campaign)` to take. A changed sync at 7,436 sub-districts
         read its kept rows for 0.70 s after its reading child had ended, while this process had waited

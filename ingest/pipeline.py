@@ -71,12 +71,14 @@ def run_once(campaign: Campaign, backends: Backends, state: StateStore, now: dat
     try:
         # Read in a child process: what reading leaves in the heap goes with it (ingest.apart). Meanwhile
         # this process reads the coordinators' decisions (one read, so that the run applies what they
-        # decided) and builds what making a row needs: both wait on the network. Once the child has
-        # changed a stored row, the run will compute: the memo's kept rows are read while the child reads on.
+        # decided) and, where rows are kept, builds what making the others needs: both wait on the
+        # network. Once the child has changed a stored row, the run will compute: the memo's kept rows
+        # are read while the child reads on.
         decisions: dict[str, Decision] = {}
 
         def meanwhile() -> None:
-            maker.prepare_meanwhile()
+            if memo.keeps_rows():  # else every row is made after the reading: the matcher is built then,
+                maker.prepare_meanwhile()  # not held beside the reading child (a first sync's peak, 8.5 MB)
             decisions.update(read_decisions(backends.warehouse, state, clock()))
         collected = collect_apart(campaign, backends, state, full=full, progress=progress, now=now,
                                   alongside=meanwhile,

@@ -510,3 +510,24 @@ def test_a_maker_let_go_of_holds_no_matcher_and_builds_one_again_if_asked(synced
     maker.let_go()
     assert maker._matcher is None and maker._preparing is None  # noqa: SLF001
     assert maker.matcher is not first and maker.matcher.match(campaign.units[0].name) == first.match(campaign.units[0].name)
+
+
+def test_a_run_prepares_the_matcher_meanwhile_only_where_rows_are_kept(tmp_path, monkeypatch):
+    """A first sync makes every row after its reading: its matcher is built then, not held beside the
+    reading child (the first sync's peak). A run with kept rows builds it while it waits on the network."""
+    prepared: list[bool] = []
+    original = row_cache.RowMaker.prepare_meanwhile
+
+    def spied(self):
+        prepared.append(True)
+        original(self)
+
+    monkeypatch.setattr(row_cache.RowMaker, "prepare_meanwhile", spied)
+    config = write_demo(tmp_path / "demo").root / "config.yaml"
+    campaign = load_campaign(config)
+    memo = RunMemo(campaign.resolve(campaign.state_path))
+    assert not memo.keeps_rows()
+    sync_job(config, as_of=AS_OF)
+    assert prepared == [] and memo.keeps_rows()
+    sync_job(config, as_of=AS_OF + timedelta(minutes=15))
+    assert prepared == [True]
