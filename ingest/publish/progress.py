@@ -41,7 +41,7 @@ def progress_table(campaign: Campaign, evaluation: Evaluation) -> Table:
     ids = [d.id for d in campaign.deliverables]
     finished = [_completions(unit, ids) for unit in evaluation.units]
     # Per column, the units' completion moments sorted: the units complete by a day's end are those before
-    # it (a count per day and unit took 0.06 s at 7,436 sub-districts and two weeks of days).
+    # it (offline at 7,436 sub-districts and 15 days: the table 0.083 s with a count per day and unit, 0.045 s so).
     keys = [*ids, ALL_DONE]
     moments = {key: sorted(at for f in finished if (at := f.get(key)) is not None) for key in keys}
     rows = []
