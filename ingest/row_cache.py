@@ -92,9 +92,10 @@ class RowMaker:
         self._preparing: threading.Thread | None = None
 
     def prepare_meanwhile(self) -> None:
-        """Build the matcher now, on a thread: a run calls this while it waits on the network (its
-        reading child and the decisions' read), whether or not it will make any row (8.5 MB at 7,436
-        units). `matcher` waits for it. An error is not raised here: `matcher` builds it again and raises it."""
+        """Build the matcher now, on a thread: a run with kept rows calls this while it waits on the
+        network (its reading child and the decisions' read), before it knows whether it will make any row
+        (8.5 MB at 7,436 units, let go of by `let_go`). `matcher` waits for it. An error is not raised
+        here: `matcher` builds it again and raises it."""
         if self._preparing is None and self._matcher is None:
             self._preparing = threading.Thread(target=self._build, name="unit-matcher", daemon=True)
             self._preparing.start()
