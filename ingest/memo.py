@@ -542,7 +542,9 @@ def compute(campaign: Campaign, state: StateStore, collected: Collected, decisio
         last = memo.previous()
         evaluation = evaluate_since(campaign, groups, now, last, moments=moments, plain=plain,
                                     plain_of=memo.plain_groups)
-        digests = unit_digests(evaluation, *((last.evaluation, last.unit_digests) if last is not None else ()))
+        # A unit whose statuses `evaluate_since` kept keeps its digest.
+        digests = unit_digests(evaluation, last.evaluation if last is not None else None,
+                               last.unit_digests if last is not None else ())
         del groups, last
         counts = {"responses": len(tables.responses), "files": len(tables.files), "problems": len(tables.problems)}
         summary = Summary(key, evaluation, counts, lines, link_targets(tables), moments, tabs,

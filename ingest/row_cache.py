@@ -107,9 +107,7 @@ class RowMaker:
 
     @property
     def matcher(self) -> UnitMatcher:
-        preparing, self._preparing = self._preparing, None
-        if preparing is not None:
-            preparing.join()
+        self._settle()
         if self._matcher is None:
             self._matcher = unit_matcher(self.campaign)
         return self._matcher
@@ -120,10 +118,14 @@ class RowMaker:
 
     def let_go(self) -> None:
         """Forget the matcher (waiting for one being built): a run that made its rows holds it no longer."""
+        self._settle()
+        self._matcher = None
+
+    def _settle(self) -> None:
+        """Wait for the matcher `prepare_meanwhile` is building, if any."""
         preparing, self._preparing = self._preparing, None
         if preparing is not None:
             preparing.join()
-        self._matcher = None
 
 
 def current_rows(campaign: Campaign, state: StateStore, collected: Collected, kept: KeptRows | None,
